@@ -1,0 +1,118 @@
+"""One atomic configuration with its DFT reference data.
+
+A configuration is what one DFT calculation produces: atom positions in a
+periodic cell, and the total energy, the forces and (optionally) the stress that
+DFT assigned to them.  It is the unit of everything in the paper: the force loss
+L of Eq. 2 is defined per configuration, and the dataset averages ⟨·⟩ of Eq. 1
+run over configurations.
+
+Units (FitSNAP's "metal" convention, the same as LAMMPS ``units metal``):
+
+==============  ===========  =====================================
+field           shape        unit
+==============  ===========  =====================================
+positions       (N, 3)       Å, Cartesian
+cell            (3, 3)       Å, rows are the lattice vectors a, b, c
+energy          scalar       eV, total energy of the cell
+forces          (N, 3)       eV/Å
+stress          (3, 3)       bar, positive = compressive (optional)
+==============  ===========  =====================================
+
+Every check runs when the object is built, so a ``Configuration`` that exists
+is one that the descriptor engine can use.  Errors name the source file and
+the configuration, so a bad record in a dataset of thousands is found at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase.data import atomic_numbers
+
+
+class DataError(ValueError):
+    """Bad input data: the message names the file and the configuration."""
+
+
+def _where(source: str, name: str) -> str:
+    return f"{source or '<memory>'}: configuration {name!r}"
+
+
+def _finite_array(value, shape, what: str, where: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{where}: {what} is not a numeric array ({exc})") from None
+    if array.shape != shape:
+        raise DataError(f"{where}: {what} has shape {array.shape}, expected {shape}")
+    if not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise DataError(f"{where}: {what} holds a NaN or inf value at index {tuple(int(i) for i in bad)}")
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Configuration:
+    """An atomic configuration and its DFT labels (units in the module docstring)."""
+
+    name: str
+    group: str
+    positions: np.ndarray
+    cell: np.ndarray
+    species: tuple[str, ...]
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray | None = None
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        where = _where(self.source, self.name)
+        positions = np.asarray(self.positions)
+        if positions.ndim != 2 or positions.shape[1:] != (3,) or positions.shape[0] == 0:
+            raise DataError(f"{where}: positions have shape {positions.shape}, expected (N, 3) with N ≥ 1")
+        n_atoms = positions.shape[0]
+        set_ = object.__setattr__
+        set_(self, "positions", _finite_array(positions, (n_atoms, 3), "positions", where))
+        set_(self, "cell", _finite_array(self.cell, (3, 3), "cell", where))
+        set_(self, "forces", _finite_array(self.forces, (n_atoms, 3), "forces", where))
+        set_(self, "energy", float(_finite_array(self.energy, (), "energy", where)))
+        if self.stress is not None:
+            set_(self, "stress", _finite_array(self.stress, (3, 3), "stress", where))
+        species = tuple(str(s) for s in self.species)
+        if len(species) != n_atoms:
+            raise DataError(f"{where}: {len(species)} species for {n_atoms} atoms")
+        unknown = sorted({s for s in species if s not in atomic_numbers or s == "X"})
+        if unknown:
+            raise DataError(f"{where}: unknown species {unknown}; expected chemical symbols such as 'Ta'")
+        set_(self, "species", species)
+        for array in (self.positions, self.cell, self.forces, self.stress):
+            if array is not None:
+                array.flags.writeable = False
+        _check_cell(self.cell, where)
+
+    @property
+    def n_atoms(self) -> int:
+        return self.positions.shape[0]
+
+    @property
+    def label(self) -> str:
+        """``group/name``: unique within a dataset."""
+        return f"{self.group}/{self.name}"
+
+
+def _check_cell(cell: np.ndarray, where: str) -> None:
+    """A cell must span space and be right-handed: det(a, b, c) > 0.
+
+    Singular means a volume below 1e-8 of the product of the vector lengths,
+    i.e. the three vectors are coplanar to within round-off.
+    """
+    volume = float(np.linalg.det(cell))
+    scale = float(np.prod(np.linalg.norm(cell, axis=1)))
+    if scale == 0.0 or abs(volume) <= 1e-8 * scale:
+        raise DataError(f"{where}: the cell is singular (volume {volume:.3g} Å³); its rows must be three independent lattice vectors")
+    if volume < 0:
+        raise DataError(
+            f"{where}: the cell is left-handed (det = {volume:.6g} Å³); "
+            "reorder or negate a lattice vector so that a·(b×c) > 0"
+        )

@@ -1,0 +1,132 @@
+"""Reader for FitSNAP's JSON training files.
+
+A FitSNAP JSON file starts with one or more comment lines beginning with ``#``,
+followed by one JSON object::
+
+    {"Dataset": {"Data": [{...configuration...}, ...],
+                 "PositionsStyle": "angstrom", "LatticeStyle": "angstrom",
+                 "EnergyStyle": "electronvolt", "ForcesStyle": "electronvoltperangstrom",
+                 "StressStyle": "bar", "AtomTypeStyle": "chemicalsymbol", "Label": ...}}
+
+Each configuration holds ``Positions``, ``Lattice``, ``Energy``, ``Forces``,
+``Stress``, ``AtomTypes`` and ``NumAtoms``.  The ``*Style`` keys give the units;
+they are converted to snapcheck's units (Å, eV, eV/Å, bar) and a unit this
+reader does not know is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from ase import units
+
+from snapcheck.data.configuration import Configuration, DataError
+
+# Factors that convert each known unit into snapcheck's unit for that quantity.
+UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "PositionsStyle": {"angstrom": 1.0, "bohr": units.Bohr},
+    "LatticeStyle": {"angstrom": 1.0, "bohr": units.Bohr},
+    "EnergyStyle": {"electronvolt": 1.0, "hartree": units.Hartree, "kcal/mol": units.kcal / units.mol},
+    "ForcesStyle": {
+        "electronvoltperangstrom": 1.0,
+        "hartreeperbohr": units.Hartree / units.Bohr,
+        "kcal/mol/angstrom": units.kcal / units.mol,
+    },
+    "StressStyle": {"bar": 1.0, "kbar": 1e3, "gpa": 1e4},
+    "AtomTypeStyle": {"chemicalsymbol": 1.0},
+}
+
+# FitSNAP's own defaults when a file leaves a style out.
+DEFAULT_STYLES = {
+    "PositionsStyle": "angstrom",
+    "LatticeStyle": "angstrom",
+    "EnergyStyle": "electronvolt",
+    "ForcesStyle": "electronvoltperangstrom",
+    "StressStyle": "bar",
+    "AtomTypeStyle": "chemicalsymbol",
+}
+
+REQUIRED_KEYS = ("Positions", "Lattice", "Energy", "Forces", "AtomTypes", "NumAtoms")
+
+
+def _parse(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror})") from None
+    lines = text.splitlines()
+    n_comments = 0
+    while n_comments < len(lines) and lines[n_comments].lstrip().startswith("#"):
+        n_comments += 1
+    body = "\n".join(lines[n_comments:])
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: malformed JSON at line {exc.lineno + n_comments}, column {exc.colno}: {exc.msg}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("Dataset"), dict):
+        raise DataError(f"{path}: no top-level 'Dataset' object; this is not a FitSNAP JSON file")
+    dataset = document["Dataset"]
+    if not isinstance(dataset.get("Data"), list) or not dataset["Data"]:
+        raise DataError(f"{path}: 'Dataset.Data' must be a non-empty list of configurations")
+    return dataset
+
+
+def _unit_factors(dataset: dict, path: Path) -> dict[str, float]:
+    factors = {}
+    for key, known in UNIT_FACTORS.items():
+        style = str(dataset.get(key, DEFAULT_STYLES[key]))
+        if style.lower() not in known:
+            raise DataError(f"{path}: {key} {style!r} is not a unit snapcheck knows; known: {sorted(known)}")
+        factors[key] = known[style.lower()]
+    return factors
+
+
+def read_fitsnap_json(path: str | Path, group: str | None = None) -> list[Configuration]:
+    """Read every configuration of one FitSNAP JSON file.
+
+    The configuration name is the file stem (``BCC_1``), or ``stem:i`` when the
+    file holds several; the group defaults to the name of the parent folder.
+    """
+    path = Path(path)
+    group = group if group is not None else path.parent.name
+    dataset = _parse(path)
+    factors = _unit_factors(dataset, path)
+    records = dataset["Data"]
+    configurations = []
+    for index, record in enumerate(records):
+        name = path.stem if len(records) == 1 else f"{path.stem}:{index}"
+        where = f"{path}: configuration {name!r}"
+        if not isinstance(record, dict):
+            raise DataError(f"{where}: is not a JSON object")
+        missing = [key for key in REQUIRED_KEYS if key not in record]
+        if missing:
+            raise DataError(f"{where}: missing keys {missing}")
+        n_positions = len(record["Positions"]) if isinstance(record["Positions"], list) else -1
+        if record["NumAtoms"] != n_positions:
+            raise DataError(f"{where}: NumAtoms is {record['NumAtoms']} but Positions has {n_positions} rows")
+        try:
+            stress = record.get("Stress")
+            configurations.append(
+                Configuration(
+                    name=name,
+                    group=group,
+                    positions=_scaled(record["Positions"], factors["PositionsStyle"]),
+                    cell=_scaled(record["Lattice"], factors["LatticeStyle"]),
+                    species=tuple(record["AtomTypes"]),
+                    energy=_scaled(record["Energy"], factors["EnergyStyle"]),
+                    forces=_scaled(record["Forces"], factors["ForcesStyle"]),
+                    stress=None if stress is None else _scaled(stress, factors["StressStyle"]),
+                    source=str(path),
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"{where}: {exc}") from None
+    return configurations
+
+
+def _scaled(value, factor: float) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64) * factor

@@ -1,0 +1,157 @@
+"""LAMMPS SNAP parameter and coefficient files (``.snapparam``, ``.snapcoeff``).
+
+A ``.snapparam`` file holds ``keyword value`` lines: the hyperparameters of the
+bispectrum descriptors (``rcutfac``, ``twojmax``, ``rfac0``, ``rmin0``, …).  A
+``.snapcoeff`` file holds, after comments, a line ``n_elements n_coeffs`` and then
+per element a line ``symbol radius weight`` followed by ``n_coeffs`` numbers: the
+linear coefficients β₀, β₁ … β_K of that element (LAMMPS ``pair_style snap``).
+
+The bispectrum of atom i has K components for ``twojmax`` J; for J = 6 (Ta06A)
+K = 30.  With ``quadraticflag 1`` the descriptor grows by K(K+1)/2 products;
+snapcheck's linear model supports the plain linear form only and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snapcheck.data.configuration import DataError
+
+# The keywords of ``pair_style snap`` that ``compute snap`` also takes, with
+# their LAMMPS defaults.  ``rcutfac`` and ``twojmax`` are required.
+OPTIONAL_KEYWORDS = {
+    "rfac0": 0.99363,
+    "rmin0": 0.0,
+    "switchflag": 1,
+    "bzeroflag": 1,
+    "quadraticflag": 0,
+    "chemflag": 0,
+    "bnormflag": 0,
+    "wselfallflag": 0,
+}
+INTEGER_KEYWORDS = {"twojmax", "switchflag", "bzeroflag", "quadraticflag", "chemflag", "bnormflag", "wselfallflag"}
+
+
+@dataclass(frozen=True)
+class SnapParameters:
+    """Bispectrum hyperparameters and the per-element radii and weights."""
+
+    rcutfac: float
+    twojmax: int
+    elements: tuple[str, ...]
+    radii: tuple[float, ...]
+    weights: tuple[float, ...]
+    rfac0: float = 0.99363
+    rmin0: float = 0.0
+    switchflag: int = 1
+    bzeroflag: int = 1
+    quadraticflag: int = 0
+    chemflag: int = 0
+    bnormflag: int = 0
+    wselfallflag: int = 0
+
+    @property
+    def n_descriptors(self) -> int:
+        """K, the number of bispectrum components per atom for this ``twojmax``."""
+        count = 0
+        for j1 in range(self.twojmax + 1):
+            for j2 in range(j1 + 1):
+                for j in range(j1 - j2, min(self.twojmax, j1 + j2) + 1, 2):
+                    if j >= j1:
+                        count += 1
+        return count
+
+    def compute_args(self) -> str:
+        """The arguments of ``compute snap`` / ``compute sna/atom`` for these parameters."""
+        radii = " ".join(f"{r:.17g}" for r in self.radii)
+        weights = " ".join(f"{w:.17g}" for w in self.weights)
+        return (
+            f"{self.rcutfac:.17g} {self.rfac0:.17g} {self.twojmax} {radii} {weights}"
+            f" rmin0 {self.rmin0:.17g} switchflag {self.switchflag} bzeroflag {self.bzeroflag}"
+            f" quadraticflag {self.quadraticflag} bnormflag {self.bnormflag} wselfallflag {self.wselfallflag}"
+        )
+
+    @property
+    def cutoff(self) -> float:
+        """The largest pair cutoff, rcutfac·(R_i + R_j), in Å."""
+        return self.rcutfac * 2 * max(self.radii)
+
+
+def _content_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror})") from None
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def read_snapcoeff(path: str | Path) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...], np.ndarray]:
+    """Return (elements, radii, weights, coefficients (n_elements, n_coeffs))."""
+    path = Path(path)
+    lines = _content_lines(path)
+    try:
+        n_elements, n_coeffs = (int(v) for v in lines[0].split())
+        elements, radii, weights, rows = [], [], [], []
+        cursor = 1
+        for _ in range(n_elements):
+            symbol, radius, weight = lines[cursor].split()[:3]
+            elements.append(symbol)
+            radii.append(float(radius))
+            weights.append(float(weight))
+            rows.append([float(v) for v in lines[cursor + 1 : cursor + 1 + n_coeffs]])
+            cursor += 1 + n_coeffs
+        coefficients = np.array(rows, dtype=np.float64)
+    except (IndexError, ValueError) as exc:
+        raise DataError(f"{path}: not a valid .snapcoeff file ({exc})") from None
+    if coefficients.shape != (n_elements, n_coeffs):
+        raise DataError(f"{path}: expected {n_elements} × {n_coeffs} coefficients, read {coefficients.shape}")
+    return tuple(elements), tuple(radii), tuple(weights), coefficients
+
+
+def read_snapparam(path: str | Path) -> dict[str, float | int]:
+    """Return the keyword → value mapping of a ``.snapparam`` file."""
+    path = Path(path)
+    values: dict[str, float | int] = {}
+    for line in _content_lines(path):
+        words = line.split()
+        if len(words) != 2:
+            raise DataError(f"{path}: cannot parse line {line!r}; expected 'keyword value'")
+        keyword, value = words
+        try:
+            values[keyword] = int(value) if keyword in INTEGER_KEYWORDS else float(value)
+        except ValueError:
+            raise DataError(f"{path}: {keyword} has the non-numeric value {value!r}") from None
+    for required in ("rcutfac", "twojmax"):
+        if required not in values:
+            raise DataError(f"{path}: the required keyword {required!r} is missing")
+    return values
+
+
+def read_snap_parameters(snapparam: str | Path, snapcoeff: str | Path) -> tuple[SnapParameters, np.ndarray]:
+    """Read a potential: its descriptor parameters and its coefficients."""
+    keywords = read_snapparam(snapparam)
+    elements, radii, weights, coefficients = read_snapcoeff(snapcoeff)
+    known = {"rcutfac", "twojmax", *OPTIONAL_KEYWORDS}
+    unsupported = sorted(set(keywords) - known)
+    if unsupported:
+        raise DataError(f"{snapparam}: keywords {unsupported} are not supported by snapcheck")
+    parameters = SnapParameters(
+        rcutfac=float(keywords["rcutfac"]),
+        twojmax=int(keywords["twojmax"]),
+        elements=elements,
+        radii=radii,
+        weights=weights,
+        **{key: type(default)(keywords.get(key, default)) for key, default in OPTIONAL_KEYWORDS.items()},
+    )
+    if parameters.quadraticflag or parameters.chemflag:
+        raise DataError(f"{snapparam}: quadraticflag and chemflag must be 0; snapcheck's linear model uses the plain bispectrum")
+    expected = parameters.n_descriptors + 1
+    if coefficients.shape[1] != expected:
+        raise DataError(
+            f"{snapcoeff}: {coefficients.shape[1]} coefficients per element, but twojmax {parameters.twojmax} "
+            f"in {snapparam} gives K = {parameters.n_descriptors} descriptors plus β₀ = {expected}"
+        )
+    return parameters, coefficients

@@ -1,0 +1,109 @@
+"""The LAMMPS engine against LAMMPS's own example, FitSNAP's descriptor matrix, and itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.transform import Rotation
+
+from snapcheck.data import Configuration
+from snapcheck.descriptors import SnapEngine
+
+
+def bcc_tantalum(repeat: int = 4, a: float = 3.316) -> Configuration:
+    atoms = bulk("Ta", "bcc", a=a, cubic=True).repeat(repeat)
+    return Configuration(
+        name=f"bcc-{repeat}x{repeat}x{repeat}",
+        group="synthetic",
+        positions=atoms.positions,
+        cell=atoms.cell.array,
+        species=tuple(atoms.get_chemical_symbols()),
+        energy=0.0,
+        forces=np.zeros((len(atoms), 3)),
+    )
+
+
+def test_perfect_bcc_energy_matches_the_lammps_example(ta06a):
+    """LAMMPS examples/snap/log.15Jun20.snap.Ta06A.g++.1: −11.85157 eV/atom at step 0."""
+    configuration = bcc_tantalum()
+    with SnapEngine(configuration, ta06a.parameters) as engine:
+        energy = ta06a.energy(engine.evaluate())
+    assert configuration.n_atoms == 128
+    assert energy / 128 == pytest.approx(-11.85157, abs=5e-6)
+
+
+def test_fast_evaluation_gives_the_full_sum_b(ta_configurations, ta06a):
+    rng = np.random.default_rng(0)
+    for configuration in ta_configurations[::40]:
+        moved = configuration.positions + rng.normal(scale=0.01, size=configuration.positions.shape)
+        with SnapEngine(configuration, ta06a.parameters) as engine:
+            full = engine.evaluate(moved)
+            fast = engine.evaluate_fast(moved)
+        np.testing.assert_allclose(fast.sum_b, full.sum_b, rtol=1e-13, atol=1e-12)
+        assert fast.reference_energy == pytest.approx(full.reference_energy, rel=1e-13, abs=1e-12)
+
+
+def test_reused_instance_gives_what_a_new_one_gives(ta_configurations, ta06a):
+    configuration = ta_configurations[100]
+    moved = configuration.positions + 0.05
+    with SnapEngine(configuration, ta06a.parameters) as engine:
+        engine.evaluate()
+        engine.evaluate_fast(moved)
+        again = engine.evaluate(moved)
+    with SnapEngine(configuration, ta06a.parameters) as fresh:
+        first = fresh.evaluate(moved)
+    np.testing.assert_array_equal(again.sum_b, first.sum_b)
+    np.testing.assert_array_equal(again.force_rows, first.force_rows)
+
+
+def test_rows_match_fitsnaps_descriptor_matrix(ta_configurations, full_descriptors, data_root):
+    """FitSNAP's A: 363 energy rows (1, ΣB/N), then 3N force rows per configuration
+    (0, −∂ΣB/∂r), groups alphabetical, files in FitSNAP's own order (matched by content)."""
+    matrix = np.load(data_root / "fitsnap_20May21_Standard" / "Descriptors.npy")
+    n_configurations = len(ta_configurations)
+    ours = np.array([d.sum_b[0] / c.n_atoms for c, d in zip(ta_configurations, full_descriptors)])
+    energy_rows = matrix[:n_configurations]
+    np.testing.assert_array_equal(energy_rows[:, 0], 1.0)
+    cost = np.abs(energy_rows[None, :, 1:] - ours[:, None, :]).max(axis=2)
+    mine, theirs = linear_sum_assignment(cost)
+    assert cost[mine, theirs].max() < 1e-10
+    offset = n_configurations
+    for index in mine[np.argsort(theirs)]:
+        rows = 3 * ta_configurations[index].n_atoms
+        block = matrix[offset : offset + rows]
+        np.testing.assert_array_equal(block[:, 0], 0.0)
+        np.testing.assert_allclose(block[:, 1:], full_descriptors[index].force_rows.reshape(rows, -1), rtol=0, atol=1e-10)
+        offset += rows
+    assert offset == n_configurations + 3 * sum(c.n_atoms for c in ta_configurations)
+
+
+def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta06a):
+    configuration = ta_configurations[200]
+    rotation = Rotation.random(random_state=7).as_matrix()
+    rotated = Configuration(
+        name="rotated",
+        group=configuration.group,
+        positions=configuration.positions @ rotation.T,
+        cell=configuration.cell @ rotation.T,
+        species=configuration.species,
+        energy=configuration.energy,
+        forces=configuration.forces @ rotation.T,
+    )
+    assert np.any(np.triu(rotated.cell, 1))
+    with SnapEngine(configuration, ta06a.parameters) as engine:
+        original = engine.evaluate()
+    with SnapEngine(rotated, ta06a.parameters) as engine:
+        turned = engine.evaluate()
+    scale = np.abs(original.force_rows).max()
+    np.testing.assert_allclose(turned.sum_b, original.sum_b, rtol=1e-11)
+    np.testing.assert_allclose(turned.force_rows, np.einsum("iaek,ba->ibek", original.force_rows, rotation), atol=1e-11 * scale)
+    np.testing.assert_allclose(turned.reference_forces, original.reference_forces @ rotation.T, atol=1e-11)
+
+
+def test_species_outside_the_model_are_refused(ta06a):
+    atoms = bulk("Nb", "bcc", a=3.3, cubic=True)
+    configuration = Configuration("nb", "synthetic", atoms.positions, atoms.cell.array, ("Nb", "Nb"), 0.0, np.zeros((2, 3)), source="nb.json")
+    with pytest.raises(ValueError, match=r"nb.json: configuration 'nb': species \['Nb'\] are not among the model's elements \['Ta'\]"):
+        SnapEngine(configuration, ta06a.parameters)

