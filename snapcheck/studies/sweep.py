@@ -1,0 +1,244 @@
+"""ε sweeps of the paper's gradient estimate against the exact gradient (Figs. 1–2).
+
+For every configuration and every model the exact quantities (L, ∇θL and the
+force errors g, from one full LAMMPS evaluation) are computed once.  Then, for
+every g₀ rule, every emulated precision and every ε of the grid, the paper's
+estimates ∇̃θL (Eq. 7) and L̃ (Eq. 13) are formed from two fast evaluations at
+r± (Eq. 8).  The error measures of Eqs. 11 and 14 are L2 norms over all θ
+components and all configurations together; :func:`error_table` forms them
+from the stacked per-configuration values, for the whole dataset and per group.
+
+Work is spread over processes by configuration.  Each worker builds one
+:class:`~snapcheck.descriptors.SnapEngine` per configuration it is handed and
+keeps it for every model, g₀, precision and ε of that configuration.  Each configuration's numbers
+depend on that configuration alone, so the results are the same, bit for bit,
+for any number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from snapcheck.data.configuration import Configuration
+from snapcheck.descriptors.lammps_engine import FastDescriptors, SnapEngine
+from snapcheck.gradients.exact import exact_force_loss
+from snapcheck.gradients.finite_difference import (
+    characteristic_force_error,
+    displaced_positions,
+    gradient_estimate,
+    loss_estimate,
+    round_to_precision,
+    step_size,
+)
+from snapcheck.models.linear_snap import LinearSnap
+
+#: The paper's range, 10⁻¹² … 10⁻¹ in half-decades: 23 points.
+DEFAULT_EPSILONS = tuple(10.0 ** (np.arange(-24, -1) / 2))
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep: models × g₀ rules × precisions × ε.
+
+    ``g0_rules`` holds ``"max"`` (Eq. 10) and/or fixed values in eV/Å.
+    """
+
+    models: tuple[LinearSnap, ...]
+    epsilons: tuple[float, ...] = DEFAULT_EPSILONS
+    g0_rules: tuple[str | float, ...] = ("max",)
+    precisions: tuple[str, ...] = ("float64",)
+
+    def __post_init__(self) -> None:
+        parameters = {model.parameters for model in self.models}
+        if len(parameters) != 1:
+            raise ValueError("all models of a sweep must share one set of SNAP parameters (one descriptor engine)")
+        if not self.epsilons or min(self.epsilons) <= 0:
+            raise ValueError("ε must be a non-empty list of positive numbers")
+
+
+@dataclass(frozen=True)
+class ConfigurationSweep:
+    """One configuration's numbers (axes: model, g₀ rule, precision, ε, θ).
+
+    Attributes:
+        exact_loss: L per model, eV²/Å², (n_models,).
+        exact_gradient: ∇θL per model, eV/Å², (n_models, P).
+        loss_estimates: L̃, (n_models, n_g0, n_precisions, n_ε).
+        gradient_estimates: ∇̃θL, (n_models, n_g0, n_precisions, n_ε, P).
+        zero_errors: True where g = 0 and no difference was taken, (n_models,).
+    """
+
+    exact_loss: np.ndarray
+    exact_gradient: np.ndarray
+    loss_estimates: np.ndarray
+    gradient_estimates: np.ndarray
+    zero_errors: np.ndarray
+
+
+def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: SweepSpec) -> ConfigurationSweep:
+    """All of one configuration's exact values and estimates, with one engine."""
+    full = engine.evaluate()
+    n_models, n_g0, n_precisions, n_eps = len(spec.models), len(spec.g0_rules), len(spec.precisions), len(spec.epsilons)
+    n_parameters = spec.models[0].n_parameters
+    exact_loss = np.zeros(n_models)
+    exact_gradient = np.zeros((n_models, n_parameters))
+    loss_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps))
+    gradient_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps, n_parameters))
+    zero_errors = np.zeros(n_models, dtype=bool)
+    for m, model in enumerate(spec.models):
+        exact = exact_force_loss(model, configuration, full)
+        exact_loss[m], exact_gradient[m] = exact.loss, exact.gradient
+        if not np.any(exact.errors):
+            zero_errors[m] = True
+            continue
+        for r, g0_rule in enumerate(spec.g0_rules):
+            g0 = characteristic_force_error(exact.errors, g0_rule)
+            for p, precision in enumerate(spec.precisions):
+                for e, epsilon in enumerate(spec.epsilons):
+                    eta = step_size(epsilon, g0)
+                    energies, gradients = [], []
+                    for positions in displaced_positions(configuration.positions, exact.errors, eta):
+                        fast = engine.evaluate_fast(round_to_precision(positions, precision))
+                        sum_b = round_to_precision(fast.sum_b, precision)
+                        reference_energy = round_to_precision(fast.reference_energy, precision)
+                        rounded = FastDescriptors(counts=fast.counts, sum_b=sum_b, reference_energy=float(reference_energy))
+                        gradients.append(model.energy_gradient(rounded))
+                        energies.append(round_to_precision(model.energy(rounded), precision))
+                    gradient_estimates[m, r, p, e] = gradient_estimate(gradients[0], gradients[1], eta)
+                    loss_estimates[m, r, p, e] = loss_estimate(energies[0], energies[1], eta, exact.errors, configuration.forces)
+    return ConfigurationSweep(exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors)
+
+
+# -- workers --------------------------------------------------------------------
+_worker: dict = {}
+
+
+def _initialise_worker(configurations: list[Configuration], spec: SweepSpec) -> None:
+    _worker.update(configurations=configurations, spec=spec)
+
+
+def _run_chunk(indices: list[int]) -> list[tuple[int, ConfigurationSweep]]:
+    """Sweep a chunk of configurations, each with its own engine.
+
+    An engine lives exactly as long as its configuration's sweep (every model,
+    g₀, precision and ε): one set-up, then only ``run 0`` at new positions.
+    Closing it afterwards matters: each idle LAMMPS instance that holds
+    neighbour lists slows the ``run 0`` of every other one in the process.
+    """
+    configurations, spec = _worker["configurations"], _worker["spec"]
+    model = spec.models[0]
+    results = []
+    for index in indices:
+        with SnapEngine(configurations[index], model.parameters, model.reference) as engine:
+            results.append((index, sweep_configuration(engine, configurations[index], spec)))
+    return results
+
+
+def _chunks(configurations: list[Configuration], jobs: int) -> list[list[int]]:
+    """Largest configurations first, in chunks small enough to balance the workers."""
+    order = sorted(range(len(configurations)), key=lambda i: (-configurations[i].n_atoms, i))
+    size = max(1, len(order) // (8 * jobs))
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
+def run_sweep(configurations: list[Configuration], spec: SweepSpec, jobs: int = 1, progress: bool = True) -> list[ConfigurationSweep]:
+    """Sweep every configuration; results in the order of ``configurations``."""
+    results: list[ConfigurationSweep | None] = [None] * len(configurations)
+    chunks = _chunks(configurations, jobs)
+    with tqdm(total=len(configurations), desc="ε sweep", unit="config", disable=not progress) as bar:
+        if jobs == 1:
+            _initialise_worker(configurations, spec)
+            for chunk in chunks:
+                for index, result in _run_chunk(chunk):
+                    results[index] = result
+                bar.update(len(chunk))
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_initialise_worker, initargs=(configurations, spec)) as pool:
+                futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+                for future in as_completed(futures):
+                    chunk_results = future.result()
+                    for index, result in chunk_results:
+                        results[index] = result
+                    bar.update(len(chunk_results))
+    return results
+
+
+# -- error measures ---------------------------------------------------------------
+def _errors(results: list[ConfigurationSweep], m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Eqs. 11 and 14 over the given configurations, shaped (n_g0, n_precisions, n_ε)."""
+    exact_gradient = np.stack([r.exact_gradient[m] for r in results])  # (M, P)
+    estimates = np.stack([r.gradient_estimates[m] for r in results])  # (M, G, Q, E, P)
+    difference = estimates - exact_gradient[:, None, None, None, :]
+    err_grad = np.sqrt(np.sum(difference**2, axis=(0, 4))) / np.linalg.norm(exact_gradient)
+    exact_loss = np.array([r.exact_loss[m] for r in results])
+    loss_estimates = np.stack([r.loss_estimates[m] for r in results])  # (M, G, Q, E)
+    err_loss = np.sqrt(np.sum((loss_estimates - exact_loss[:, None, None, None]) ** 2, axis=0)) / np.linalg.norm(exact_loss)
+    return err_grad, err_loss
+
+
+def g0_label(rule: str | float) -> tuple[str, float]:
+    """(g0_mode, g0 in eV/Å or NaN) for a table row."""
+    return ("max", float("nan")) if rule == "max" else ("fixed", float(rule))
+
+
+def error_table(configurations: list[Configuration], results: list[ConfigurationSweep], spec: SweepSpec) -> pd.DataFrame:
+    """A tidy table: one row per model, g₀ rule, precision, ε and group.
+
+    ``group`` is ``all`` for the whole dataset (the paper's numbers) or a group
+    name.  Columns ``err_grad`` (Eq. 11) and ``err_loss`` (Eq. 14) are
+    dimensionless; ``n_zero_g`` counts configurations with g = 0 exactly.
+    """
+    groups = {"all": list(range(len(configurations)))}
+    for index, configuration in enumerate(configurations):
+        groups.setdefault(configuration.group, []).append(index)
+    rows = []
+    for group, indices in groups.items():
+        subset = [results[i] for i in indices]
+        for m, model in enumerate(spec.models):
+            err_grad, err_loss = _errors(subset, m)
+            n_zero = int(sum(r.zero_errors[m] for r in subset))
+            for r, rule in enumerate(spec.g0_rules):
+                mode, g0_value = g0_label(rule)
+                for p, precision in enumerate(spec.precisions):
+                    for e, epsilon in enumerate(spec.epsilons):
+                        rows.append(
+                            {
+                                "model": model.name,
+                                "g0_mode": mode,
+                                "g0_eV_per_A": g0_value,
+                                "precision": precision,
+                                "epsilon": epsilon,
+                                "group": group,
+                                "err_grad": err_grad[r, p, e],
+                                "err_loss": err_loss[r, p, e],
+                                "n_configurations": len(indices),
+                                "n_zero_g": n_zero,
+                            }
+                        )
+    return pd.DataFrame(rows)
+
+
+def best_epsilons(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model, g₀ rule and precision (whole dataset): the ε that minimises each error."""
+    whole = table[table["group"] == "all"]
+    rows = []
+    for key, curve in whole.groupby(["model", "g0_mode", "precision"], sort=False):
+        by_grad = curve.loc[curve["err_grad"].idxmin()]
+        by_loss = curve.loc[curve["err_loss"].idxmin()]
+        rows.append(
+            dict(
+                zip(["model", "g0_mode", "precision"], key),
+                best_epsilon_grad=by_grad["epsilon"],
+                min_err_grad=by_grad["err_grad"],
+                best_epsilon_loss=by_loss["epsilon"],
+                min_err_loss=by_loss["err_loss"],
+            )
+        )
+    return pd.DataFrame(rows)
