@@ -1,0 +1,117 @@
+"""``python -m snapcheck.bench``: benchmarks, timed side by side in one run (never tests).
+
+``descriptors``
+    The LAMMPS engine on every configuration: the wall time to set up an
+    instance and run the full evaluation (ΣB, A_f, ZBL) for the whole dataset,
+    then the median time of one full and of one fast (ΣB and ZBL energy only)
+    evaluation on an instance that is already set up, with their ratio.
+
+``figures``
+    The sweep behind Figs. 1 and 2 (both models, g₀ = max and fixed, float64,
+    the default ε grid) on the whole dataset, run twice: over ``--jobs``
+    worker processes, and as a plain serial loop in this process doing the
+    same LAMMPS evaluations.  Prints both wall times and their ratio and
+    writes them to ``reports/bench_figures.csv``.  The numbers of the two runs
+    are also compared: they must agree bit for bit (exit 1 otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_int, run, spread
+from snapcheck.data.datasets import load_configurations
+from snapcheck.descriptors.lammps_engine import SnapEngine
+from snapcheck.io import write_csv
+from snapcheck.studies.epsilon_study import models
+from snapcheck.studies.sweep import SweepSpec, run_sweep
+
+
+def bench_descriptors(args: argparse.Namespace) -> int:
+    configurations = spread(load_configurations(args.data), args.configs)
+    trained = models(args.seed)[0]
+    parameters, reference = trained.parameters, trained.reference
+    full_times, fast_times = [], []
+    start = time.perf_counter()
+    for configuration in tqdm(configurations, desc="descriptors", unit="config"):
+        with SnapEngine(configuration, parameters, reference) as engine:
+            engine.evaluate()
+    setup_and_full = time.perf_counter() - start
+    for configuration in tqdm(configurations, desc="per-evaluation timing", unit="config"):
+        with SnapEngine(configuration, parameters, reference) as engine:
+            engine.evaluate()
+            for _ in range(args.repeats):
+                tick = time.perf_counter()
+                engine.evaluate()
+                full_times.append(time.perf_counter() - tick)
+                tick = time.perf_counter()
+                engine.evaluate_fast(configuration.positions)
+                fast_times.append(time.perf_counter() - tick)
+    full_median, fast_median = float(np.median(full_times)) * 1e3, float(np.median(fast_times)) * 1e3
+    table = pd.DataFrame(
+        [
+            {"measure": "set-up and full evaluation, whole dataset", "value": setup_and_full, "unit": "s"},
+            {"measure": "one full evaluation, median", "value": full_median, "unit": "ms"},
+            {"measure": "one fast evaluation, median", "value": fast_median, "unit": "ms"},
+        ]
+    )
+    write_csv(table, args.out_dir / "reports" / "bench_descriptors.csv")
+    print(f"descriptors: {len(configurations)} configurations, {sum(c.n_atoms for c in configurations)} atoms, {args.repeats} repeats each")
+    print(f"  set-up and full evaluation, whole dataset  {setup_and_full:8.2f} s")
+    print(f"  one full evaluation (median)               {full_median:8.3f} ms")
+    print(f"  one fast evaluation (median)               {fast_median:8.3f} ms")
+    print(f"  full / fast                                {full_median / fast_median:8.2f}×")
+    return EXIT_OK
+
+
+def bench_figures(args: argparse.Namespace) -> int:
+    configurations = spread(load_configurations(args.data), args.configs)
+    spec = SweepSpec(models=models(args.seed), g0_rules=("max", 1.0))
+    n_evaluations = len(configurations) * (1 + len(spec.models) * len(spec.g0_rules) * len(spec.epsilons) * 2)
+    timings, results = {}, {}
+    for label, jobs in ((f"parallel ({args.jobs} processes)", args.jobs), ("serial loop (1 process)", 1)):
+        start = time.perf_counter()
+        results[label] = run_sweep(configurations, spec, jobs=jobs)
+        timings[label] = time.perf_counter() - start
+    (parallel, parallel_time), (serial, serial_time) = ((results[k], timings[k]) for k in timings)
+    identical = all(np.array_equal(a.gradient_estimates, b.gradient_estimates) and np.array_equal(a.loss_estimates, b.loss_estimates) for a, b in zip(parallel, serial))
+    table = pd.DataFrame(
+        {
+            "run": list(timings),
+            "jobs": [args.jobs, 1],
+            "configurations": len(configurations),
+            "lammps_evaluations": n_evaluations,
+            "wall_time_s": list(timings.values()),
+            "ms_per_evaluation_per_process": [t / n_evaluations * 1e3 * j for t, j in zip(timings.values(), (args.jobs, 1))],
+        }
+    )
+    write_csv(table, args.out_dir / "reports" / "bench_figures.csv")
+    print(f"Figs. 1 and 2: {len(configurations)} configurations, {n_evaluations} LAMMPS evaluations")
+    for label, seconds in timings.items():
+        print(f"  {label:<26} {seconds:7.1f} s")
+    print(f"  serial / parallel          {serial_time / parallel_time:7.2f}×")
+    print(f"  results identical bit for bit: {'yes' if identical else 'NO'}")
+    return EXIT_OK if identical else EXIT_CHECK_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m snapcheck.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="benchmark", required=True)
+    descriptors = common_parser("python -m snapcheck.bench descriptors", "Time the LAMMPS engine: set-up, full and fast evaluations.")
+    descriptors.add_argument("--configs", type=positive_int, default=None, metavar="N", help="use N configurations spread over the dataset (default: all)")
+    descriptors.add_argument("--repeats", type=positive_int, default=5, help="timed evaluations per configuration (default: 5)")
+    commands.add_parser("descriptors", parents=[descriptors], add_help=False, help="time the descriptor engine")
+    figures = common_parser("python -m snapcheck.bench figures", "Time the Fig. 1 and 2 sweep: parallel against a serial loop.")
+    figures.add_argument("--configs", type=positive_int, default=None, metavar="N", help="use N configurations spread over the dataset (default: all)")
+    commands.add_parser("figures", parents=[figures], add_help=False, help="time the sweep of Figs. 1 and 2")
+    args = parser.parse_args(argv)
+    return {"descriptors": bench_descriptors, "figures": bench_figures}[args.benchmark](args)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,26 @@
+"""``python -m snapcheck.fig2``: the paper's Fig. 2, with g₀ fixed (1 eV/Å by default).
+
+The same sweep as Fig. 1 but with the naive η = ε·a₀/g₀ for a constant g₀: the
+best ε now moves by orders of magnitude between the trained and the untrained
+model (the paper's Appendix A).  Writes ``reports/fig2.csv``,
+``reports/fig2_groups.csv``, ``figures/fig2.png`` and ``figures/fig2.pdf``.
+"""
+
+from __future__ import annotations
+
+from snapcheck.cli import EXIT_OK, run
+from snapcheck.studies.epsilon_study import FigureSpec, parser, run_study
+
+
+def fig2_spec(g0: float) -> FigureSpec:
+    return FigureSpec("fig2", g0, f"Fig. 2: η = ε·a₀/g₀ with g₀ fixed at {g0:g} eV/Å")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser("python -m snapcheck.fig2", __doc__, fixed_g0=True).parse_args(argv)
+    run_study(args, [fig2_spec(args.g0)])
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,80 @@
+"""The commands behind Figs. 1 and 2: load, sweep, write, summarise.
+
+``fig1`` uses g₀ = max_i |g_i| (Eq. 10), ``fig2`` a fixed g₀ (1 eV/Å by
+default), ``figures`` both from one sweep (the exact quantities of each
+configuration are computed once and serve every ε, g₀ rule and precision).
+Models: ``trained`` is Ta06A, ``untrained`` a Kaiming draw from ``--seed``.
+
+Outputs under ``--out-dir``: ``reports/<fig>.csv`` (whole dataset),
+``reports/<fig>_groups.csv`` (the same per group), ``figures/<fig>.png`` and
+``.pdf``, and ``figures/fig1_precision.png`` when float32 is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import pandas as pd
+
+from snapcheck.cli import common_parser, epsilon_grid, positive_float, positive_int, spread
+from snapcheck.data.datasets import load_configurations
+from snapcheck.io import save_figure, write_csv
+from snapcheck.models.linear_snap import LinearSnap
+from snapcheck.studies.plots import error_figure, precision_figure
+from snapcheck.studies.sweep import DEFAULT_EPSILONS, SweepSpec, best_epsilons, error_table, run_sweep
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str  # fig1 or fig2
+    g0_rule: str | float
+    title: str
+
+
+def parser(prog: str, description: str, fixed_g0: bool) -> argparse.ArgumentParser:
+    parser = common_parser(prog, description)
+    parser.add_argument("--epsilons", type=epsilon_grid, default=DEFAULT_EPSILONS, metavar="GRID", help="START:STOP:COUNT (log-spaced) or a comma list (default: 1e-12:1e-1:23)")
+    parser.add_argument("--precision", choices=("float64", "float32"), default="float64", help="float32 adds an emulated single-precision sweep and figures/fig1_precision.png")
+    parser.add_argument("--configs", type=positive_int, default=None, metavar="N", help="use N configurations spread over the dataset (default: all)")
+    if fixed_g0:
+        parser.add_argument("--g0", type=positive_float, default=1.0, metavar="EV_PER_A", help="the fixed g₀ of Fig. 2, in eV/Å (default: 1)")
+    return parser
+
+
+def models(seed: int) -> tuple[LinearSnap, LinearSnap]:
+    trained = LinearSnap.ta06a()
+    return trained, LinearSnap.kaiming(trained.parameters, seed)
+
+
+def run_study(args: argparse.Namespace, figures: list[FigureSpec]) -> pd.DataFrame:
+    """Sweep once for all ``figures``, write every output, print the summary."""
+    configurations = spread(load_configurations(args.data), args.configs)
+    precisions = ("float64", "float32") if args.precision == "float32" else ("float64",)
+    spec = SweepSpec(models=models(args.seed), epsilons=tuple(args.epsilons), g0_rules=tuple(f.g0_rule for f in figures), precisions=precisions)
+    results = run_sweep(configurations, spec, jobs=args.jobs)
+    table = error_table(configurations, results, spec)
+    reports, figures_dir = args.out_dir / "reports", args.out_dir / "figures"
+    print(f"{len(configurations)} configurations, {len(spec.epsilons)} values of ε, models: trained (Ta06A), untrained (Kaiming, seed {args.seed})")
+    for figure_spec in figures:
+        mode = "max" if figure_spec.g0_rule == "max" else "fixed"
+        part = table[table["g0_mode"] == mode]
+        write_csv(part[part["group"] == "all"].drop(columns="group"), reports / f"{figure_spec.name}.csv")
+        write_csv(part[part["group"] != "all"], reports / f"{figure_spec.name}_groups.csv")
+        figure = error_figure(part, figure_spec.title)
+        for suffix in (".png", ".pdf"):
+            save_figure(figure, figures_dir / f"{figure_spec.name}{suffix}")
+        if "float32" in precisions and figure_spec.g0_rule == "max":
+            save_figure(precision_figure(part, "Fig. 1 in float64 and emulated float32"), figures_dir / "fig1_precision.png")
+        print_summary(figure_spec, best_epsilons(part))
+    print(f"wrote {reports}/ and {figures_dir}/")
+    return table
+
+
+def print_summary(figure_spec: FigureSpec, best: pd.DataFrame) -> None:
+    print(f"{figure_spec.name}: {figure_spec.title}")
+    for row in best.itertuples():
+        print(
+            f"  {row.model:<9} {row.precision}: best ε {row.best_epsilon_grad:.3g} with Err[∇̃L] = {row.min_err_grad:.3g};"
+            f" proxy Err[L̃] is smallest, {row.min_err_loss:.3g}, at ε {row.best_epsilon_loss:.3g}"
+        )

@@ -1,0 +1,20 @@
+"""The benchmark commands run and report (their timings are not asserted: benchmarks are not tests)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from snapcheck import bench
+
+
+def test_descriptor_benchmark_reports_three_positive_times(tmp_path, capsys):
+    assert bench.main(["descriptors", "--configs", "12", "--repeats", "1", "--out-dir", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "reports" / "bench_descriptors.csv")
+    assert len(table) == 3 and (table["value"] > 0).all()
+    assert "full / fast" in capsys.readouterr().out
+
+
+def test_figures_benchmark_finds_identical_results(tmp_path, capsys):
+    assert bench.main(["figures", "--configs", "12", "--jobs", "2", "--out-dir", str(tmp_path)]) == 0
+    assert "results identical bit for bit: yes" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "reports" / "bench_figures.csv")) == 2
