@@ -74,11 +74,6 @@ class SnapParameters:
             f" quadraticflag {self.quadraticflag} bnormflag {self.bnormflag} wselfallflag {self.wselfallflag}"
         )
 
-    @property
-    def cutoff(self) -> float:
-        """The largest pair cutoff, rcutfac·(R_i + R_j), in Å."""
-        return self.rcutfac * 2 * max(self.radii)
-
 
 def _content_lines(path: Path) -> list[str]:
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from snapcheck.cli import common_parser, epsilon_grid, positive_float, positive_int, spread
@@ -64,8 +65,11 @@ def run_study(args: argparse.Namespace, figures: list[FigureSpec]) -> pd.DataFra
         figure = error_figure(part, figure_spec.title)
         for suffix in (".png", ".pdf"):
             save_figure(figure, figures_dir / f"{figure_spec.name}{suffix}")
+        plt.close(figure)
         if "float32" in precisions and figure_spec.g0_rule == "max":
-            save_figure(precision_figure(part, "Fig. 1 in float64 and emulated float32"), figures_dir / "fig1_precision.png")
+            figure = precision_figure(part, "Fig. 1 in float64 and emulated float32")
+            save_figure(figure, figures_dir / "fig1_precision.png")
+            plt.close(figure)
         print_summary(figure_spec, best_epsilons(part))
     print(f"wrote {reports}/ and {figures_dir}/")
     return table
