@@ -23,12 +23,15 @@ Units: L in eV²/Å²; ∇θL in eV/Å² (θ is in eV).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from snapcheck.data.configuration import Configuration
 from snapcheck.descriptors.lammps_engine import SnapDescriptors
-from snapcheck.models.linear_snap import LinearSnap
+
+if TYPE_CHECKING:
+    from snapcheck.models.linear_snap import LinearSnap
 
 
 @dataclass(frozen=True)
