@@ -193,7 +193,10 @@ def error_table(configurations: list[Configuration], results: list[Configuration
 
     ``group`` is ``all`` for the whole dataset (the paper's numbers) or a group
     name.  Columns ``err_grad`` (Eq. 11) and ``err_loss`` (Eq. 14) are
-    dimensionless; ``n_zero_g`` counts configurations with g = 0 exactly.
+    dimensionless; ``grad_norm`` is |∇θL| over the rows' configurations in
+    eV/Å² (where it is at round-off level, as for perfect crystals with zero
+    DFT forces, a relative error means nothing); ``n_zero_g`` counts
+    configurations with g = 0 exactly.
     """
     groups = {"all": list(range(len(configurations)))}
     for index, configuration in enumerate(configurations):
@@ -204,6 +207,7 @@ def error_table(configurations: list[Configuration], results: list[Configuration
         for m, model in enumerate(spec.models):
             err_grad, err_loss = _errors(subset, m)
             n_zero = int(sum(r.zero_errors[m] for r in subset))
+            grad_norm = float(np.linalg.norm([r.exact_gradient[m] for r in subset]))
             for r, rule in enumerate(spec.g0_rules):
                 mode, g0_value = g0_label(rule)
                 for p, precision in enumerate(spec.precisions):
@@ -218,6 +222,7 @@ def error_table(configurations: list[Configuration], results: list[Configuration
                                 "group": group,
                                 "err_grad": err_grad[r, p, e],
                                 "err_loss": err_loss[r, p, e],
+                                "grad_norm": grad_norm,
                                 "n_configurations": len(indices),
                                 "n_zero_g": n_zero,
                             }
