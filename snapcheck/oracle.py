@@ -1,0 +1,79 @@
+"""``python -m snapcheck.oracle``: golden reference files for trainers, and comparing against them.
+
+``export``
+    Evaluate a linear SNAP model (``--model ta06a`` or ``kaiming`` with
+    ``--seed``) on the dataset and write its exact answers (f̂, g, L, ∇θL = A_fᵀg,
+    ΣB, A_f, with positions, cells and DFT forces) to ``--out FILE.npz``,
+    readable by numpy alone.  The format is documented in
+    :mod:`snapcheck.data.golden`.
+
+``compare REFERENCE CANDIDATE``
+    Compare a trainer's per-configuration L and ∇θL (an ``.npz`` with
+    ``names``, ``loss`` and ``gradient``) with a reference file.  Prints the
+    error over all configurations (Eq. 11 and 14), per group and for the worst
+    configurations, names the likely bug, writes ``reports/oracle_compare.csv``
+    and exits 1 when the error exceeds ``--rtol``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tqdm import tqdm
+
+from snapcheck.check import load_model
+from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_float, positive_int, run, spread
+from snapcheck.data.datasets import load_configurations
+from snapcheck.data.golden import build_reference, compare, write_npz
+from snapcheck.io import write_csv
+
+
+def export(args: argparse.Namespace) -> int:
+    model, model_files = load_model(args.model, args.seed)
+    configurations = spread(load_configurations(args.data), args.configs)
+    arrays = build_reference(model, configurations, model_files, progress=lambda items: tqdm(items, desc="exact gradients", unit="config"))
+    path = write_npz(arrays, args.out)
+    print(f"wrote {path}: model {model.name}, {len(configurations)} configurations, {arrays['theta'].size} parameters")
+    return EXIT_OK
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    table, likely = compare(args.reference, args.candidate)
+    write_csv(table, args.out_dir / "reports" / "oracle_compare.csv")
+    overall = table.iloc[0]
+    print(f"{args.candidate} against {args.reference}: {int((table['level'] == 'configuration').sum())} configurations")
+    print(f"  all: Err[∇θL] = {overall['gradient_error']:.3g}, Err[L] = {overall['loss_error']:.3g} (tolerance {args.rtol:.3g})")
+    print("  share of the error by group:")
+    for row in table[table["level"] == "group"].itertuples():
+        print(f"    {row.group:<14} ∇θL {row.gradient_error:<10.3g} L {row.loss_error:.3g}")
+    worst = table[table["level"] == "configuration"].nlargest(5, "gradient_error")
+    print("  worst configurations:")
+    for row in worst.itertuples():
+        print(f"    {row.name:<40} ∇θL {row.gradient_error:<10.3g} L {row.loss_error:.3g}")
+    if likely:
+        print(f"  likely bug: {likely}")
+    failed = not (overall["gradient_error"] <= args.rtol and overall["loss_error"] <= args.rtol)
+    print("FAIL" if failed else "PASS")
+    return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m snapcheck.oracle", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    exporter = common_parser("python -m snapcheck.oracle export", "Write a golden reference file.")
+    exporter.add_argument("--model", default="ta06a", help="ta06a, kaiming or FILE.snapcoeff (default: ta06a)")
+    exporter.add_argument("--configs", type=positive_int, default=None, metavar="N", help="N configurations stratified by group (default: all)")
+    exporter.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    commands.add_parser("export", parents=[exporter], add_help=False, help="write a golden reference file")
+    comparer = common_parser("python -m snapcheck.oracle compare", "Compare a candidate with a reference.")
+    comparer.add_argument("reference", type=Path)
+    comparer.add_argument("candidate", type=Path)
+    comparer.add_argument("--rtol", type=positive_float, default=1e-6, help="largest acceptable relative error (default: 1e-6)")
+    commands.add_parser("compare", parents=[comparer], add_help=False, help="compare a candidate with a reference")
+    args = parser.parse_args(argv)
+    return export(args) if args.command == "export" else compare_command(args)
+
+
+if __name__ == "__main__":
+    run(main)

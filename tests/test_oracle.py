@@ -1,0 +1,80 @@
+"""Golden reference export and candidate comparison, end to end through the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from snapcheck import oracle
+from snapcheck.cli import run
+from snapcheck.descriptors import SnapEngine
+
+
+def run_oracle(*arguments):
+    with pytest.raises(SystemExit) as exit_:
+        run(oracle.main, [*arguments])
+    return exit_.value.code
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    path = tmp_path_factory.mktemp("oracle") / "ta06a.npz"
+    assert run_oracle("export", "--model", "ta06a", "--configs", "24", "--out", str(path)) == 0
+    return path
+
+
+def test_the_export_is_self_consistent_and_readable_by_numpy_alone(reference, ta_configurations, ta06a):
+    with np.load(reference, allow_pickle=False) as archive:
+        data = {key: archive[key] for key in archive.files}
+    metadata = json.loads(data["metadata_json"].item())
+    assert metadata["snap_parameters"]["twojmax"] == 6 and metadata["units"]["gradient"] == "eV/angstrom^2"
+    assert len(metadata["input_sha256"]) == 24 + 2
+    offsets = data["atom_offsets"]
+    for k in range(len(data["names"])):
+        atoms = slice(offsets[k], offsets[k + 1])
+        g = data["force_errors"][atoms]
+        np.testing.assert_allclose(g, data["predicted_forces"][atoms] - data["reference_forces"][atoms], rtol=0, atol=1e-12)
+        assert data["loss"][k] == pytest.approx(0.5 * np.sum(g * g), rel=1e-12)
+        # ∇θL = A_fᵀ g, recomputed from the exported A_f alone (β₀ component 0)
+        np.testing.assert_allclose(data["gradient"][k, 1:], np.einsum("iak,ia->k", data["force_rows"][atoms], g), rtol=1e-12, atol=1e-12 * np.abs(data["gradient"][k]).max())
+    configuration = next(c for c in ta_configurations if c.label == data["names"][5])
+    with SnapEngine(configuration, ta06a.parameters) as engine:
+        np.testing.assert_array_equal(data["sum_b"][5], engine.evaluate().sum_b.ravel())
+
+
+def write_candidate(path, names, loss, gradient):
+    np.savez(path, names=names, loss=loss, gradient=gradient)
+    return path
+
+
+def test_a_faithful_candidate_passes(reference, tmp_path, capsys):
+    with np.load(reference) as data:
+        candidate = write_candidate(tmp_path / "ok.npz", data["names"][::-1], data["loss"][::-1] * (1 + 1e-10), data["gradient"][::-1] * (1 + 1e-10))
+    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert (tmp_path / "reports" / "oracle_compare.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    ("bug", "likely"),
+    [
+        (lambda g, n: 0 * g, "all zero"),
+        (lambda g, n: -g, "wrong sign"),
+        (lambda g, n: g / (3 * n[:, None]), "a mean over force components"),
+    ],
+    ids=["zero", "sign", "mean-over-components"],
+)
+def test_a_buggy_candidate_fails_with_its_likely_bug(reference, tmp_path, capsys, bug, likely):
+    with np.load(reference) as data:
+        candidate = write_candidate(tmp_path / "bad.npz", data["names"], data["loss"], bug(data["gradient"], data["n_atoms"]))
+    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
+    output = capsys.readouterr().out
+    assert f"likely bug: the gradient" in output and likely in output and "FAIL" in output
+
+
+def test_a_candidate_with_unknown_configurations_is_bad_input(reference, tmp_path, capsys):
+    candidate = write_candidate(tmp_path / "alien.npz", np.array(["Nowhere/x"]), np.zeros(1), np.zeros((1, 31)))
+    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 2
+    assert "configurations ['Nowhere/x'] are not in the reference" in capsys.readouterr().err
