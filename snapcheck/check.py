@@ -15,7 +15,6 @@ bad data.  Writes ``reports/check.csv``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_float, positive_int, run, spread

@@ -71,7 +71,7 @@ def test_a_buggy_candidate_fails_with_its_likely_bug(reference, tmp_path, capsys
         candidate = write_candidate(tmp_path / "bad.npz", data["names"], data["loss"], bug(data["gradient"], data["n_atoms"]))
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
     output = capsys.readouterr().out
-    assert f"likely bug: the gradient" in output and likely in output and "FAIL" in output
+    assert "likely bug: the gradient" in output and likely in output and "FAIL" in output
 
 
 def test_a_candidate_with_unknown_configurations_is_bad_input(reference, tmp_path, capsys):
