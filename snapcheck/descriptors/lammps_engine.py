@@ -19,6 +19,17 @@ and LAMMPS ``compute snap`` returns exactly A_f: its force rows already hold
 holds ΣB per element; the last column holds the reference potential's energy
 and forces).
 
+Its last six rows hold the virial of the descriptors, W_ab = Σ_j r_j,a (−∂ΣB/∂r_j,b)
+in Voigt order xx, yy, zz, yz, xz, xy.  The pressure tensor of the model, in bar
+with LAMMPS's sign (positive = compressive, as in the Ta data's ``Stress``), is
+
+    P_ab = Σ_e A_s[ab, e, :] β_e + P_ref,ab,    A_s = (nktv2p / V) W,
+
+with V the cell volume in Å³ and nktv2p = 1.6021765e6 bar per eV/Å³, the
+constant LAMMPS's ``metal`` units use; the last column of those rows holds
+P_ref, the reference potential's pressure tensor, already in bar.  These are
+FitSNAP's stress rows.
+
 Two evaluations are offered:
 
 * :meth:`SnapEngine.evaluate`: the full one, ΣB, A_f, E_ref and f_ref, from
@@ -53,6 +64,12 @@ from snapcheck.descriptors.snap_files import SnapParameters  # noqa: E402
 
 LAMMPS_ARGS = ["-log", "none", "-screen", "none", "-nocite"]
 
+#: bar per eV/Å³: LAMMPS's ``nktv2p`` in ``metal`` units, which its pressures use.
+NKTV2P_METAL = 1.6021765e6
+
+#: The Voigt order of LAMMPS's virial rows and pressure tensors.
+VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+
 
 @dataclass(frozen=True)
 class ReferencePotential:
@@ -77,6 +94,9 @@ class SnapDescriptors:
         force_rows: A_f = −∂ΣB/∂r, (N, 3, n_elements, K), in 1/Å.
         reference_energy: E_ref, eV.
         reference_forces: f_ref, (N, 3), eV/Å.
+        stress_rows: A_s = ∂P/∂β, (6, n_elements, K) in bar/eV, Voigt order
+            xx, yy, zz, yz, xz, xy (see the module docstring).
+        reference_stress: P_ref, (6,) in bar, the same order.
     """
 
     counts: np.ndarray
@@ -84,6 +104,8 @@ class SnapDescriptors:
     force_rows: np.ndarray
     reference_energy: float
     reference_forces: np.ndarray
+    stress_rows: np.ndarray
+    reference_stress: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,7 @@ class SnapEngine:
         lower_cell, positions, self.rotation = to_lammps_frame(configuration.cell, configuration.positions)
         self.types = np.array([parameters.elements.index(s) + 1 for s in configuration.species], dtype=np.int32)
         self.counts = np.bincount(self.types - 1, minlength=self.n_elements).astype(np.float64)
+        self.volume = abs(float(np.linalg.det(lower_cell)))
         self._lmp = lammps(cmdargs=LAMMPS_ARGS)
         try:
             self._setup(lower_cell, positions, reference)
@@ -192,13 +215,26 @@ class SnapEngine:
         rotate_back = self.rotation.T
         force_rows = table[1 : 1 + 3 * n, :-1].reshape(n, 3, e * k)
         force_rows = np.einsum("iak,ab->ibk", force_rows, rotate_back).reshape(n, 3, e, k)
+        virial = table[1 + 3 * n :]
         return SnapDescriptors(
             counts=self.counts,
             sum_b=table[0, :-1].reshape(e, k),
             force_rows=force_rows,
             reference_energy=float(table[0, -1]),
             reference_forces=table[1 : 1 + 3 * n, -1].reshape(n, 3) @ rotate_back,
+            stress_rows=self._voigt_to_user_frame(NKTV2P_METAL / self.volume * virial[:, :-1]).reshape(6, e, k),
+            reference_stress=self._voigt_to_user_frame(virial[:, -1]),
         )
+
+    def _voigt_to_user_frame(self, voigt: np.ndarray) -> np.ndarray:
+        """Rotate symmetric tensors (6, ...) in Voigt order from LAMMPS's frame back: T = Q T' Qᵀ."""
+        if np.array_equal(self.rotation, np.eye(3)):
+            return voigt
+        tensor = np.empty((3, 3) + voigt.shape[1:])
+        for row, (a, b) in enumerate(VOIGT):
+            tensor[a, b] = tensor[b, a] = voigt[row]
+        rotated = np.einsum("ac,cd...,bd->ab...", self.rotation, tensor, self.rotation)
+        return np.stack([rotated[a, b] for a, b in VOIGT])
 
     def evaluate_fast(self, positions: np.ndarray) -> FastDescriptors:
         """ΣB and E_ref at ``positions`` (Å, user frame), without derivatives."""

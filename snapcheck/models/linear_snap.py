@@ -114,3 +114,8 @@ class LinearSnap:
         """f̂ = A_f β + f_ref, (N, 3) in eV/Å."""
         beta = self.coefficients[:, 1:]
         return np.einsum("iaek,ek->ia", descriptors.force_rows, beta) + descriptors.reference_forces
+
+    def stress(self, descriptors: SnapDescriptors) -> np.ndarray:
+        """The pressure tensor P̂ = A_s β + P_ref, (6,) in bar, Voigt order xx, yy, zz, yz, xz, xy."""
+        beta = self.coefficients[:, 1:]
+        return np.einsum("vek,ek->v", descriptors.stress_rows, beta) + descriptors.reference_stress

@@ -100,6 +100,14 @@ def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta
     np.testing.assert_allclose(turned.sum_b, original.sum_b, rtol=1e-11)
     np.testing.assert_allclose(turned.force_rows, np.einsum("iaek,ba->ibek", original.force_rows, rotation), atol=1e-11 * scale)
     np.testing.assert_allclose(turned.reference_forces, original.reference_forces @ rotation.T, atol=1e-11)
+    # the pressure tensor turns as R P Rᵀ
+    original_tensor, turned_tensor = voigt_to_tensor(ta06a.stress(original)), voigt_to_tensor(ta06a.stress(turned))
+    np.testing.assert_allclose(turned_tensor, rotation @ original_tensor @ rotation.T, rtol=0, atol=1e-9 * np.abs(original_tensor).max())
+
+
+def voigt_to_tensor(voigt):
+    xx, yy, zz, yz, xz, xy = voigt
+    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
 
 
 def test_species_outside_the_model_are_refused(ta06a):

@@ -12,7 +12,8 @@ from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
 
 
 def lammps_pair_snap(configuration):
-    """Energy and forces from LAMMPS's own Ta06A pair style (ZBL + SNAP), ordered by atom ID."""
+    """Energy, forces and pressure tensor (bar, Voigt order) from LAMMPS's own Ta06A pair
+    style (ZBL + SNAP), forces ordered by atom ID."""
     lmp = lammps(cmdargs=LAMMPS_ARGS)
     try:
         (ax, _, _), (bx, by, _), (cx, cy, cz) = configuration.cell
@@ -33,25 +34,28 @@ def lammps_pair_snap(configuration):
             pair_style hybrid/overlay zbl 4.0 4.8 snap
             pair_coeff 1 1 zbl 73 73
             pair_coeff * * snap {LAMMPS_POTENTIALS / 'Ta06A.snapcoeff'} {LAMMPS_POTENTIALS / 'Ta06A.snapparam'} Ta
-            thermo_style custom pe
+            thermo_style custom pe pxx pyy pzz pyz pxz pxy
             run 0
             """
         )
         forces = np.empty((n, 3))
         forces[lmp.numpy.extract_atom("id")[:n] - 1] = lmp.numpy.extract_atom("f")[:n]
-        return lmp.get_thermo("pe"), forces
+        pressure = np.array([lmp.get_thermo(name) for name in ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")])
+        return lmp.get_thermo("pe"), forces, pressure
     finally:
         lmp.close()
 
 
-def test_forces_and_energy_match_lammps_pair_snap_in_every_group(one_per_group, ta06a):
+def test_energy_forces_and_stress_match_lammps_pair_snap_in_every_group(one_per_group, ta06a):
     assert len(one_per_group) == 12
     for configuration in one_per_group:
         with SnapEngine(configuration, ta06a.parameters) as engine:
             descriptors = engine.evaluate()
-        energy, forces = lammps_pair_snap(configuration)
+        energy, forces, pressure = lammps_pair_snap(configuration)
         np.testing.assert_allclose(ta06a.forces(descriptors), forces, rtol=0, atol=1e-10, err_msg=configuration.label)
         assert ta06a.energy(descriptors) == pytest.approx(energy, rel=1e-12), configuration.label
+        # no kinetic part: the atoms have no velocities, so LAMMPS's pressure is the virial alone
+        np.testing.assert_allclose(ta06a.stress(descriptors), pressure, rtol=1e-10, atol=1e-6, err_msg=configuration.label)
 
 
 def test_ta06a_reads_the_wheels_files(ta06a):
