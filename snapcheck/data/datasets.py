@@ -4,8 +4,10 @@ This is the data of the paper's Sec. III C: DFT energies, forces and stresses of
 tantalum in 12 groups (displaced, strained and compressed A15, BCC and FCC
 crystals, generalised stacking faults, surfaces and liquid), 2 to 100 atoms per
 configuration.  The files are FitSNAP's ``examples/Ta_Linear_JCP2014/JSON``,
-distributed under the GNU GPL v2; snapcheck references them and never vendors
-them.
+with that example's FitSNAP input ``Ta-example.in`` (the fit's group weights)
+and its stored reference fit ``20May21_Standard/`` (kept locally as
+``fitsnap_20May21_Standard/``), distributed under the GNU GPL v2; snapcheck
+references them and never vendors them.
 
 Where the data comes from, in this order:
 
@@ -52,6 +54,12 @@ DATASET_NAME = "ta-jcp2014"
 PAPER_SET_NAME = "ta-jcp2014-362"
 NOT_IN_PAPER_SET = frozenset({"JSON/GSF_112/GSF_112_nonrelax_0.4.json"})
 
+#: FitSNAP's input for the Ta fit, and its stored reference fit, in a dataset folder.
+FIT_INPUT = "Ta-example.in"
+REFERENCE_FIT = "fitsnap_20May21_Standard"
+#: Local folder → folder in FitSNAP's repository, where the two differ.
+REMOTE_FOLDERS = {f"{REFERENCE_FIT}/": "20May21_Standard/"}
+
 
 @dataclass(frozen=True)
 class ManifestEntry:
@@ -69,6 +77,14 @@ def read_manifest(manifest: Path = MANIFEST) -> list[ManifestEntry]:
             digest, relative = line.split(maxsplit=1)
             entries.append(ManifestEntry(relative.strip(), digest))
     return entries
+
+
+def remote_path(local: str) -> str:
+    """Where a manifest file lives under :data:`DOWNLOAD_URL`."""
+    for prefix, remote in REMOTE_FOLDERS.items():
+        if local.startswith(prefix):
+            return remote + local[len(prefix) :]
+    return local
 
 
 def sha256_of(path: Path) -> str:
@@ -100,7 +116,7 @@ def download(destination: Path, base_url: str = DOWNLOAD_URL, manifest: Path = M
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=destination.parent))
     try:
         for entry in tqdm(entries, desc=f"downloading {DATASET_NAME}", unit="file"):
-            url = f"{base_url}/{entry.path}"
+            url = f"{base_url}/{remote_path(entry.path)}"
             try:
                 with urllib.request.urlopen(url, timeout=60) as response:
                     payload = response.read()
@@ -141,6 +157,14 @@ def resolve_dataset_root(data: str | Path | None = None) -> Path:
     if cached.is_dir():
         return cached
     return download(cached)
+
+
+def dataset_file(data: str | Path | None, relative: str) -> Path:
+    """A file of the dataset folder (such as :data:`FIT_INPUT`), resolved like the data."""
+    path = resolve_dataset_root(data) / relative
+    if not path.exists():
+        raise DataError(f"{path}: not in the dataset folder; point --data at a full copy of the dataset, or name the file explicitly")
+    return path
 
 
 def json_files(root: Path) -> list[Path]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from snapcheck.data.configuration import DataError
+from snapcheck.io import atomic_path
 
 # The keywords of ``pair_style snap`` that ``compute snap`` also takes, with
 # their LAMMPS defaults.  ``rcutfac`` and ``twojmax`` are required.
@@ -123,6 +124,24 @@ def read_snapparam(path: str | Path) -> dict[str, float | int]:
         if required not in values:
             raise DataError(f"{path}: the required keyword {required!r} is missing")
     return values
+
+
+def write_snap_files(parameters: SnapParameters, coefficients: np.ndarray, snapcoeff: str | Path, snapparam: str | Path, comment: str) -> None:
+    """Write a potential that LAMMPS ``pair_style snap`` reads, each file atomically.
+
+    Floats are written as Python's shortest round-trip form (``repr``), so
+    reading them back gives the same float64 values.
+    """
+    coefficients = np.asarray(coefficients, dtype=np.float64)
+    coeff_lines = [f"# {comment}", "", f"{len(parameters.elements)} {coefficients.shape[1]}"]
+    for element, radius, weight, row in zip(parameters.elements, parameters.radii, parameters.weights, coefficients):
+        coeff_lines.append(f"{element} {radius!r} {weight!r}")
+        coeff_lines.extend(repr(float(value)) for value in row)
+    param_lines = [f"# {comment}", f"rcutfac {parameters.rcutfac!r}", f"twojmax {parameters.twojmax}"]
+    param_lines.extend(f"{key} {getattr(parameters, key)!r}" for key in OPTIONAL_KEYWORDS)
+    for path, lines in ((snapcoeff, coeff_lines), (snapparam, param_lines)):
+        with atomic_path(path) as temporary:
+            temporary.write_text("\n".join(lines) + "\n")
 
 
 def read_snap_parameters(snapparam: str | Path, snapcoeff: str | Path) -> tuple[SnapParameters, np.ndarray]:

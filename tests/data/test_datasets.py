@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from snapcheck.data import DataError, load_configurations
-from snapcheck.data.datasets import download, read_manifest, resolve_dataset_root, verify
+from snapcheck.data.datasets import FIT_INPUT, REFERENCE_FIT, download, read_manifest, remote_path, resolve_dataset_root, verify
 
 
 def test_full_set_has_363_configurations_in_12_groups(ta_configurations):
@@ -32,7 +32,9 @@ def test_paper_set_leaves_out_one_gsf_112_file(data_root, ta_configurations):
 
 def test_the_reference_copy_matches_the_manifest(data_root):
     verify(data_root)
-    assert len(read_manifest()) == 363
+    paths = [entry.path for entry in read_manifest()]
+    assert sum(path.startswith("JSON/") for path in paths) == 363
+    assert FIT_INPUT in paths and f"{REFERENCE_FIT}/Ta_pot.snapcoeff" in paths
 
 
 def test_environment_variable_wins(monkeypatch, tmp_path, data_root):
@@ -46,9 +48,11 @@ def test_environment_variable_wins(monkeypatch, tmp_path, data_root):
 
 @pytest.fixture
 def file_server(tmp_path, data_root):
-    """A real HTTP server on 127.0.0.1 serving a copy of the dataset."""
+    """A real HTTP server on 127.0.0.1 serving a copy of the dataset, laid out as in FitSNAP's repository."""
     served = tmp_path / "served"
     shutil.copytree(data_root / "JSON", served / "JSON")
+    shutil.copy(data_root / FIT_INPUT, served / FIT_INPUT)
+    shutil.copytree(data_root / REFERENCE_FIT, served / remote_path(f"{REFERENCE_FIT}/"))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -1,0 +1,56 @@
+"""Reading FitSNAP input files: the Ta example, and clear refusals of what snapcheck does not reproduce."""
+
+from __future__ import annotations
+
+import pytest
+
+from snapcheck.data import DataError
+from snapcheck.data.datasets import FIT_INPUT
+from snapcheck.data.fitsnap_input import read_fitsnap_input
+from snapcheck.descriptors.lammps_engine import ZBL_TANTALUM
+
+
+@pytest.fixture(scope="module")
+def example_text(data_root):
+    return (data_root / FIT_INPUT).read_text()
+
+
+def test_the_ta_example_gives_ta06as_descriptors_zbl_and_its_group_weights(data_root, ta06a):
+    fit_input = read_fitsnap_input(data_root / FIT_INPUT)
+    assert fit_input.parameters == ta06a.parameters
+    assert fit_input.reference == ZBL_TANTALUM
+    assert fit_input.row_types == ("energy", "force", "stress")
+    assert fit_input.energy_shift == {"Ta": 0.0}
+    assert len(fit_input.weights) == 12
+    liquid = fit_input.group_weights("Liquid")
+    assert (liquid.energy, liquid.force, liquid.virial) == (467.0, 1.0, 1e-8)
+
+
+def test_a_group_missing_from_the_input_is_named(data_root):
+    fit_input = read_fitsnap_input(data_root / FIT_INPUT)
+    with pytest.raises(DataError, match=r"conf\.json: group 'Amorphous' has no row in \[GROUPS\] of .*Ta-example\.in"):
+        fit_input.group_weights("Amorphous", "conf.json")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("smartweights = 0", "smartweights = 1", r"\[GROUPS\] smartweights = 1; snapcheck's fit uses the weights as given"),
+        ("solver = SVD", "solver = RIDGE", r"\[SOLVER\] solver = RIDGE; snapcheck reproduces the SVD solver only"),
+        ("Liquid        =  1.0    0.0", "Liquid        =  0.8    0.2", r"\[GROUPS\] Liquid: snapcheck fits every configuration"),
+        ("quadraticflag = 0", "quadraticflag = 1", r"\[BISPECTRUM\] quadraticflag = 1"),
+        ("twojmax = 6", "twojmax = six", r"\[BISPECTRUM\] twojmax and rcutfac must be numbers"),
+        ("[REFERENCE]", "[REFERENCES]", r"the section \[REFERENCE\] is missing"),
+    ],
+)
+def test_settings_snapcheck_does_not_reproduce_are_refused_by_name(tmp_path, example_text, old, new, message):
+    assert old in example_text
+    path = tmp_path / "edited.in"
+    path.write_text(example_text.replace(old, new))
+    with pytest.raises(DataError, match=rf"edited\.in: {message}"):
+        read_fitsnap_input(path)
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(DataError, match=r"nothing\.in: cannot read the FitSNAP input"):
+        read_fitsnap_input(tmp_path / "nothing.in")
