@@ -28,13 +28,13 @@ from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_in
 from snapcheck.data.datasets import load_configurations
 from snapcheck.descriptors.lammps_engine import SnapEngine
 from snapcheck.io import write_csv
-from snapcheck.studies.epsilon_study import models
+from snapcheck.studies.epsilon_study import paper_models
 from snapcheck.studies.sweep import SweepSpec, run_sweep
 
 
 def bench_descriptors(args: argparse.Namespace) -> int:
     configurations = spread(load_configurations(args.data), args.configs)
-    trained = models(args.seed)[0]
+    trained = paper_models(args.seed)[0]
     parameters, reference = trained.parameters, trained.reference
     full_times, fast_times = [], []
     start = time.perf_counter()
@@ -71,7 +71,7 @@ def bench_descriptors(args: argparse.Namespace) -> int:
 
 def bench_figures(args: argparse.Namespace) -> int:
     configurations = spread(load_configurations(args.data), args.configs)
-    spec = SweepSpec(models=models(args.seed), g0_rules=("max", 1.0))
+    spec = SweepSpec(models=paper_models(args.seed), g0_rules=("max", 1.0))
     n_evaluations = len(configurations) * (1 + len(spec.models) * len(spec.g0_rules) * len(spec.epsilons) * 2)
     timings, results = {}, {}
     for label, jobs in ((f"parallel ({args.jobs} processes)", args.jobs), ("serial loop (1 process)", 1)):

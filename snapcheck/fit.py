@@ -16,27 +16,14 @@ change it.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import pandas as pd
 from tqdm import tqdm
 
-from snapcheck.cli import EXIT_OK, common_parser, run
+from snapcheck.cli import EXIT_OK, add_fit_input, common_parser, run
 from snapcheck.data.datasets import FIT_INPUT, dataset_file, load_configurations
 from snapcheck.data.fitsnap_input import read_fitsnap_input
-from snapcheck.io import atomic_path, write_csv
+from snapcheck.io import write_csv, write_markdown
 from snapcheck.models.linear_fit import ROW_UNITS, fit_linear_snap
-
-
-def fit_input_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", type=Path, default=None, metavar="FILE.in", help=f"the FitSNAP input whose group weights the fit uses (default: the dataset's {FIT_INPUT})")
-
-
-def write_markdown(table: pd.DataFrame, path: Path) -> Path:
-    with atomic_path(path) as temporary:
-        temporary.write_text(table.to_markdown(index=False, floatfmt=".6g") + "\n")
-    return path
 
 
 def print_metrics(metrics: pd.DataFrame) -> None:
@@ -57,10 +44,10 @@ def print_metrics(metrics: pd.DataFrame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser("python -m snapcheck.fit", __doc__)
-    fit_input_argument(parser)
+    add_fit_input(parser, "--input")
     args = parser.parse_args(argv)
 
-    fit_input = read_fitsnap_input(args.input or dataset_file(args.data, FIT_INPUT))
+    fit_input = read_fitsnap_input(args.fit_input or dataset_file(args.data, FIT_INPUT))
     configurations = load_configurations(args.data)
     fit = fit_linear_snap(configurations, fit_input, progress=lambda items: tqdm(items, desc="FitSNAP rows", unit="config"))
     reports = args.out_dir / "reports"

@@ -40,6 +40,13 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
+def write_markdown(table: pd.DataFrame, path: str | Path) -> Path:
+    """A table as GitHub Markdown (needs ``tabulate``), six significant digits."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(table.to_markdown(index=False, floatfmt=".6g") + "\n")
+    return Path(path)
+
+
 def save_figure(figure, path: str | Path, dpi: int = 150) -> Path:
     path = Path(path)
     with atomic_path(path) as temporary:

@@ -1,8 +1,8 @@
 """``python -m snapcheck.oracle``: golden reference files for trainers, and comparing against them.
 
 ``export``
-    Evaluate a linear SNAP model (``--model ta06a`` or ``kaiming`` with
-    ``--seed``) on the dataset and write its exact answers (f̂, g, L, ∇θL = A_fᵀg,
+    Evaluate a linear SNAP model (``--model ta06a``, ``kaiming`` with
+    ``--seed``, ``fitted`` with ``--fit-input``, or a ``.snapcoeff``) on the dataset and write its exact answers (f̂, g, L, ∇θL = A_fᵀg,
     ΣB, A_f, with positions, cells and DFT forces) to ``--out FILE.npz``,
     readable by numpy alone.  The format is documented in
     :mod:`snapcheck.data.golden`.
@@ -22,14 +22,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, linear_snap_model, positive_float, positive_int, run, spread
+from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, add_fit_input, common_parser, linear_snap_model, positive_float, positive_int, run, spread
 from snapcheck.data.datasets import load_configurations
 from snapcheck.data.golden import build_reference, compare, write_npz
 from snapcheck.io import write_csv
 
 
 def export(args: argparse.Namespace) -> int:
-    model, model_files = linear_snap_model(args.model, args.seed)
+    model, model_files = linear_snap_model(args.model, args.seed, data=args.data, fit_input=args.fit_input)
     configurations = spread(load_configurations(args.data), args.configs)
     arrays = build_reference(model, configurations, model_files, progress=lambda items: tqdm(items, desc="exact gradients", unit="config"))
     path = write_npz(arrays, args.out)
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snapcheck.oracle", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     exporter = common_parser("python -m snapcheck.oracle export", "Write a golden reference file.")
-    exporter.add_argument("--model", default="ta06a", help="ta06a, kaiming or FILE.snapcoeff (default: ta06a)")
+    exporter.add_argument("--model", default="ta06a", help="ta06a, kaiming, fitted or FILE.snapcoeff (default: ta06a)")
+    add_fit_input(exporter)
     exporter.add_argument("--configs", type=positive_int, default=None, metavar="N", help="N configurations stratified by group (default: all)")
     exporter.add_argument("--out", type=Path, required=True, help="the .npz file to write")
     commands.add_parser("export", parents=[exporter], add_help=False, help="write a golden reference file")

@@ -40,5 +40,5 @@ def test_a_fitted_snapcoeff_file_is_a_model(tmp_path, data_root, capsys):
 
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert run_check("--model", str(tmp_path / "missing.snapcoeff"), "--out-dir", str(tmp_path)) == 2
-    assert "missing.snapcoeff: --model must be ta06a, kaiming or an existing .snapcoeff file" in capsys.readouterr().err
+    assert "missing.snapcoeff: --model must be ta06a, kaiming, fitted or an existing .snapcoeff file" in capsys.readouterr().err
     assert run_check("--epsilon", "zero", "--out-dir", str(tmp_path)) == 2

@@ -78,3 +78,16 @@ def test_a_candidate_with_unknown_configurations_is_bad_input(reference, tmp_pat
     candidate = write_candidate(tmp_path / "alien.npz", np.array(["Nowhere/x"]), np.zeros(1), np.zeros((1, 31)))
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 2
     assert "configurations ['Nowhere/x'] are not in the reference" in capsys.readouterr().err
+
+
+def test_the_fitted_model_exports_its_own_coefficients(tmp_path, ta_configurations, data_root):
+    from snapcheck.data.datasets import FIT_INPUT
+    from snapcheck.models import LinearSnap
+
+    path = tmp_path / "fitted.npz"
+    assert run_oracle("export", "--model", "fitted", "--configs", "3", "--out", str(path)) == 0
+    with np.load(path) as data:
+        np.testing.assert_array_equal(data["theta"], LinearSnap.fit(ta_configurations, data_root / FIT_INPUT).theta)
+        metadata = json.loads(str(data["metadata_json"]))
+    assert metadata["model"] == "fitted"
+    assert any(path.endswith("Ta-example.in") for path in metadata["input_sha256"])

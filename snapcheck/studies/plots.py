@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-MODEL_COLOURS = {"trained": "tab:blue", "untrained": "tab:red"}
+MODEL_COLOURS = {"trained": "tab:blue", "untrained": "tab:red", "fitted": "tab:green"}
 PRECISION_STYLES = {"float64": "-", "float32": "--"}
 
 
@@ -37,7 +37,7 @@ def error_figure(table: pd.DataFrame, title: str, precision: str = "float64"):
     figure, axes = _axes(title)
     whole = table[(table["group"] == "all") & (table["precision"] == precision)]
     for model, curve in whole.groupby("model", sort=False):
-        _curves(axes, curve.sort_values("epsilon"), MODEL_COLOURS.get(model, "tab:green"), model)
+        _curves(axes, curve.sort_values("epsilon"), MODEL_COLOURS.get(model, "tab:purple"), model)
     axes.legend(fontsize=8)
     return figure
 
@@ -47,6 +47,6 @@ def precision_figure(table: pd.DataFrame, title: str):
     figure, axes = _axes(title)
     whole = table[table["group"] == "all"]
     for (model, precision), curve in whole.groupby(["model", "precision"], sort=False):
-        _curves(axes, curve.sort_values("epsilon"), MODEL_COLOURS.get(model, "tab:green"), f"{model}, {precision}", PRECISION_STYLES[precision])
+        _curves(axes, curve.sort_values("epsilon"), MODEL_COLOURS.get(model, "tab:purple"), f"{model}, {precision}", PRECISION_STYLES[precision])
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return figure

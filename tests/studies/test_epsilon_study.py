@@ -52,3 +52,18 @@ def test_bad_epsilon_grid_is_a_usage_error(tmp_path, capsys):
         fig1.main(["--epsilons", "0,1e-5", "--out-dir", str(tmp_path)])
     assert exit_.value.code == 2
     assert "ε must be positive" in capsys.readouterr().err
+
+
+def test_the_fitted_model_is_a_third_option(tmp_path, capsys):
+    assert fig1.main(["--models", "trained,fitted", "--configs", "12", "--epsilons", "1e-5", "--jobs", "1", "--out-dir", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "reports" / "fig1.csv")
+    assert list(table["model"]) == ["trained", "fitted"]
+    assert (table["err_grad"] < 1e-7).all()
+    assert "fitted (snapcheck's FitSNAP-style fit)" in capsys.readouterr().out
+
+
+def test_an_unknown_model_is_bad_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run(fig1.main, ["--models", "trained,bogus"])
+    assert exit_.value.code == 2
+    assert "unknown model(s) ['bogus']; choose from trained, untrained, fitted" in capsys.readouterr().err
