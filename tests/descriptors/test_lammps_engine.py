@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
-from scipy.optimize import linear_sum_assignment
 from scipy.spatial.transform import Rotation
 
 from snapcheck.data import Configuration
@@ -56,27 +55,6 @@ def test_reused_instance_gives_what_a_new_one_gives(ta_configurations, ta06a):
         first = fresh.evaluate(moved)
     np.testing.assert_array_equal(again.sum_b, first.sum_b)
     np.testing.assert_array_equal(again.force_rows, first.force_rows)
-
-
-def test_rows_match_fitsnaps_descriptor_matrix(ta_configurations, full_descriptors, data_root):
-    """FitSNAP's A: 363 energy rows (1, ΣB/N), then 3N force rows per configuration
-    (0, −∂ΣB/∂r), groups alphabetical, files in FitSNAP's own order (matched by content)."""
-    matrix = np.load(data_root / "fitsnap_20May21_Standard" / "Descriptors.npy")
-    n_configurations = len(ta_configurations)
-    ours = np.array([d.sum_b[0] / c.n_atoms for c, d in zip(ta_configurations, full_descriptors)])
-    energy_rows = matrix[:n_configurations]
-    np.testing.assert_array_equal(energy_rows[:, 0], 1.0)
-    cost = np.abs(energy_rows[None, :, 1:] - ours[:, None, :]).max(axis=2)
-    mine, theirs = linear_sum_assignment(cost)
-    assert cost[mine, theirs].max() < 1e-10
-    offset = n_configurations
-    for index in mine[np.argsort(theirs)]:
-        rows = 3 * ta_configurations[index].n_atoms
-        block = matrix[offset : offset + rows]
-        np.testing.assert_array_equal(block[:, 0], 0.0)
-        np.testing.assert_allclose(block[:, 1:], full_descriptors[index].force_rows.reshape(rows, -1), rtol=0, atol=1e-10)
-        offset += rows
-    assert offset == n_configurations + 3 * sum(c.n_atoms for c in ta_configurations)
 
 
 def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta06a):

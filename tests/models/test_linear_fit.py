@@ -11,7 +11,7 @@ from snapcheck.descriptors.lammps_engine import SnapEngine
 from snapcheck.descriptors.snap_files import read_snapcoeff
 from snapcheck.models import LinearSnap
 from snapcheck.models.linear_fit import configuration_rows, fit_linear_snap
-from snapcheck.studies.fitsnap_crosscheck import read_stored_metrics
+from snapcheck.studies.fitsnap_crosscheck import align, read_stored_metrics, read_stored_reference
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +22,20 @@ def fit(ta_configurations, data_root):
 def test_coefficients_match_fitsnaps_stored_reference_fit(fit, data_root):
     _, _, _, stored = read_snapcoeff(data_root / REFERENCE_FIT / "Ta_pot.snapcoeff")
     np.testing.assert_allclose(fit.model.coefficients, stored, rtol=1e-8, atol=0)
+
+
+def test_rows_match_fitsnaps_stored_matrices_row_by_row(fit, ta_configurations, data_root):
+    """A, b, w against FitSNAP's Descriptors.npy, Truth-Ref.npy and Weights.npy: energy and
+    force rows to 1e-10 absolute, stress rows (bar/eV, up to ~1e7) to 1e-10 of their largest."""
+    stored = read_stored_reference(data_root / REFERENCE_FIT, ta_configurations, fit.rows)
+    order = align(fit.rows, stored)
+    for row_type in ("Energy", "Force", "Stress"):
+        mine = (fit.rows.index["row_type"] == row_type).to_numpy()
+        theirs = stored.matrix[order[mine]]
+        atol = 1e-10 * (np.abs(theirs).max() if row_type == "Stress" else 1.0)
+        np.testing.assert_allclose(fit.rows.matrix[mine], theirs, rtol=0, atol=atol, err_msg=row_type)
+        np.testing.assert_allclose(fit.rows.truth[mine], stored.truth[order[mine]], rtol=0, atol=1e-10 * max(1.0, np.abs(fit.rows.truth[mine]).max()), err_msg=row_type)
+        np.testing.assert_array_equal(fit.rows.weights[mine], stored.weights[order[mine]], err_msg=row_type)
 
 
 def test_the_solution_satisfies_the_weighted_normal_equations(fit):
