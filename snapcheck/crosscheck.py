@@ -46,10 +46,10 @@ def fitsnap_command(args: argparse.Namespace) -> int:
 
     print(f"{len(configurations)} configurations, {len(fit.rows.truth)} rows, {fit.model.n_parameters} coefficients; input {fit_input.path}")
     print(f"  wall time of the fit: snapcheck {ours_seconds:.2f} s, FitSNAP {FITSNAP_VERSION} {fitsnap.seconds:.2f} s (ratio {fitsnap.seconds / ours_seconds:.2f}), one run")
-    print(f"  {'quantity':<22} {'against':<42} {'max |Δ|':<10} {'max |Δ|/|x|':<12} tolerance")
+    print(f"  {'quantity':<22} {'against':<46} {'max |Δ|':<10} {'max |Δ|/|x|':<12} tolerance")
     for row in table.itertuples():
         mark = "ok" if row.agrees else "DISAGREES"
-        print(f"  {row.quantity:<22} {row.against:<42} {row.max_abs_diff:<10.2g} {row.max_rel_diff:<12.2g} {row.tolerance:.0e} {row.criterion:<8} {mark}")
+        print(f"  {row.quantity:<22} {row.against:<46} {row.max_abs_diff:<10.2g} {row.max_rel_diff:<12.2g} {row.tolerance:.0e} {row.criterion:<8} {mark}")
     print(f"wrote {reports}/crosscheck_fitsnap.csv and .md")
     if table["agrees"].all():
         print("PASS: snapcheck's fit agrees with FitSNAP's")
