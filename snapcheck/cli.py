@@ -2,8 +2,9 @@
 
 Flags: ``--data DIR`` (default: the ``ta-jcp2014`` dataset, found as
 :mod:`snapcheck.data.datasets` describes), ``--out-dir`` (``figures/`` and
-``reports/`` go under it; default: the working directory), ``--seed`` and
-``--jobs``.
+``reports/`` go under it; default: the working directory), ``--seed``,
+``--jobs`` and ``--scheduler`` (a Dask cluster, default ``$SNAPCHECK_SCHEDULER``;
+see :mod:`snapcheck.executors`).
 
 Exit codes: 0 ok, 1 a check failed, 2 bad usage or bad input.  Bad input gets
 one line on stderr that names the file and the configuration; results go to
@@ -22,6 +23,7 @@ import numpy as np
 
 from snapcheck.data.configuration import Configuration, DataError
 from snapcheck.data.datasets import FIT_INPUT, dataset_file, load_configurations
+from snapcheck.executors import scheduler_address
 from snapcheck.models.linear_snap import LAMMPS_POTENTIALS, LinearSnap
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -33,6 +35,13 @@ def common_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--out-dir", type=Path, default=Path.cwd(), metavar="DIR", help="write figures/ and reports/ under DIR (default: the working directory)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the untrained (Kaiming) model (default: 0)")
     parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    parser.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        default=os.environ.get("SNAPCHECK_SCHEDULER") or None,
+        metavar="tcp://HOST:PORT",
+        help="run on this Dask cluster instead of --jobs local processes (default: $SNAPCHECK_SCHEDULER; needs snapcheck[dask])",
+    )
     return parser
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from snapcheck.cli import add_fit_input, common_parser, epsilon_grid, fitted_model, positive_float, positive_int, spread
 from snapcheck.data.datasets import load_configurations
+from snapcheck.executors import execution_options
 from snapcheck.io import save_figure, write_csv
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.studies.plots import error_figure, precision_figure
@@ -76,7 +77,7 @@ def run_study(args: argparse.Namespace, figures: list[FigureSpec]) -> pd.DataFra
     configurations = spread(load_configurations(args.data), args.configs)
     precisions = ("float64", "float32") if args.precision == "float32" else ("float64",)
     spec = SweepSpec(models=models(args), epsilons=tuple(args.epsilons), g0_rules=tuple(f.g0_rule for f in figures), precisions=precisions)
-    results = run_sweep(configurations, spec, jobs=args.jobs)
+    results = run_sweep(configurations, spec, **execution_options(args, figures[0].name if len(figures) == 1 else "figures"))
     table = error_table(configurations, results, spec)
     reports, figures_dir = args.out_dir / "reports", args.out_dir / "figures"
     described = {"trained": "trained (Ta06A)", "untrained": f"untrained (Kaiming, seed {args.seed})", "fitted": "fitted (snapcheck's FitSNAP-style fit)"}

@@ -8,25 +8,26 @@ r± (Eq. 8).  The error measures of Eqs. 11 and 14 are L2 norms over all θ
 components and all configurations together; :func:`error_table` forms them
 from the stacked per-configuration values, for the whole dataset and per group.
 
-Work is spread over processes by configuration.  Each worker builds one
-:class:`~snapcheck.descriptors.SnapEngine` per configuration it is handed and
+Work is spread by configuration, in chunks, over the executor of
+:mod:`snapcheck.executors` (this process, a local pool or a Dask cluster),
+resumable from partial results.  A task builds one
+:class:`~snapcheck.descriptors.SnapEngine` per configuration of its chunk and
 keeps it for every model, g₀, precision and ε of that configuration.  Each
 configuration's numbers depend on that configuration alone, so the results are
-the same, bit for bit, for any number of workers.
+the same, bit for bit, for any executor, number of workers or scheduling order.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from snapcheck.data.configuration import Configuration
 from snapcheck.descriptors.lammps_engine import FastDescriptors, SnapEngine
+from snapcheck.executors import chunk_indices, run_chunks
 from snapcheck.gradients.exact import exact_force_loss
 from snapcheck.gradients.finite_difference import (
     characteristic_force_error,
@@ -115,58 +116,56 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
     return ConfigurationSweep(exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors)
 
 
-# -- workers --------------------------------------------------------------------
-_worker: dict = {}
+# -- tasks -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepTask:
+    """One chunk: its configurations and what to sweep (self-contained, for any executor)."""
+
+    configurations: tuple[Configuration, ...]
+    spec: SweepSpec
 
 
-def _initialise_worker(configurations: list[Configuration], spec: SweepSpec) -> None:
-    _worker.update(configurations=configurations, spec=spec)
-
-
-def _run_chunk(indices: list[int]) -> list[tuple[int, ConfigurationSweep]]:
+def sweep_chunk(task: SweepTask) -> list[ConfigurationSweep]:
     """Sweep a chunk of configurations, each with its own engine.
 
     An engine lives exactly as long as its configuration's sweep (every model,
     g₀, precision and ε): one set-up, then only ``run 0`` at new positions.
-    Closing it afterwards matters: each idle LAMMPS instance that holds
-    neighbour lists slows the ``run 0`` of every other one in the process.
+    See :mod:`snapcheck.executors` for what keeping engines alive across tasks
+    would (not) save.
     """
-    configurations, spec = _worker["configurations"], _worker["spec"]
-    model = spec.models[0]
+    model = task.spec.models[0]
     results = []
-    for index in indices:
-        with SnapEngine(configurations[index], model.parameters, model.reference) as engine:
-            results.append((index, sweep_configuration(engine, configurations[index], spec)))
+    for configuration in task.configurations:
+        with SnapEngine(configuration, model.parameters, model.reference) as engine:
+            results.append(sweep_configuration(engine, configuration, task.spec))
     return results
 
 
-def _chunks(configurations: list[Configuration], jobs: int) -> list[list[int]]:
-    """Largest configurations first, in chunks small enough to balance the workers."""
-    order = sorted(range(len(configurations)), key=lambda i: (-configurations[i].n_atoms, i))
-    size = max(1, len(order) // (8 * jobs))
-    return [order[start : start + size] for start in range(0, len(order), size)]
+def run_sweep(
+    configurations: list[Configuration],
+    spec: SweepSpec,
+    jobs: int = 1,
+    progress: bool = True,
+    *,
+    scheduler: str | None = None,
+    partials: Path | None = None,
+    run_log: Path | None = None,
+) -> list[ConfigurationSweep]:
+    """Sweep every configuration; results in the order of ``configurations``.
 
-
-def run_sweep(configurations: list[Configuration], spec: SweepSpec, jobs: int = 1, progress: bool = True) -> list[ConfigurationSweep]:
-    """Sweep every configuration; results in the order of ``configurations``."""
+    ``jobs``, ``scheduler``, ``partials`` and ``run_log`` choose the executor,
+    the resumable partial results and the run log
+    (:func:`snapcheck.executors.run_chunks`).
+    """
+    chunks = chunk_indices([c.n_atoms for c in configurations])
+    tasks = [SweepTask(tuple(configurations[i] for i in chunk), spec) for chunk in chunks]
+    chunk_results = run_chunks(
+        sweep_chunk, tasks, sizes=[len(chunk) for chunk in chunks], description="ε sweep", jobs=jobs, scheduler=scheduler, partials=partials, run_log=run_log, progress=progress
+    )
     results: list[ConfigurationSweep | None] = [None] * len(configurations)
-    chunks = _chunks(configurations, jobs)
-    with tqdm(total=len(configurations), desc="ε sweep", unit="config", disable=not progress) as bar:
-        if jobs == 1:
-            _initialise_worker(configurations, spec)
-            for chunk in chunks:
-                for index, result in _run_chunk(chunk):
-                    results[index] = result
-                bar.update(len(chunk))
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_initialise_worker, initargs=(configurations, spec)) as pool:
-                futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
-                for future in as_completed(futures):
-                    chunk_results = future.result()
-                    for index, result in chunk_results:
-                        results[index] = result
-                    bar.update(len(chunk_results))
+    for chunk, chunk_result in zip(chunks, chunk_results):
+        for index, result in zip(chunk, chunk_result):
+            results[index] = result
     return results
 
 

@@ -1,0 +1,292 @@
+"""Where the work runs: this process, a local process pool, or a Dask cluster, through one interface.
+
+Every piece of snapcheck's work is independent per configuration: the ε sweep
+of Figs. 1 and 2 (:mod:`snapcheck.studies.sweep`), ``check``, and the exact
+answers of an oracle export (:mod:`snapcheck.data.golden`).  Each is a list of
+*tasks*, ``function(task)`` for a chunk of configurations, handed to
+:func:`run_chunks`, which runs them on one of three executors, all
+:class:`concurrent.futures.Executor`, so local and cluster runs share one code
+path:
+
+* ``--jobs 1``: :class:`SerialExecutor`, each task in this process;
+* ``--jobs N``: a :class:`~concurrent.futures.ProcessPoolExecutor` of N
+  processes (spawn context, so nothing leaks from the parent);
+* ``--scheduler tcp://HOST:PORT`` (or ``$SNAPCHECK_SCHEDULER``): an existing Dask
+  cluster, through ``distributed.Client(address).get_executor()``.  ``--jobs``
+  is then ignored: the cluster's workers are the jobs.  ``distributed`` is the
+  optional extra ``snapcheck[dask]``.
+
+**Chunks.**  :func:`chunk_indices` orders the configurations largest first (so
+the longest tasks start first and the last ones to finish are short) and cuts
+them into chunks of ⌈M/128⌉ configurations, at most 256: about 128 tasks for
+any dataset up to 32 768 configurations, then 256 per task.  The chunking does
+not depend on the number of workers, so a run resumed on another machine or
+cluster finds the same chunks.  At most a few tasks per worker are in flight
+at a time (:func:`run_chunks` submits the next one as each finishes), so the
+client never serialises a whole dataset of millions of configurations at once.
+
+**Identical results.**  A chunk's result depends on its configurations and the
+task's parameters alone, never on the worker that ran it or on what that
+worker ran before (a LAMMPS instance reused across evaluations returns the same
+bits; ``tests/studies/test_sweep.py`` checks it).  Results are placed by chunk
+index and every reduction runs afterwards, in configuration order, in the
+client.  So the numbers, and the CSVs written from them, are the same bit for
+bit for any executor, worker count, scheduling order or resumption.
+
+**Workers stay alive.**  A pool process or a Dask worker lives for the whole
+run (a Dask worker for as long as its cluster) and runs task after task: the
+Python imports, the LAMMPS library and its MPI start-up, about 0.6 s, are paid
+once per worker, not per task.  Within a task each configuration gets one
+:class:`~snapcheck.descriptors.SnapEngine` for all its evaluations.  We
+measured (2 cores, 100-atom configuration) what keeping engines alive *across*
+tasks would save: creating and closing an engine takes 2–3.5 ms; a Fig. 1 + 2
+sweep of one configuration (2 models × 2 g₀ × 23 ε × 2 evaluations) takes
+about 400 ms, so less than 1 %; an export's single full evaluation with a new
+engine takes 7–9 ms, and reusing one instance through LAMMPS ``clear`` brought
+it to 5.5 ms, which would need a re-binding method on the engine.  Keeping 8,
+64 or 363 used engines alive changed the cost of one ``run 0`` by no more than
+the timing noise.  A cache of engines across tasks would only hit when a
+configuration returns to the same worker, which no command does, so there is
+none.
+
+**Failures.**  On Dask, a worker that dies mid-run loses no result: the
+scheduler hands its tasks to the other workers (up to
+``distributed.scheduler.allowed-failures``, 3 by default, deaths per task), and
+finished chunks are already back in the client.  With a local pool a dead
+process breaks the pool; the finished chunks are on disk
+(:mod:`snapcheck.partials`) and running the same command again resumes from
+them, as it does after any interruption.
+
+**Run log.**  Timings and host names never go into result files.  With
+``run_log`` set, :func:`run_chunks` writes a JSON file (atomically): the
+command line, the executor, the wall time, how many chunks were loaded from
+partial results, and for every computed chunk its host, process id and
+seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from snapcheck.data.configuration import DataError
+from snapcheck.io import atomic_path
+from snapcheck.partials import PartialResults
+
+#: Chunking: about this many tasks per run, ...
+TARGET_CHUNKS = 128
+#: ... but never more configurations than this in one task.
+MAX_CHUNK = 256
+
+DASK_EXTRA_HINT = "install the Dask extra: pip install 'snapcheck[dask]'"
+
+
+# -- the executors ------------------------------------------------------------
+class SerialExecutor(Executor):
+    """Runs each task in this process, at submission (``--jobs 1``)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+@dataclass
+class Pool:
+    """An open executor, how many tasks to keep in flight on it, and what it is (for the run log)."""
+
+    executor: Executor
+    in_flight: int
+    description: dict
+
+
+def require_distributed(address: str):
+    """The ``distributed`` module, or a :class:`DataError` that says which extra to install."""
+    try:
+        import distributed
+    except ImportError:
+        raise DataError(f"--scheduler {address}: Dask's `distributed` package is not installed; {DASK_EXTRA_HINT}") from None
+    return distributed
+
+
+def scheduler_address(text: str) -> str | None:
+    """``--scheduler``: a Dask scheduler address, checked at parse time (with ``distributed`` installed)."""
+    if not text:
+        return None
+    if "://" not in text:
+        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://HOST:PORT, got {text!r}")
+    try:
+        require_distributed(text)
+    except DataError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+@contextmanager
+def open_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Pool]:
+    """The executor for ``--jobs``/``--scheduler``; closed (pool processes ended, client disconnected) on exit."""
+    host = socket.gethostname()
+    if scheduler:
+        with _dask_client(scheduler) as client:
+            threads = dict(sorted(client.nthreads().items()))
+            description = {"kind": "dask", "scheduler": scheduler, "client_host": host, "worker_threads_at_start": threads}
+            yield Pool(client.get_executor(pure=False), max(8, 4 * sum(threads.values())), description)
+    elif jobs == 1:
+        yield Pool(SerialExecutor(), 1, {"kind": "serial", "host": host})
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as executor:
+            yield Pool(executor, 2 * jobs, {"kind": "process-pool", "processes": jobs, "host": host})
+
+
+@contextmanager
+def _dask_client(address: str):
+    distributed = require_distributed(address)
+    try:
+        client = distributed.Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise DataError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc}); is `dask scheduler` running there?") from None
+    with client:
+        yield client
+
+
+# -- chunked tasks --------------------------------------------------------------
+def chunk_indices(weights: Sequence[float]) -> list[list[int]]:
+    """Item indices, heaviest first, cut into chunks of ⌈M/128⌉ (at most 256) items."""
+    order = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
+    size = min(MAX_CHUNK, max(1, math.ceil(len(order) / TARGET_CHUNKS)))
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
+def timed_call(function: Callable, task: Any) -> tuple[Any, dict]:
+    """``function(task)`` on a worker, with where and how long it ran (for the run log only)."""
+    start = time.perf_counter()
+    result = function(task)
+    return result, {"host": socket.gethostname(), "pid": os.getpid(), "seconds": time.perf_counter() - start}
+
+
+def run_chunks(
+    function: Callable,
+    tasks: Sequence[Any],
+    *,
+    sizes: Sequence[int],
+    description: str,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    partials: Path | None = None,
+    run_log: Path | None = None,
+    progress: bool = True,
+) -> list:
+    """``[function(task) for task in tasks]``, run on the chosen executor, resumable.
+
+    ``sizes`` are the configurations per task (for the progress bar and the run
+    log).  With ``partials`` set, chunks finished by an earlier, interrupted run
+    with the same inputs are loaded from there, each new one is saved there as
+    it finishes, and all are deleted when every chunk is done.
+    """
+    store = PartialResults(partials)
+    keys = [store.key(function, task) for task in tasks]
+    results: list = [None] * len(tasks)
+    todo = []
+    for index, key in enumerate(keys):
+        found, results[index] = store.load(key)
+        if not found:
+            todo.append(index)
+    records = []
+    started, start = datetime.now(timezone.utc), time.perf_counter()
+    loaded = sum(sizes) - sum(sizes[i] for i in todo)
+    with open_executor(jobs, scheduler) as pool, tqdm(total=sum(sizes), initial=loaded, desc=description, unit="config", disable=not progress) as bar:
+        try:
+            for index, (result, record) in _stream(pool, function, tasks, todo):
+                store.save(keys[index], result)
+                results[index] = result
+                records.append({"chunk": index, "configurations": sizes[index], **record})
+                bar.update(sizes[index])
+        except BrokenProcessPool as exc:
+            where = f"; the finished chunks are saved in {partials}: run the same command again to resume" if partials else ""
+            raise RuntimeError(f"a worker process of the local pool died ({exc}){where}") from exc
+    if run_log is not None:
+        write_run_log(run_log, description, pool.description, started, time.perf_counter() - start, len(tasks) - len(todo), sorted(records, key=lambda r: r["chunk"]))
+    store.discard(keys)
+    return results
+
+
+def _stream(pool: Pool, function: Callable, tasks: Sequence[Any], indices: list[int]) -> Iterator[tuple[int, tuple[Any, dict]]]:
+    """(index, (result, record)) for every task in ``indices`` as it finishes, at most ``pool.in_flight`` at a time."""
+    pending = iter(indices)
+    in_flight: dict[Future, int] = {}
+
+    def submit_next() -> None:
+        index = next(pending, None)
+        if index is not None:
+            in_flight[pool.executor.submit(timed_call, function, tasks[index])] = index
+
+    for _ in range(pool.in_flight):
+        submit_next()
+    try:
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=in_flight.__getitem__):
+                index = in_flight.pop(future)
+                yield index, future.result()
+                submit_next()
+    finally:
+        for future in in_flight:
+            future.cancel()
+
+
+def write_run_log(path: Path, description: str, executor: dict, started: datetime, wall_time: float, n_loaded: int, records: list[dict]) -> Path:
+    """The run's timings and hosts, as JSON (never in the result files)."""
+    by_process: dict[str, dict] = {}
+    for record in records:
+        entry = by_process.setdefault(f"{record['host']}:{record['pid']}", {"chunks": 0, "configurations": 0, "seconds": 0.0})
+        entry["chunks"] += 1
+        entry["configurations"] += record["configurations"]
+        entry["seconds"] += record["seconds"]
+    log = {
+        "argv": sys.argv,
+        "work": description,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "wall_time_s": wall_time,
+        "executor": executor,
+        "chunks": n_loaded + len(records),
+        "chunks_loaded_from_partials": n_loaded,
+        "chunks_computed": len(records),
+        "processes": by_process,
+        "tasks": records,
+    }
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(log, indent=1) + "\n")
+    return Path(path)
+
+
+def execution_options(args: argparse.Namespace, command: str) -> dict:
+    """The keyword arguments of :func:`run_chunks` (and of the functions built on it) from a command's flags.
+
+    Partial results go to ``<out-dir>/partials/`` (their keys tell the runs and
+    commands apart), the run log to ``<out-dir>/reports/<command>_run.json``.
+    """
+    return {
+        "jobs": args.jobs,
+        "scheduler": args.scheduler,
+        "partials": args.out_dir / "partials",
+        "run_log": args.out_dir / "reports" / f"{command}_run.json",
+    }
