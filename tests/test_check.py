@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
 import pytest
 
 from snapcheck import check
-from snapcheck.cli import run
+from snapcheck.cli import run, spread
+from snapcheck.gradients.estimate import select_epsilon
+from snapcheck.models.snap_potential import SnapPotential
 
 
 def run_check(*arguments):
@@ -17,12 +20,18 @@ def run_check(*arguments):
     return exit_.value.code
 
 
-def test_passes_on_ta06a_with_automatic_epsilon(tmp_path, capsys):
+def test_passes_on_ta06a_with_automatic_epsilon(tmp_path, capsys, ta_configurations, ta06a):
     assert run_check("--configs", "12", "--jobs", "2", "--out-dir", str(tmp_path)) == 0
     output = capsys.readouterr().out
     assert "(selected by the proxy)" in output and "PASS: Err[∇̃L] = " in output
     table = pd.read_csv(tmp_path / "reports" / "check.csv")
     assert table.loc[table["group"] == "all", "err_grad"].item() <= 1e-7
+    # the ε that the one sweep selects is the one select_epsilon picks by the same proxy
+    with SnapPotential(ta06a) as potential:
+        expected = select_epsilon(potential, spread(ta_configurations, 12)).epsilon
+    assert table["epsilon"].unique().tolist() == [expected]
+    log = json.loads((tmp_path / "reports" / "check_run.json").read_text())
+    assert log["executor"]["kind"] == "process-pool" and log["chunks_computed"] == 12
 
 
 def test_fails_with_exit_1_above_the_bound(tmp_path, capsys):
