@@ -4,7 +4,7 @@ Every piece of snapcheck's work is independent per configuration: the ε sweep
 of Figs. 1 and 2 (:mod:`snapcheck.studies.sweep`), ``check``, and the exact
 answers of an oracle export (:mod:`snapcheck.data.golden`).  Each is a list of
 *tasks*, ``function(task)`` for a chunk of configurations, handed to
-:func:`run_chunks`, which runs them on one of three executors, all
+:func:`map_configurations` and :func:`run_chunks`, which run them on one of three executors, all
 :class:`concurrent.futures.Executor`, so local and cluster runs share one code
 path:
 
@@ -85,7 +85,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from snapcheck.data.configuration import DataError
+from snapcheck.data.configuration import Configuration, DataError
 from snapcheck.io import atomic_path
 from snapcheck.partials import PartialResults
 
@@ -226,6 +226,23 @@ def run_chunks(
     if run_log is not None:
         write_run_log(run_log, description, pool.description, started, time.perf_counter() - start, len(tasks) - len(todo), sorted(records, key=lambda r: r["chunk"]))
     store.discard(keys)
+    return results
+
+
+def map_configurations(function: Callable, configurations: Sequence[Configuration], make_task: Callable, *, description: str, **execution) -> list:
+    """One result per configuration, in order: ``function(make_task(chunk))`` over chunks of :func:`chunk_indices`.
+
+    ``function`` returns a list with one result per configuration of its chunk;
+    ``execution`` holds the keyword arguments of :func:`run_chunks` (``jobs``,
+    ``scheduler``, ``partials``, ``run_log``, ``progress``).
+    """
+    chunks = chunk_indices([configuration.n_atoms for configuration in configurations])
+    tasks = [make_task(tuple(configurations[i] for i in chunk)) for chunk in chunks]
+    chunk_results = run_chunks(function, tasks, sizes=[len(chunk) for chunk in chunks], description=description, **execution)
+    results: list = [None] * len(configurations)
+    for chunk, values in zip(chunks, chunk_results):
+        for index, value in zip(chunk, values, strict=True):
+            results[index] = value
     return results
 
 

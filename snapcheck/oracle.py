@@ -5,7 +5,10 @@
     ``--seed``, ``fitted`` with ``--fit-input``, or a ``.snapcoeff``) on the dataset and write its exact answers (f̂, g, L, ∇θL = A_fᵀg,
     ΣB, A_f, with positions, cells and DFT forces) to ``--out FILE.npz``,
     readable by numpy alone.  The format is documented in
-    :mod:`snapcheck.data.golden`.
+    :mod:`snapcheck.data.golden`.  The evaluations run on ``--jobs`` local
+    processes or the Dask cluster of ``--scheduler``
+    (:mod:`snapcheck.executors`); the run log is
+    ``reports/oracle_export_run.json``.
 
 ``compare REFERENCE CANDIDATE``
     Compare a trainer's per-configuration L and ∇θL (an ``.npz`` with
@@ -20,18 +23,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tqdm import tqdm
-
 from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, add_fit_input, common_parser, linear_snap_model, positive_float, positive_int, run, spread
 from snapcheck.data.datasets import load_configurations
 from snapcheck.data.golden import build_reference, compare, write_npz
+from snapcheck.executors import execution_options
 from snapcheck.io import write_csv
 
 
 def export(args: argparse.Namespace) -> int:
     model, model_files = linear_snap_model(args.model, args.seed, data=args.data, fit_input=args.fit_input)
     configurations = spread(load_configurations(args.data), args.configs)
-    arrays = build_reference(model, configurations, model_files, progress=lambda items: tqdm(items, desc="exact gradients", unit="config"))
+    arrays = build_reference(model, configurations, model_files, **execution_options(args, "oracle_export"))
     path = write_npz(arrays, args.out)
     print(f"wrote {path}: model {model.name}, {len(configurations)} configurations, {arrays['theta'].size} parameters")
     return EXIT_OK

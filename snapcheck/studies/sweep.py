@@ -19,15 +19,15 @@ the same, bit for bit, for any executor, number of workers or scheduling order.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from snapcheck.data.configuration import Configuration
 from snapcheck.descriptors.lammps_engine import FastDescriptors, SnapEngine
-from snapcheck.executors import chunk_indices, run_chunks
+from snapcheck.executors import map_configurations
 from snapcheck.gradients.exact import exact_force_loss
 from snapcheck.gradients.finite_difference import (
     characteristic_force_error,
@@ -141,32 +141,15 @@ def sweep_chunk(task: SweepTask) -> list[ConfigurationSweep]:
     return results
 
 
-def run_sweep(
-    configurations: list[Configuration],
-    spec: SweepSpec,
-    jobs: int = 1,
-    progress: bool = True,
-    *,
-    scheduler: str | None = None,
-    partials: Path | None = None,
-    run_log: Path | None = None,
-) -> list[ConfigurationSweep]:
+def run_sweep(configurations: list[Configuration], spec: SweepSpec, **execution) -> list[ConfigurationSweep]:
     """Sweep every configuration; results in the order of ``configurations``.
 
-    ``jobs``, ``scheduler``, ``partials`` and ``run_log`` choose the executor,
-    the resumable partial results and the run log
-    (:func:`snapcheck.executors.run_chunks`).
+    ``execution``: the keyword arguments of :func:`snapcheck.executors.run_chunks`
+    (``jobs``, ``scheduler``, ``partials``, ``run_log``, ``progress``), which
+    choose the executor, the resumable partial results and the run log.  Each
+    task is a :class:`SweepTask`: a chunk of configurations and the spec.
     """
-    chunks = chunk_indices([c.n_atoms for c in configurations])
-    tasks = [SweepTask(tuple(configurations[i] for i in chunk), spec) for chunk in chunks]
-    chunk_results = run_chunks(
-        sweep_chunk, tasks, sizes=[len(chunk) for chunk in chunks], description="ε sweep", jobs=jobs, scheduler=scheduler, partials=partials, run_log=run_log, progress=progress
-    )
-    results: list[ConfigurationSweep | None] = [None] * len(configurations)
-    for chunk, chunk_result in zip(chunks, chunk_results):
-        for index, result in zip(chunk, chunk_result):
-            results[index] = result
-    return results
+    return map_configurations(sweep_chunk, configurations, functools.partial(SweepTask, spec=spec), description="ε sweep", **execution)
 
 
 # -- error measures ---------------------------------------------------------------
