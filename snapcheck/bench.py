@@ -13,6 +13,17 @@
     same LAMMPS evaluations.  Prints both wall times and their ratio and
     writes them to ``reports/bench_figures.csv``.  The numbers of the two runs
     are also compared: they must agree bit for bit (exit 1 otherwise).
+
+``cost``
+    The cost of the force-loss gradient over a force prediction, in time and
+    peak memory, for a neural network on SNAP descriptors as the number of
+    atoms N and of parameters P grow: the paper's gradient, the exact
+    forward-over-reverse product and double backpropagation in PyTorch, and
+    the paper's gradient for the linear SNAP model with its LAMMPS
+    evaluations (:mod:`snapcheck.studies.cost` says what each time
+    includes).  Writes ``reports/cost.csv`` and ``figures/cost_scaling.png``.
+    Every gradient is checked against the exact product (exit 1 if one
+    disagrees); the paper's targets are reported, not checked.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_in
 from snapcheck.data.datasets import load_configurations
 from snapcheck.descriptors.lammps_engine import SnapEngine
 from snapcheck.io import write_csv
+from snapcheck.studies import cost
 from snapcheck.studies.epsilon_study import paper_models
 from snapcheck.studies.sweep import SweepSpec, run_sweep
 
@@ -99,6 +111,38 @@ def bench_figures(args: argparse.Namespace) -> int:
     return EXIT_OK if identical else EXIT_CHECK_FAILED
 
 
+def positive_ints(text: str) -> tuple[int, ...]:
+    """``2,3,4`` → (2, 3, 4), every value a positive integer."""
+    try:
+        return tuple(positive_int(value) for value in text.split(","))
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+
+
+def bench_cost(args: argparse.Namespace) -> int:
+    with_torch = cost.torch_available()
+    if not with_torch:
+        print("PyTorch is not installed: double backpropagation is not measured (pip install -e '.[torch]', the CPU wheel torch==2.13.0)")
+    spec = cost.CostSpec(cells=args.cells, widths=args.widths, n_width=args.n_width, p_cells=args.p_cells, repeats=args.repeats, seed=args.seed)
+    table = cost.run_cost_study(spec, with_torch)
+    write_csv(table, args.out_dir / "reports" / "cost.csv")
+    cost.write_cost_figure(table, spec, args.out_dir / "figures" / "cost_scaling.png")
+    neural, linear = table[table["model"] == cost.NEURAL], table[table["model"] == cost.LINEAR]
+    print(f"cost over a force prediction (median of {args.repeats}; model arithmetic, descriptors precomputed; 1 thread):")
+    print(neural.pivot_table(index=["n_atoms", "n_parameters"], columns="method", values="time_ratio").round(2).to_string())
+    print("peak memory over a force prediction:")
+    print(neural.pivot_table(index=["n_atoms", "n_parameters"], columns="method", values="memory_ratio").round(2).to_string())
+    if with_torch:
+        largest = neural[(neural["n_atoms"] == neural["n_atoms"].max()) & (neural["widths"] == f"{args.n_width}x{args.n_width}")].set_index("method")
+        memory = largest.loc[cost.PAPER, "peak_memory_mb"] / largest.loc[cost.DOUBLE_BACKPROP, "peak_memory_mb"]
+        print(f"paper gradient / double backprop at N = {largest['n_atoms'].iloc[0]}: time {largest.loc[cost.PAPER, 'time_s'] / largest.loc[cost.DOUBLE_BACKPROP, 'time_s']:.2f}x, peak memory {memory:.2f}x")
+    print("linear SNAP, LAMMPS evaluations timed, (full + 2 fast) / full:", ", ".join(f"N = {n}: {r:.2f}x" for n, r in linear[linear["method"] == cost.PAPER][["n_atoms", "time_ratio"]].itertuples(index=False)))
+    worst = table.groupby("method")["relative_error_vs_exact"].max()
+    print("largest relative error against the exact gradient:", ", ".join(f"{method} {error:.1e}" for method, error in worst.dropna().items()))
+    agrees = worst.get(cost.PAPER, 0.0) <= 1e-5 and worst.get(cost.DOUBLE_BACKPROP, 0.0) <= 1e-8
+    return EXIT_OK if agrees else EXIT_CHECK_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snapcheck.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="benchmark", required=True)
@@ -109,8 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     figures = common_parser("python -m snapcheck.bench figures", "Time the Fig. 1 and 2 sweep: parallel against a serial loop.")
     figures.add_argument("--configs", type=positive_int, default=None, metavar="N", help="use N configurations spread over the dataset (default: all)")
     commands.add_parser("figures", parents=[figures], add_help=False, help="time the sweep of Figs. 1 and 2")
+    costs = common_parser("python -m snapcheck.bench cost", "The force-loss gradient's cost over a force prediction, in time and memory, against N and P.")
+    costs.add_argument("--cells", type=positive_ints, default=cost.DEFAULT_CELLS, metavar="M,M,...", help=f"bcc supercells of M×M×M cubic cells, N = 2M³ (default: {','.join(map(str, cost.DEFAULT_CELLS))})")
+    costs.add_argument("--widths", type=positive_ints, default=cost.DEFAULT_WIDTHS, metavar="W,W,...", help=f"two hidden layers of width W, P = W² + 33W + 1 (default: {','.join(map(str, cost.DEFAULT_WIDTHS))})")
+    costs.add_argument("--n-width", type=positive_int, default=cost.DEFAULT_N_WIDTH, metavar="W", help=f"the width of the sweep over N (default: {cost.DEFAULT_N_WIDTH})")
+    costs.add_argument("--p-cells", type=positive_int, default=cost.DEFAULT_P_CELLS, metavar="M", help=f"the supercell of the sweep over P (default: {cost.DEFAULT_P_CELLS})")
+    costs.add_argument("--repeats", type=positive_int, default=5, help="timed calls per method and point, after one warm-up (default: 5)")
+    commands.add_parser("cost", parents=[costs], add_help=False, help="time and memory of the force-loss gradient against N and P")
     args = parser.parse_args(argv)
-    return {"descriptors": bench_descriptors, "figures": bench_figures}[args.benchmark](args)
+    return {"descriptors": bench_descriptors, "figures": bench_figures, "cost": bench_cost}[args.benchmark](args)
 
 
 if __name__ == "__main__":

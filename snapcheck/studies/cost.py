@@ -1,0 +1,438 @@
+"""The cost of the force-loss gradient against the cost of a force prediction, in time and memory, as N and P grow.
+
+The paper (Sec. II B) claims that its gradient,
+
+    ∇θL ≈ −(∇θÊ[r₊] − ∇θÊ[r₋]) / (2η),   r± = r ± ηg,   g = f̂ − f      (Eqs. 7–10),
+
+costs about three force predictions whatever the number of atoms N and of
+parameters P (one force prediction for g, then two ∇θÊ passes, each about as
+expensive as a force prediction), and that it needs about half the memory of
+iterated backpropagation, which keeps the graph of the forward pass *and* of
+the first backward pass alive for the second one.  This module measures both
+claims for :class:`~snapcheck.models.neural_snap.NeuralSnap`, a network with
+two hidden layers of width w on K = 30 Ta06A bispectrum descriptors, so
+P = (K + 1)w + (w + 1)w + w + 1 = w² + 33w + 1 (w = 20 … 300: P ≈ 10³ … 10⁵).
+
+**Systems.**  bcc Ta supercells, a = 3.316 Å, m × m × m cubic cells (N = 2m³,
+16 to 2000 atoms), every coordinate displaced by a seeded N(0, σ²),
+σ = 0.1 Å.  The target forces f are the trained linear model's (Ta06A, with
+ZBL), standing in for DFT.
+
+**What is timed** (model arithmetic only: every LAMMPS output is precomputed
+once per system, outside the clock, and shared by all methods):
+
+(a) ``force prediction``: Bᵢ → Eᵢ → ∂Eᵢ/∂Bᵢ (one forward and one backward
+    pass) → f̂ = −Dᵀe + f_ref (one sparse product with D = ∂B/∂r);
+(b) ``paper gradient``: (a), g = f̂ − f, then ∇θÊ at r₊ and at r₋ (two
+    forward-and-backward passes on the per-atom descriptors B(r±), which
+    LAMMPS computed beforehand by two fast evaluations) and Eq. 7;
+(c) ``exact product``: (a), g, u = D g (one sparse product), and the exact
+    forward-over-reverse product −Σᵢ Jᵢuᵢ (the R-operator of
+    :mod:`snapcheck.models.neural_snap`);
+(d) ``double backprop`` (PyTorch, float64): forces by
+    ``autograd.grad(ΣE, B, create_graph=True)`` and the same derivative rows,
+    then ``L.backward()`` (:mod:`snapcheck.models.torch_snap`).
+
+Each time is the median of ``repeats`` calls after one warm-up call, reported
+also as a ratio to (a) of the same system and network.  numpy and torch both
+run on one thread (``torch.set_num_threads(1)``; run the command with
+``OPENBLAS_NUM_THREADS=1`` for numpy's BLAS, as the committed report was).
+
+**The linear SNAP model** (the issue's §4), where the model arithmetic is
+negligible and the LAMMPS evaluations are the cost, so they *are* timed: (a)
+one full evaluation (``compute snap``: ΣB and its derivatives A_f) and
+f̂ = A_f β; (b) the same, then two fast evaluations at r± (``compute
+sna/atom``: ΣB only) and Eq. 7, so the ratio is (full + 2 fast) / full.
+The untrained (Kaiming, from the seed) linear model is used, so that g ≠ 0.
+
+**Peak memory** is what a method allocates beyond its inputs, at its peak:
+for numpy, :mod:`tracemalloc` (numpy reports every array buffer to it),
+traced from zero after the inputs exist; for torch, whose CPU allocator
+tracemalloc does not see, the allocator's own events from
+``torch.profiler.profile(profile_memory=True)``: every allocation and free,
+in time order, summed, and the maximum of the running sum taken
+(:func:`torch_peak_bytes`; the tests check both trackers on buffers of known
+size).  The memory runs are separate from the timed runs.
+
+Every gradient is also compared with (c): the relative error of (b) is the
+paper's Eq. 11 at ε = 10⁻⁵, that of (d) is round-off.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from ase.build import bulk
+from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+from tqdm import tqdm
+
+from snapcheck.data.configuration import Configuration
+from snapcheck.descriptors.lammps_engine import SnapEngine
+from snapcheck.descriptors.per_atom import GRADIENT_COMPUTE, AtomDescriptors, PerAtomEngine
+from snapcheck.gradients.exact import exact_force_loss
+from snapcheck.io import save_figure
+from snapcheck.gradients.finite_difference import characteristic_force_error, displaced_positions, gradient_estimate, relative_error, step_size
+from snapcheck.models.linear_snap import LinearSnap
+from snapcheck.models.neural_snap import NeuralSnap
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LATTICE_CONSTANT = 3.316  # Å, bcc Ta
+DISPLACEMENT = 0.1  # Å, standard deviation of every coordinate's random displacement
+EPSILON = 1e-5  # the paper's ε (Eq. 9), g₀ = max|gᵢ|
+DEFAULT_CELLS = (2, 3, 4, 5, 6, 8, 10)  # m: N = 2m³ = 16 … 2000
+DEFAULT_WIDTHS = (20, 64, 128, 300)  # w: P = w² + 33w + 1 ≈ 1.1e3 … 1.0e5
+DEFAULT_N_WIDTH = 64  # the network of the sweep over N
+DEFAULT_P_CELLS = 5  # the system of the sweep over P (N = 250)
+
+NEURAL, LINEAR = "neural-snap", "linear-snap"
+FORCES, PAPER, EXACT, DOUBLE_BACKPROP = "force prediction", "paper gradient", "exact product", "double backprop"
+INCLUDES = {
+    (NEURAL, FORCES): "numpy: forward + backward pass, f = -D^T e (descriptors precomputed)",
+    (NEURAL, PAPER): "numpy: force prediction, g, 2 x grad_theta E at B(r+-) (precomputed), Eq. 7",
+    (NEURAL, EXACT): "numpy: force prediction, g, u = D g, forward-over-reverse R-op",
+    (NEURAL, DOUBLE_BACKPROP): "torch: autograd.grad(create_graph=True) forces, loss.backward() (descriptors precomputed)",
+    (LINEAR, FORCES): "LAMMPS full evaluation (compute snap) + A_f beta",
+    (LINEAR, PAPER): "LAMMPS full evaluation + A_f beta, g, 2 fast evaluations (compute sna/atom) at r+-, Eq. 7",
+}
+MEMORY_TRACKERS = {"numpy": "tracemalloc", "torch": "torch.profiler memory events"}
+
+#: derivative rows are read from LAMMPS in blocks of this many atoms j
+_BLOCK = 16
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def bcc_tantalum(cells: int, seed: int, displacement: float = DISPLACEMENT) -> Configuration:
+    """An m × m × m supercell of the cubic bcc Ta cell (N = 2m³), every coordinate displaced by N(0, σ²) Å.
+
+    The forces are zeros; :func:`with_target_forces` sets them.
+    """
+    atoms = bulk("Ta", "bcc", a=LATTICE_CONSTANT, cubic=True).repeat((cells, cells, cells))
+    positions = atoms.positions + np.random.default_rng(seed).normal(0.0, displacement, atoms.positions.shape)
+    return Configuration(
+        name=f"bcc Ta {cells}x{cells}x{cells}",
+        group="cost benchmark",
+        positions=positions,
+        cell=np.array(atoms.cell),
+        species=tuple(atoms.get_chemical_symbols()),
+        energy=0.0,
+        forces=np.zeros_like(positions),
+    )
+
+
+class SparseDerivativeEngine(PerAtomEngine):
+    """A :class:`PerAtomEngine` whose derivative evaluation never copies the dense LAMMPS array.
+
+    ``compute snap ... dgradflag 1`` returns (N + 3N² + 1) rows, 3.2 GB at
+    N = 2000, although only the pairs within the cutoff are nonzero.  This
+    reads the rows in blocks of atoms j straight from LAMMPS's array and keeps
+    the nonzero (i, j) pairs only, so the memory beyond LAMMPS's own stays
+    O(N).  Same layout, sign and rotation as
+    :meth:`PerAtomEngine.evaluate_per_atom` (the tests compare the two).
+    """
+
+    def evaluate_per_atom_sparse(self) -> AtomDescriptors:
+        lmp, n, k = self._lmp, self.n_atoms, self.n_descriptors
+        lmp.command(f"compute {GRADIENT_COMPUTE} all snap {self.parameters.compute_args()} bikflag 1 dgradflag 1")
+        try:
+            self._run_at(self.configuration.positions)
+            table = lmp.numpy.extract_compute(GRADIENT_COMPUTE, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)
+            if table.shape != (n + 3 * n * n + 1, k + 3):
+                raise RuntimeError(f"compute snap dgradflag 1 returned a {table.shape} array, expected {(n + 3 * n * n + 1, k + 3)}")
+            rows, columns, values = [], [], []
+            for start in range(0, n, _BLOCK):
+                stop = min(n, start + _BLOCK)
+                # rows N + 3N·j + 3·i + a: −∂B_i/∂r_{j,a} in LAMMPS's frame, a block [j, i, a, k]
+                block = table[n + 3 * n * start : n + 3 * n * stop, 3:].reshape(stop - start, n, 3, k)
+                j, i = np.nonzero(np.any(block, axis=(2, 3)))
+                pairs = -np.einsum("pak,ba->pbk", block[j, i], self.rotation)  # ∂B_i/∂r_{j,b}, user frame
+                rows.append(np.broadcast_to(i[:, None, None] * k + np.arange(k), pairs.shape).ravel())
+                columns.append(np.broadcast_to(3 * (j + start)[:, None, None] + np.arange(3)[:, None], pairs.shape).ravel())
+                values.append(pairs.ravel())
+            derivatives = scipy.sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(n * k, 3 * n))
+            result = AtomDescriptors(
+                descriptors=np.array(table[:n, 3:]),
+                derivatives=derivatives,
+                reference_energy=float(table[-1, 0]),
+                reference_forces=table[:n, :3] @ self.rotation.T,
+            )
+        finally:
+            for compute in (GRADIENT_COMPUTE, f"{GRADIENT_COMPUTE}_press"):
+                if compute in lmp.available_ids("compute"):
+                    lmp.command(f"uncompute {compute}")
+        return result
+
+
+# -- measurement -------------------------------------------------------------
+def median_time(function: Callable[[], object], repeats: int) -> float:
+    """The median wall time of ``repeats`` calls after one warm-up call, in s."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def numpy_peak_bytes(function: Callable[[], object]) -> tuple[int, object]:
+    """(bytes allocated by ``function`` beyond what existed before, at the peak, by tracemalloc; its result)."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        result = function()
+        return tracemalloc.get_traced_memory()[1] - base, result
+    finally:
+        tracemalloc.stop()
+
+
+def torch_peak_bytes(function: Callable[[], object]) -> tuple[int, object]:
+    """(the peak of the running sum of torch's CPU allocations and frees during ``function``, bytes; its result)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
+        result = function()
+    events = sorted((event.start_ns(), event.nbytes()) for event in profiler.profiler.kineto_results.events() if event.name() == "[memory]")
+    running = np.cumsum([nbytes for _, nbytes in events]) if events else np.zeros(1)
+    return int(max(0, running.max())), result
+
+
+# -- the neural-network methods ---------------------------------------------
+@dataclass(frozen=True)
+class NeuralProblem:
+    """One system and one network, every LAMMPS output precomputed.
+
+    Attributes:
+        model: the network; descriptors: B and D = ∂B/∂r at r.
+        targets: f, (N, 3) eV/Å.
+        plus, minus: B at r± = r ± ηg (N, K), from LAMMPS.
+    """
+
+    model: NeuralSnap
+    descriptors: AtomDescriptors
+    targets: np.ndarray
+    plus: np.ndarray
+    minus: np.ndarray
+
+
+def force_prediction(problem: NeuralProblem) -> np.ndarray:
+    return problem.model.forces(problem.descriptors)
+
+
+def paper_gradient(problem: NeuralProblem) -> np.ndarray:
+    """(b): f̂, g and η (g sets r±, whose descriptors LAMMPS computed beforehand), then Eq. 7 from two ∇θÊ passes."""
+    model = problem.model
+    eta = step_size(EPSILON, characteristic_force_error(model.forces(problem.descriptors) - problem.targets))
+    return gradient_estimate(model.atom_energy_gradient(problem.plus), model.atom_energy_gradient(problem.minus), eta)
+
+
+def exact_product(problem: NeuralProblem) -> np.ndarray:
+    model = problem.model
+    return model.exact_force_loss_gradient(problem.descriptors, model.forces(problem.descriptors) - problem.targets)
+
+
+def neural_problem(engine: SparseDerivativeEngine, descriptors: AtomDescriptors, targets: np.ndarray, widths: tuple[int, ...], seed: int) -> NeuralProblem:
+    """A fresh tanh network standardised on this system's B, g at r, and B(r±) from two fast LAMMPS evaluations."""
+    b = descriptors.descriptors
+    model = NeuralSnap.initialize(engine.parameters, widths, seed=seed, shift=b.mean(axis=0), scale=b.std(axis=0))
+    errors = model.forces(descriptors) - targets
+    eta = step_size(EPSILON, characteristic_force_error(errors))
+    plus, minus = displaced_positions(engine.configuration.positions, errors, eta)
+    return NeuralProblem(model, descriptors, targets, engine.evaluate_per_atom_fast(plus).descriptors, engine.evaluate_per_atom_fast(minus).descriptors)
+
+
+def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[str, Callable[[], object]]]:
+    """Method name → (library, a call with every input bound)."""
+    methods = {
+        FORCES: ("numpy", lambda: force_prediction(problem)),
+        PAPER: ("numpy", lambda: paper_gradient(problem)),
+        EXACT: ("numpy", lambda: exact_product(problem)),
+    }
+    if with_torch:
+        import torch
+
+        from snapcheck.models.torch_snap import TorchDescriptors, TorchSnap
+
+        network, tensors, targets = TorchSnap(problem.model), TorchDescriptors.from_numpy(problem.descriptors), torch.tensor(problem.targets)
+        methods[DOUBLE_BACKPROP] = ("torch", lambda: network.force_loss_gradient(tensors, targets).numpy())
+    return methods
+
+
+def measure_neural(problem: NeuralProblem, repeats: int, with_torch: bool) -> list[dict]:
+    """One row per method: median time, peak memory and the relative error against (c)."""
+    measured = {}
+    for method, (library, call) in neural_methods(problem, with_torch).items():
+        peak, result = (torch_peak_bytes if library == "torch" else numpy_peak_bytes)(call)
+        measured[method] = (library, median_time(call, repeats), peak, result)
+    exact = measured[EXACT][3]
+    rows = []
+    for method, (library, seconds, peak, result) in measured.items():
+        rows.append(
+            {
+                "model": NEURAL,
+                "n_atoms": problem.descriptors.descriptors.shape[0],
+                "widths": "x".join(map(str, problem.model.widths)),
+                "n_parameters": problem.model.n_parameters,
+                "method": method,
+                "time_s": seconds,
+                "peak_memory_mb": peak / 1e6,
+                "memory_tracker": MEMORY_TRACKERS[library],
+                "relative_error_vs_exact": np.nan if method in (FORCES, EXACT) else relative_error(result, exact),
+            }
+        )
+    return rows
+
+
+# -- the linear model --------------------------------------------------------
+def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int) -> list[dict]:
+    """(a) and (b) for the linear model, LAMMPS evaluations included (module docstring)."""
+    with SnapEngine(configuration, model.parameters, model.reference) as engine:
+
+        def forces() -> np.ndarray:
+            return model.forces(engine.evaluate())
+
+        def paper() -> np.ndarray:
+            errors = forces() - configuration.forces
+            eta = step_size(EPSILON, characteristic_force_error(errors))
+            plus, minus = displaced_positions(configuration.positions, errors, eta)
+            return gradient_estimate(model.energy_gradient(engine.evaluate_fast(plus)), model.energy_gradient(engine.evaluate_fast(minus)), eta)
+
+        estimate = paper()
+        exact = exact_force_loss(model, configuration, engine.evaluate()).gradient
+        timed = {FORCES: median_time(forces, repeats), PAPER: median_time(paper, repeats)}
+    return [
+        {
+            "model": LINEAR,
+            "n_atoms": configuration.n_atoms,
+            "widths": "",
+            "n_parameters": model.n_parameters,
+            "method": method,
+            "time_s": seconds,
+            "peak_memory_mb": np.nan,
+            "memory_tracker": "",
+            "relative_error_vs_exact": relative_error(estimate, exact) if method == PAPER else np.nan,
+        }
+        for method, seconds in timed.items()
+    ]
+
+
+def with_target_forces(configuration: Configuration, model: LinearSnap) -> Configuration:
+    """The configuration with ``model``'s forces (eV/Å) as its targets."""
+    with SnapEngine(configuration, model.parameters, model.reference) as engine:
+        return replace(configuration, forces=model.forces(engine.evaluate()))
+
+
+# -- the study ---------------------------------------------------------------
+@dataclass(frozen=True)
+class CostSpec:
+    """The grid: cells m (N = 2m³) at width ``n_width``, widths w (two layers w × w) at ``p_cells``."""
+
+    cells: tuple[int, ...] = DEFAULT_CELLS
+    widths: tuple[int, ...] = DEFAULT_WIDTHS
+    n_width: int = DEFAULT_N_WIDTH
+    p_cells: int = DEFAULT_P_CELLS
+    repeats: int = 5
+    seed: int = 0
+
+    def points(self) -> dict[int, list[int]]:
+        """Cells → the widths measured on that system."""
+        grid = {m: [self.n_width] for m in self.cells}
+        grid.setdefault(self.p_cells, [])
+        grid[self.p_cells] = sorted(set(grid[self.p_cells]) | set(self.widths))
+        return dict(sorted(grid.items()))
+
+
+def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """time_ratio and memory_ratio: every method over the force prediction of the same model, system and network."""
+    keys = ["model", "n_atoms", "widths"]
+    reference = table.loc[table["method"] == FORCES, [*keys, "time_s", "peak_memory_mb"]].rename(columns={"time_s": "time_s_forces", "peak_memory_mb": "peak_memory_mb_forces"})
+    joined = table.merge(reference, on=keys, how="left")
+    table = table.assign(
+        time_ratio=joined["time_s"] / joined["time_s_forces"],
+        memory_ratio=joined["peak_memory_mb"] / joined["peak_memory_mb_forces"],
+        includes=[INCLUDES[(model, method)] for model, method in zip(table["model"], table["method"])],
+    )
+    return table
+
+
+def run_cost_study(spec: CostSpec, with_torch: bool) -> pd.DataFrame:
+    """Every point of the grid, the linear model at every system size; one row per (model, system, network, method)."""
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(1)
+    trained = LinearSnap.ta06a()
+    untrained = LinearSnap.kaiming(trained.parameters, spec.seed)
+    rows = []
+    points = spec.points()
+    with tqdm(total=sum(len(w) for w in points.values()), desc="cost", unit="point") as progress:
+        for cells, widths in points.items():
+            configuration = with_target_forces(bcc_tantalum(cells, spec.seed), trained)
+            rows += measure_linear(configuration, untrained, spec.repeats)
+            with SparseDerivativeEngine(configuration, trained.parameters, trained.reference) as engine:
+                descriptors = engine.evaluate_per_atom_sparse()
+                problems = [neural_problem(engine, descriptors, configuration.forces, (w, w), spec.seed) for w in widths]
+            for problem in problems:
+                rows += measure_neural(problem, spec.repeats, with_torch)
+                progress.update()
+    return add_ratios(pd.DataFrame(rows))
+
+
+# -- the figure ---------------------------------------------------------------
+METHOD_STYLES = {PAPER: ("tab:blue", "o"), EXACT: ("tab:green", "s"), DOUBLE_BACKPROP: ("tab:red", "^")}
+
+
+def cost_figure(table: pd.DataFrame, spec: CostSpec):
+    """Time (top) and peak memory (bottom) over the force prediction, against N (left) and P (right), log axes."""
+    figure, axes = plt.subplots(2, 2, figsize=(10.0, 7.5), sharey="row")
+    neural = table[table["model"] == NEURAL]
+    n_width = f"{spec.n_width}x{spec.n_width}"
+    p_atoms = 2 * spec.p_cells**3
+    sweeps = [
+        (neural[neural["widths"] == n_width], "n_atoms", f"atoms N (network {n_width}, P = {spec.n_width**2 + 33 * spec.n_width + 1})"),
+        (neural[neural["n_atoms"] == p_atoms], "n_parameters", f"parameters P (N = {p_atoms} atoms)"),
+    ]
+    for column, (rows, x, label) in enumerate(sweeps):
+        for row, (quantity, name) in enumerate((("time_ratio", "time"), ("memory_ratio", "peak memory"))):
+            ax = axes[row, column]
+            for method, (colour, marker) in METHOD_STYLES.items():
+                curve = rows[rows["method"] == method].sort_values(x)
+                if len(curve):
+                    ax.plot(curve[x], curve[quantity], marker=marker, color=colour, label=method)
+            if row == 0 and x == "n_atoms":
+                linear = table[(table["model"] == LINEAR) & (table["method"] == PAPER)].sort_values("n_atoms")
+                ax.plot(linear["n_atoms"], linear["time_ratio"], "--", marker="x", color="tab:gray", label="paper gradient, linear SNAP (LAMMPS timed)")
+            if row == 0:
+                ax.axhline(3.0, color="black", linewidth=0.8, linestyle=":", label="paper's claim, 3x")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(label)
+            ax.set_ylabel(f"{name} / force prediction")
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=7)
+    figure.suptitle("Cost of the force-loss gradient over a force prediction (neural network on SNAP descriptors, float64, 1 thread)", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def write_cost_figure(table: pd.DataFrame, spec: CostSpec, path: str | Path) -> Path:
+    """:func:`cost_figure`, saved atomically and closed."""
+    figure = cost_figure(table, spec)
+    try:
+        return save_figure(figure, path)
+    finally:
+        plt.close(figure)
