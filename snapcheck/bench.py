@@ -136,6 +136,8 @@ def bench_cost(args: argparse.Namespace) -> int:
         largest = neural[(neural["n_atoms"] == neural["n_atoms"].max()) & (neural["widths"] == f"{args.n_width}x{args.n_width}")].set_index("method")
         memory = largest.loc[cost.PAPER, "peak_memory_mb"] / largest.loc[cost.DOUBLE_BACKPROP, "peak_memory_mb"]
         print(f"paper gradient / double backprop at N = {largest['n_atoms'].iloc[0]}: time {largest.loc[cost.PAPER, 'time_s'] / largest.loc[cost.DOUBLE_BACKPROP, 'time_s']:.2f}x, peak memory {memory:.2f}x")
+        in_torch = largest.loc[cost.DOUBLE_BACKPROP, ["time_s", "peak_memory_mb"]] / largest.loc[cost.TORCH_FORCES, ["time_s", "peak_memory_mb"]]
+        print(f"double backprop / torch force prediction there: time {in_torch['time_s']:.2f}x, peak memory {in_torch['peak_memory_mb']:.2f}x")
     print("linear SNAP, LAMMPS evaluations timed, (full + 2 fast) / full:", ", ".join(f"N = {n}: {r:.2f}x" for n, r in linear[linear["method"] == cost.PAPER][["n_atoms", "time_ratio"]].itertuples(index=False)))
     worst = table.groupby("method")["relative_error_vs_exact"].max()
     print("largest relative error against the exact gradient:", ", ".join(f"{method} {error:.1e}" for method, error in worst.dropna().items()))
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     costs.add_argument("--widths", type=positive_ints, default=cost.DEFAULT_WIDTHS, metavar="W,W,...", help=f"two hidden layers of width W, P = W² + 33W + 1 (default: {','.join(map(str, cost.DEFAULT_WIDTHS))})")
     costs.add_argument("--n-width", type=positive_int, default=cost.DEFAULT_N_WIDTH, metavar="W", help=f"the width of the sweep over N (default: {cost.DEFAULT_N_WIDTH})")
     costs.add_argument("--p-cells", type=positive_int, default=cost.DEFAULT_P_CELLS, metavar="M", help=f"the supercell of the sweep over P (default: {cost.DEFAULT_P_CELLS})")
-    costs.add_argument("--repeats", type=positive_int, default=5, help="timed calls per method and point, after one warm-up (default: 5)")
+    costs.add_argument("--repeats", type=positive_int, default=cost.CostSpec.repeats, help=f"timed calls per method and point, after one warm-up (default: {cost.CostSpec.repeats})")
     commands.add_parser("cost", parents=[costs], add_help=False, help="time and memory of the force-loss gradient against N and P")
     args = parser.parse_args(argv)
     return {"descriptors": bench_descriptors, "figures": bench_figures, "cost": bench_cost}[args.benchmark](args)

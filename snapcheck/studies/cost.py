@@ -31,10 +31,14 @@ once per system, outside the clock, and shared by all methods):
     :mod:`snapcheck.models.neural_snap`);
 (d) ``double backprop`` (PyTorch, float64): forces by
     ``autograd.grad(ΣE, B, create_graph=True)`` and the same derivative rows,
-    then ``L.backward()`` (:mod:`snapcheck.models.torch_snap`).
+    then ``L.backward()`` (:mod:`snapcheck.models.torch_snap`);
+(a') ``force prediction (torch)``: (a) in PyTorch (``autograd.grad`` without
+    ``create_graph``), so that (d) can also be read against a force
+    prediction in its own framework, as TorchANI's figures are.
 
-Each time is the median of ``repeats`` calls after one warm-up call, reported
-also as a ratio to (a) of the same system and network.  numpy and torch both
+Each time is the median of ``repeats`` calls after one warm-up call, the
+methods interleaved round by round (:func:`median_times`), reported also as a
+ratio to (a) of the same system and network.  numpy and torch both
 run on one thread (``torch.set_num_threads(1)``; run the command with
 ``OPENBLAS_NUM_THREADS=1`` for numpy's BLAS, as the committed report was).
 
@@ -97,10 +101,12 @@ DEFAULT_P_CELLS = 5  # the system of the sweep over P (N = 250)
 
 NEURAL, LINEAR = "neural-snap", "linear-snap"
 FORCES, PAPER, EXACT, DOUBLE_BACKPROP = "force prediction", "paper gradient", "exact product", "double backprop"
+TORCH_FORCES = "force prediction (torch)"
 INCLUDES = {
     (NEURAL, FORCES): "numpy: forward + backward pass, f = -D^T e (descriptors precomputed)",
     (NEURAL, PAPER): "numpy: force prediction, g, 2 x grad_theta E at B(r+-) (precomputed), Eq. 7",
     (NEURAL, EXACT): "numpy: force prediction, g, u = D g, forward-over-reverse R-op",
+    (NEURAL, TORCH_FORCES): "torch: autograd.grad forces without create_graph (descriptors precomputed)",
     (NEURAL, DOUBLE_BACKPROP): "torch: autograd.grad(create_graph=True) forces, loss.backward() (descriptors precomputed)",
     (LINEAR, FORCES): "LAMMPS full evaluation (compute snap) + A_f beta",
     (LINEAR, PAPER): "LAMMPS full evaluation + A_f beta, g, 2 fast evaluations (compute sna/atom) at r+-, Eq. 7",
@@ -177,15 +183,21 @@ class SparseDerivativeEngine(PerAtomEngine):
 
 
 # -- measurement -------------------------------------------------------------
-def median_time(function: Callable[[], object], repeats: int) -> float:
-    """The median wall time of ``repeats`` calls after one warm-up call, in s."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def median_times(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """The median wall time of each function over ``repeats`` calls after one warm-up call, in s.
+
+    The calls are interleaved (one of each function per round), so that a
+    load from other processes on a shared machine falls on all of them alike.
+    """
+    for function in functions.values():
         function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def numpy_peak_bytes(function: Callable[[], object]) -> tuple[int, object]:
@@ -267,19 +279,20 @@ def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[
         from snapcheck.models.torch_snap import TorchDescriptors, TorchSnap
 
         network, tensors, targets = TorchSnap(problem.model), TorchDescriptors.from_numpy(problem.descriptors), torch.tensor(problem.targets)
+        methods[TORCH_FORCES] = ("torch", lambda: network.forces(tensors).numpy())
         methods[DOUBLE_BACKPROP] = ("torch", lambda: network.force_loss_gradient(tensors, targets).numpy())
     return methods
 
 
 def measure_neural(problem: NeuralProblem, repeats: int, with_torch: bool) -> list[dict]:
     """One row per method: median time, peak memory and the relative error against (c)."""
-    measured = {}
-    for method, (library, call) in neural_methods(problem, with_torch).items():
-        peak, result = (torch_peak_bytes if library == "torch" else numpy_peak_bytes)(call)
-        measured[method] = (library, median_time(call, repeats), peak, result)
-    exact = measured[EXACT][3]
+    methods = neural_methods(problem, with_torch)
+    memory = {method: (torch_peak_bytes if library == "torch" else numpy_peak_bytes)(call) for method, (library, call) in methods.items()}
+    times = median_times({method: call for method, (_, call) in methods.items()}, repeats)
+    exact = memory[EXACT][1]
     rows = []
-    for method, (library, seconds, peak, result) in measured.items():
+    for method, (library, _) in methods.items():
+        seconds, (peak, result) = times[method], memory[method]
         rows.append(
             {
                 "model": NEURAL,
@@ -290,7 +303,7 @@ def measure_neural(problem: NeuralProblem, repeats: int, with_torch: bool) -> li
                 "time_s": seconds,
                 "peak_memory_mb": peak / 1e6,
                 "memory_tracker": MEMORY_TRACKERS[library],
-                "relative_error_vs_exact": np.nan if method in (FORCES, EXACT) else relative_error(result, exact),
+                "relative_error_vs_exact": relative_error(result, exact) if method in (PAPER, DOUBLE_BACKPROP) else np.nan,
             }
         )
     return rows
@@ -312,7 +325,7 @@ def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int
 
         estimate = paper()
         exact = exact_force_loss(model, configuration, engine.evaluate()).gradient
-        timed = {FORCES: median_time(forces, repeats), PAPER: median_time(paper, repeats)}
+        timed = median_times({FORCES: forces, PAPER: paper}, repeats)
     return [
         {
             "model": LINEAR,
@@ -344,7 +357,7 @@ class CostSpec:
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     n_width: int = DEFAULT_N_WIDTH
     p_cells: int = DEFAULT_P_CELLS
-    repeats: int = 5
+    repeats: int = 9
     seed: int = 0
 
     def points(self) -> dict[int, list[int]]:
@@ -392,7 +405,7 @@ def run_cost_study(spec: CostSpec, with_torch: bool) -> pd.DataFrame:
 
 
 # -- the figure ---------------------------------------------------------------
-METHOD_STYLES = {PAPER: ("tab:blue", "o"), EXACT: ("tab:green", "s"), DOUBLE_BACKPROP: ("tab:red", "^")}
+METHOD_STYLES = {PAPER: ("tab:blue", "o"), EXACT: ("tab:green", "s"), DOUBLE_BACKPROP: ("tab:red", "^"), TORCH_FORCES: ("tab:orange", "v")}
 
 
 def cost_figure(table: pd.DataFrame, spec: CostSpec):

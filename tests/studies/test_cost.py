@@ -64,13 +64,14 @@ def test_cost_command_on_a_tiny_grid(tmp_path, capsys):
     expected = {"model", "n_atoms", "widths", "n_parameters", "method", "includes", "time_s", "time_ratio", "peak_memory_mb", "memory_ratio", "memory_tracker", "relative_error_vs_exact"}
     assert expected <= set(table.columns)
     neural = table[table["model"] == cost.NEURAL]
-    # points: (16 atoms, 8x8), (16 atoms, 16x16), (54 atoms, 8x8); four methods each
+    # points: (16 atoms, 8x8), (16 atoms, 16x16), (54 atoms, 8x8); five methods each
     assert sorted(set(zip(neural["n_atoms"], neural["n_parameters"]))) == [(16, 8 * 8 + 33 * 8 + 1), (16, 16 * 16 + 33 * 16 + 1), (54, 8 * 8 + 33 * 8 + 1)]
-    assert len(neural) == 12 and set(neural["method"]) == {cost.FORCES, cost.PAPER, cost.EXACT, cost.DOUBLE_BACKPROP}
+    assert len(neural) == 15 and set(neural["method"]) == {cost.FORCES, cost.PAPER, cost.EXACT, cost.TORCH_FORCES, cost.DOUBLE_BACKPROP}
     assert (table["time_s"] > 0).all() and (neural["peak_memory_mb"] > 0).all()
     assert (table.loc[table["method"] == cost.FORCES, "time_ratio"] == 1).all()
     errors = table.set_index(["model", "method"])["relative_error_vs_exact"]
     assert (errors.loc[(cost.NEURAL, cost.DOUBLE_BACKPROP)] < 1e-12).all()
     assert (errors.loc[(cost.NEURAL, cost.PAPER)] < 1e-6).all() and (errors.loc[(cost.LINEAR, cost.PAPER)] < 1e-6).all()
     assert (tmp_path / "figures" / "cost_scaling.png").stat().st_size > 10_000
-    assert "paper gradient / double backprop at N = 54" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "paper gradient / double backprop at N = 54" in output and "double backprop / torch force prediction" in output
