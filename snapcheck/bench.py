@@ -14,6 +14,16 @@
     writes them to ``reports/bench_figures.csv``.  The numbers of the two runs
     are also compared: they must agree bit for bit (exit 1 otherwise).
 
+``dask``
+    The same sweep on a subset (``--configs``, default 48) on a local Dask
+    cluster (``distributed.LocalCluster``: worker processes of one thread on
+    127.0.0.1) of 1 and then of 2 workers, through ``--scheduler``'s code path
+    (:mod:`snapcheck.executors`), measured in one run.  Each cluster is started
+    and warmed up (every worker imports snapcheck and LAMMPS) before its clock
+    starts.  Prints both wall times and their ratio, writes
+    ``reports/bench_dask.csv``, and compares the numbers bit for bit (exit 1
+    otherwise).  Needs ``snapcheck[dask]``.
+
 ``cost``
     The cost of the force-loss gradient over a force prediction, in time and
     peak memory, for a neural network on SNAP descriptors as the number of
@@ -29,6 +39,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 
 import numpy as np
@@ -38,6 +49,7 @@ from tqdm import tqdm
 from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_int, run, spread
 from snapcheck.data.datasets import load_configurations
 from snapcheck.descriptors.lammps_engine import SnapEngine
+from snapcheck.executors import require_distributed
 from snapcheck.io import write_csv
 from snapcheck.studies import cost
 from snapcheck.studies.epsilon_study import paper_models
@@ -81,17 +93,26 @@ def bench_descriptors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def lammps_evaluations(configurations: list, spec: SweepSpec) -> int:
+    """One full evaluation per configuration, and two fast ones per model, g₀ and ε."""
+    return len(configurations) * (1 + len(spec.models) * len(spec.g0_rules) * len(spec.epsilons) * 2)
+
+
+def identical_sweeps(first: list, second: list) -> bool:
+    return all(np.array_equal(a.gradient_estimates, b.gradient_estimates) and np.array_equal(a.loss_estimates, b.loss_estimates) for a, b in zip(first, second, strict=True))
+
+
 def bench_figures(args: argparse.Namespace) -> int:
     configurations = spread(load_configurations(args.data), args.configs)
     spec = SweepSpec(models=paper_models(args.seed), g0_rules=("max", 1.0))
-    n_evaluations = len(configurations) * (1 + len(spec.models) * len(spec.g0_rules) * len(spec.epsilons) * 2)
+    n_evaluations = lammps_evaluations(configurations, spec)
     timings, results = {}, {}
     for label, jobs in ((f"parallel ({args.jobs} processes)", args.jobs), ("serial loop (1 process)", 1)):
         start = time.perf_counter()
         results[label] = run_sweep(configurations, spec, jobs=jobs)
         timings[label] = time.perf_counter() - start
     (parallel, parallel_time), (serial, serial_time) = ((results[k], timings[k]) for k in timings)
-    identical = all(np.array_equal(a.gradient_estimates, b.gradient_estimates) and np.array_equal(a.loss_estimates, b.loss_estimates) for a, b in zip(parallel, serial))
+    identical = identical_sweeps(parallel, serial)
     table = pd.DataFrame(
         {
             "run": list(timings),
@@ -107,6 +128,38 @@ def bench_figures(args: argparse.Namespace) -> int:
     for label, seconds in timings.items():
         print(f"  {label:<26} {seconds:7.1f} s")
     print(f"  serial / parallel          {serial_time / parallel_time:7.2f}×")
+    print(f"  results identical bit for bit: {'yes' if identical else 'NO'}")
+    return EXIT_OK if identical else EXIT_CHECK_FAILED
+
+
+def bench_dask(args: argparse.Namespace) -> int:
+    distributed = require_distributed("bench dask")
+    configurations = spread(load_configurations(args.data), args.configs)
+    spec = SweepSpec(models=paper_models(args.seed), g0_rules=("max", 1.0))
+    n_evaluations = lammps_evaluations(configurations, spec)
+    timings, results = {}, {}
+    for workers in (1, 2):
+        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+            with distributed.Client(cluster) as client:
+                client.run(importlib.import_module, "snapcheck.studies.sweep")  # warm-up: imports, LAMMPS
+            start = time.perf_counter()
+            results[workers] = run_sweep(configurations, spec, scheduler=cluster.scheduler_address)
+            timings[workers] = time.perf_counter() - start
+    identical = identical_sweeps(results[1], results[2])
+    table = pd.DataFrame(
+        {
+            "run": [f"Dask, {workers} worker{'s' * (workers > 1)}" for workers in timings],
+            "workers": list(timings),
+            "configurations": len(configurations),
+            "lammps_evaluations": n_evaluations,
+            "wall_time_s": list(timings.values()),
+        }
+    )
+    write_csv(table, args.out_dir / "reports" / "bench_dask.csv")
+    print(f"Figs. 1 and 2 on a local Dask cluster: {len(configurations)} configurations, {n_evaluations} LAMMPS evaluations")
+    for row in table.itertuples():
+        print(f"  {row.run:<26} {row.wall_time_s:7.1f} s")
+    print(f"  1 worker / 2 workers       {timings[1] / timings[2]:7.2f}×")
     print(f"  results identical bit for bit: {'yes' if identical else 'NO'}")
     return EXIT_OK if identical else EXIT_CHECK_FAILED
 
@@ -155,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     figures = common_parser("python -m snapcheck.bench figures", "Time the Fig. 1 and 2 sweep: parallel against a serial loop.")
     figures.add_argument("--configs", type=positive_int, default=None, metavar="N", help="use N configurations spread over the dataset (default: all)")
     commands.add_parser("figures", parents=[figures], add_help=False, help="time the sweep of Figs. 1 and 2")
+    dask = common_parser("python -m snapcheck.bench dask", "Time the Fig. 1 and 2 sweep on a subset with 1 and with 2 local Dask workers.")
+    dask.add_argument("--configs", type=positive_int, default=48, metavar="N", help="use N configurations spread over the dataset (default: 48)")
+    commands.add_parser("dask", parents=[dask], add_help=False, help="time the sweep on 1 and 2 local Dask workers")
     costs = common_parser("python -m snapcheck.bench cost", "The force-loss gradient's cost over a force prediction, in time and memory, against N and P.")
     costs.add_argument("--cells", type=positive_ints, default=cost.DEFAULT_CELLS, metavar="M,M,...", help=f"bcc supercells of M×M×M cubic cells, N = 2M³ (default: {','.join(map(str, cost.DEFAULT_CELLS))})")
     costs.add_argument("--widths", type=positive_ints, default=cost.DEFAULT_WIDTHS, metavar="W,W,...", help=f"two hidden layers of width W, P = W² + 33W + 1 (default: {','.join(map(str, cost.DEFAULT_WIDTHS))})")
@@ -163,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     costs.add_argument("--repeats", type=positive_int, default=cost.CostSpec.repeats, help=f"timed calls per method and point, after one warm-up (default: {cost.CostSpec.repeats})")
     commands.add_parser("cost", parents=[costs], add_help=False, help="time and memory of the force-loss gradient against N and P")
     args = parser.parse_args(argv)
-    return {"descriptors": bench_descriptors, "figures": bench_figures, "cost": bench_cost}[args.benchmark](args)
+    return {"descriptors": bench_descriptors, "figures": bench_figures, "dask": bench_dask, "cost": bench_cost}[args.benchmark](args)
 
 
 if __name__ == "__main__":

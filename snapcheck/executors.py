@@ -119,12 +119,12 @@ class Pool:
     description: dict
 
 
-def require_distributed(address: str):
-    """The ``distributed`` module, or a :class:`DataError` that says which extra to install."""
+def require_distributed(purpose: str):
+    """The ``distributed`` module, or a :class:`DataError` that says which extra to install for ``purpose``."""
     try:
         import distributed
     except ImportError:
-        raise DataError(f"--scheduler {address}: Dask's `distributed` package is not installed; {DASK_EXTRA_HINT}") from None
+        raise DataError(f"{purpose} needs Dask's `distributed` package, which is not installed; {DASK_EXTRA_HINT}") from None
     return distributed
 
 
@@ -135,7 +135,7 @@ def scheduler_address(text: str) -> str | None:
     if "://" not in text:
         raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://HOST:PORT, got {text!r}")
     try:
-        require_distributed(text)
+        require_distributed(f"--scheduler {text}")
     except DataError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
@@ -159,7 +159,7 @@ def open_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Pool]
 
 @contextmanager
 def _dask_client(address: str):
-    distributed = require_distributed(address)
+    distributed = require_distributed(f"--scheduler {address}")
     try:
         client = distributed.Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

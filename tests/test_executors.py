@@ -193,7 +193,7 @@ def test_without_distributed_the_scheduler_flag_says_which_extra_to_install(tmp_
     for flag in (["--scheduler", "tcp://127.0.0.1:8786"], []):
         finished = subprocess.run([sys.executable, "-c", program, *flag, "--out-dir", str(tmp_path)], capture_output=True, text=True, env=environment, timeout=120)
         assert finished.returncode == 2, finished.stderr
-        assert "argument --scheduler: --scheduler tcp://127.0.0.1:8786: Dask's `distributed` package is not installed; install the Dask extra: pip install 'snapcheck[dask]'" in finished.stderr
+        assert "argument --scheduler: --scheduler tcp://127.0.0.1:8786 needs Dask's `distributed` package, which is not installed; install the Dask extra: pip install 'snapcheck[dask]'" in finished.stderr
     assert not (tmp_path / "reports").exists()
 
 
