@@ -90,6 +90,7 @@ from snapcheck.models.neural_snap import NeuralSnap
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
 LATTICE_CONSTANT = 3.316  # Å, bcc Ta
 DISPLACEMENT = 0.1  # Å, standard deviation of every coordinate's random displacement
@@ -432,6 +433,8 @@ def cost_figure(table: pd.DataFrame, spec: CostSpec):
                 ax.axhline(3.0, color="black", linewidth=0.8, linestyle=":", label="paper's claim, 3x")
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
             ax.set_xlabel(label)
             ax.set_ylabel(f"{name} / force prediction")
             ax.grid(True, which="both", alpha=0.3)
