@@ -21,9 +21,11 @@ the longest tasks start first and the last ones to finish are short) and cuts
 them into chunks of ⌈M/128⌉ configurations, at most 256: about 128 tasks for
 any dataset up to 32 768 configurations, then 256 per task.  The chunking does
 not depend on the number of workers, so a run resumed on another machine or
-cluster finds the same chunks.  At most a few tasks per worker are in flight
-at a time (:func:`run_chunks` submits the next one as each finishes), so the
-client never serialises a whole dataset of millions of configurations at once.
+cluster finds the same chunks.  Only a few tasks per worker are in flight at
+a time (2 per pool process; 4 per Dask worker thread, at least 8), and
+:func:`run_chunks` submits more as each finishes, counting the cluster's
+workers again, so the client never serialises a whole dataset of millions of
+configurations at once and workers that join a running cluster get work.
 
 **Identical results.**  A chunk's result depends on its configurations and the
 task's parameters alone, never on the worker that ran it or on what that
@@ -112,10 +114,10 @@ class SerialExecutor(Executor):
 
 @dataclass
 class Pool:
-    """An open executor, how many tasks to keep in flight on it, and what it is (for the run log)."""
+    """An open executor, how many tasks to keep in flight on it now, and what it is (for the run log)."""
 
     executor: Executor
-    in_flight: int
+    capacity: Callable[[], int]
     description: dict
 
 
@@ -149,12 +151,13 @@ def open_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Pool]
         with _dask_client(scheduler) as client:
             threads = dict(sorted(client.nthreads().items()))
             description = {"kind": "dask", "scheduler": scheduler, "client_host": host, "worker_threads_at_start": threads}
-            yield Pool(client.get_executor(pure=False), max(8, 4 * sum(threads.values())), description)
+            # asked again as tasks finish: workers that join later (dask-jobqueue, adaptive clusters) get work too
+            yield Pool(client.get_executor(pure=False), lambda: max(8, 4 * sum(client.nthreads().values())), description)
     elif jobs == 1:
-        yield Pool(SerialExecutor(), 1, {"kind": "serial", "host": host})
+        yield Pool(SerialExecutor(), lambda: 1, {"kind": "serial", "host": host})
     else:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as executor:
-            yield Pool(executor, 2 * jobs, {"kind": "process-pool", "processes": jobs, "host": host})
+            yield Pool(executor, lambda: 2 * jobs, {"kind": "process-pool", "processes": jobs, "host": host})
 
 
 @contextmanager
@@ -247,24 +250,24 @@ def map_configurations(function: Callable, configurations: Sequence[Configuratio
 
 
 def _stream(pool: Pool, function: Callable, tasks: Sequence[Any], indices: list[int]) -> Iterator[tuple[int, tuple[Any, dict]]]:
-    """(index, (result, record)) for every task in ``indices`` as it finishes, at most ``pool.in_flight`` at a time."""
-    pending = iter(indices)
+    """(index, (result, record)) for every task in ``indices`` as it finishes, at most ``pool.capacity()`` at a time."""
+    pending = list(reversed(indices))
     in_flight: dict[Future, int] = {}
 
-    def submit_next() -> None:
-        index = next(pending, None)
-        if index is not None:
+    def top_up() -> None:
+        capacity = pool.capacity()
+        while pending and len(in_flight) < capacity:
+            index = pending.pop()
             in_flight[pool.executor.submit(timed_call, function, tasks[index])] = index
 
-    for _ in range(pool.in_flight):
-        submit_next()
+    top_up()
     try:
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=in_flight.__getitem__):
                 index = in_flight.pop(future)
                 yield index, future.result()
-                submit_next()
+                top_up()
     finally:
         for future in in_flight:
             future.cancel()

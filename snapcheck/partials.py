@@ -117,11 +117,17 @@ class PartialResults:
                 pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
     def discard(self, keys: list[str]) -> None:
-        """Delete these chunks' files (after the run they belong to has completed), and the folder once empty."""
+        """Delete these chunks' files (after the run they belong to has completed), and the folder once empty.
+
+        That includes half-written temporary files (``.<key>.*.pkl``) that a
+        run killed in the middle of a write left behind.
+        """
         if self.directory is None:
             return
         for key in keys:
             self._path(key).unlink(missing_ok=True)
+            for temporary in self.directory.glob(f".{key}.*"):
+                temporary.unlink(missing_ok=True)
         try:
             self.directory.rmdir()
         except OSError:

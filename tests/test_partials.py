@@ -25,7 +25,7 @@ def test_an_interrupted_run_resumes_from_its_partial_results(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "snapcheck.fig1", *arguments, "--jobs", "1", "--out-dir", str(interrupted)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while not (partials.is_dir() and len(list(partials.glob("*.pkl"))) >= 3):
+        while len(finished_chunks(partials)) < 3:
             assert process.poll() is None, f"fig1 ended before it could be interrupted: {process.stderr.read().decode()}"
             assert time.monotonic() < deadline, "no partial results appeared"
             time.sleep(0.01)
@@ -35,7 +35,7 @@ def test_an_interrupted_run_resumes_from_its_partial_results(tmp_path):
         if process.poll() is None:
             process.kill()
         process.stderr.close()
-    finished = len(list(partials.glob("*.pkl")))
+    finished = len(finished_chunks(partials))
     assert 3 <= finished < 12 and not (interrupted / "reports" / "fig1.csv").exists()
 
     assert fig1.main([*arguments, "--jobs", "1", "--out-dir", str(interrupted)]) == 0
@@ -48,6 +48,11 @@ def test_an_interrupted_run_resumes_from_its_partial_results(tmp_path):
     assert json.loads((fresh / "reports" / "fig1_run.json").read_text())["chunks_loaded_from_partials"] == 0
     for name in ("fig1.csv", "fig1_groups.csv"):
         assert (interrupted / "reports" / name).read_bytes() == (fresh / "reports" / name).read_bytes()
+
+
+def finished_chunks(partials):
+    """The complete partial files (not a temporary ``.<key>.*.pkl`` being written)."""
+    return list(partials.glob("[!.]*.pkl")) if partials.is_dir() else []
 
 
 def test_keys_follow_content_not_object_identity(one_per_group, ta06a):
