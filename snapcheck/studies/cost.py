@@ -83,8 +83,8 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.descriptors.lammps_engine import SnapEngine
 from snapcheck.descriptors.per_atom import GRADIENT_COMPUTE, AtomDescriptors, PerAtomEngine
 from snapcheck.gradients.exact import exact_force_loss
-from snapcheck.io import save_figure
 from snapcheck.gradients.finite_difference import characteristic_force_error, displaced_positions, gradient_estimate, relative_error, step_size
+from snapcheck.io import save_figure
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.models.neural_snap import NeuralSnap
 
@@ -147,7 +147,8 @@ class SparseDerivativeEngine(PerAtomEngine):
     N = 2000, although only the pairs within the cutoff are nonzero.  This
     reads the rows in blocks of atoms j straight from LAMMPS's array and keeps
     the nonzero (i, j) pairs only, so the memory beyond LAMMPS's own stays
-    O(N).  Same layout, sign and rotation as
+    O(N).  LAMMPS itself still holds the dense array twice (its local and
+    its summed copy): about 7 GB of RAM at N = 2000.  Same layout, sign and rotation as
     :meth:`PerAtomEngine.evaluate_per_atom` (the tests compare the two).
     """
 
