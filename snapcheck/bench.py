@@ -33,7 +33,9 @@
     evaluations (:mod:`snapcheck.studies.cost` says what each time
     includes).  Writes ``reports/cost.csv`` and ``figures/cost_scaling.png``.
     Every gradient is checked against the exact product (exit 1 if one
-    disagrees); the paper's targets are reported, not checked.
+    disagrees); the paper's targets are reported, not checked.  The systems
+    are generated and the timings run on one thread, so ``--data`` and
+    ``--jobs`` are not used.
 """
 
 from __future__ import annotations

@@ -75,3 +75,11 @@ def test_cost_command_on_a_tiny_grid(tmp_path, capsys):
     assert (tmp_path / "figures" / "cost_scaling.png").stat().st_size > 10_000
     output = capsys.readouterr().out
     assert "paper gradient / double backprop at N = 54" in output and "double backprop / torch force prediction" in output
+
+
+def test_cost_command_without_torch_says_so_and_measures_the_rest(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cost, "torch_available", lambda: False)
+    assert bench.main(["cost", "--cells", "2", "--widths", "8", "--n-width", "8", "--p-cells", "2", "--repeats", "1", "--out-dir", str(tmp_path)]) == 0
+    assert "pip install -e '.[torch]'" in capsys.readouterr().out
+    methods = set(pd.read_csv(tmp_path / "reports" / "cost.csv")["method"])
+    assert methods == {cost.FORCES, cost.PAPER, cost.EXACT}
