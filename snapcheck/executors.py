@@ -3,10 +3,10 @@
 Every piece of snapcheck's work is independent per configuration: the ε sweep
 of Figs. 1 and 2 (:mod:`snapcheck.studies.sweep`), ``check``, and the exact
 answers of an oracle export (:mod:`snapcheck.data.golden`).  Each is a list of
-*tasks*, ``function(task)`` for a chunk of configurations, handed to
-:func:`map_configurations` and :func:`run_chunks`, which run them on one of three executors, all
-:class:`concurrent.futures.Executor`, so local and cluster runs share one code
-path:
+*tasks*, ``function(task)`` for a chunk of configurations, that
+:func:`map_configurations` hands to :func:`run_chunks`, which runs them on one
+of three executors, all :class:`concurrent.futures.Executor`, so local and
+cluster runs share one code path:
 
 * ``--jobs 1``: :class:`SerialExecutor`, each task in this process;
 * ``--jobs N``: a :class:`~concurrent.futures.ProcessPoolExecutor` of N
@@ -97,6 +97,8 @@ TARGET_CHUNKS = 128
 MAX_CHUNK = 256
 
 DASK_EXTRA_HINT = "install the Dask extra: pip install 'snapcheck[dask]'"
+#: How long to try to reach a Dask scheduler before giving up.
+CONNECT_TIMEOUT = "10s"
 
 
 # -- the executors ------------------------------------------------------------
@@ -164,7 +166,7 @@ def open_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Pool]
 def _dask_client(address: str):
     distributed = require_distributed(f"--scheduler {address}")
     try:
-        client = distributed.Client(address, timeout="10s", set_as_default=False)
+        client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise DataError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc}); is `dask scheduler` running there?") from None
     with client:

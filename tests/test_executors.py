@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 from distributed import Client
 
-from snapcheck import check, fig1, oracle
+from snapcheck import check, executors, fig1, oracle
 from snapcheck.cli import run, spread
 from snapcheck.data.configuration import Configuration, DataError
 from snapcheck.data.golden import build_reference
@@ -184,6 +185,17 @@ def test_bad_data_on_a_worker_arrives_as_bad_input(scheduler, one_per_group, ta0
     niobium = Configuration("nb", "Alien", first.positions, first.cell, ("Nb",) * first.n_atoms, first.energy, first.forces, source="alien.json")
     with pytest.raises(DataError, match=r"alien.json: configuration 'nb': species \['Nb'\] are not among the model's elements \['Ta'\]"):
         run_sweep([first, niobium], SweepSpec(models=(ta06a,), epsilons=(1e-5,)), scheduler=scheduler, progress=False)
+
+
+def test_an_unreachable_scheduler_is_bad_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"  # a free port that nothing listens on
+    with pytest.raises(SystemExit) as exit_:
+        run(check.main, ["--configs", "2", "--scheduler", address, "--out-dir", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"error: --scheduler {address}: cannot reach the Dask scheduler" in capsys.readouterr().err
 
 
 def test_without_distributed_the_scheduler_flag_says_which_extra_to_install(tmp_path):
