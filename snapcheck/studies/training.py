@@ -55,6 +55,7 @@ import json
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -254,7 +255,7 @@ def batch_loss_gradient(potential: NeuralSnapPotential, batch: Sequence[Configur
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """A trained model, its per-epoch mean batch losses, the epochs run by this call and the training wall time over all calls (s)."""
+    """A trained model, its per-epoch mean batch losses, the epochs run by this call and the wall time of all epochs over all calls (s)."""
 
     model: NeuralSnap
     history: np.ndarray
@@ -276,16 +277,16 @@ def train(
     ``report(epoch, loss)`` is called after every epoch (and once at the start
     with the epoch a resumed run continues from).
     """
-    start = time.perf_counter()
     theta = potential.model.theta.copy()
-    adam, epoch, history, earlier = AdamState(np.zeros_like(theta), np.zeros_like(theta)), 0, np.zeros(0), 0.0
+    adam, epoch, history, seconds = AdamState(np.zeros_like(theta), np.zeros_like(theta)), 0, np.zeros(0), 0.0
     saved = Checkpoint.load(checkpoint, key) if checkpoint is not None else None
     if saved is not None:
-        theta, adam, epoch, history, earlier = saved.theta, saved.adam, saved.epoch, saved.history, saved.seconds
+        theta, adam, epoch, history, seconds = saved.theta, saved.adam, saved.epoch, saved.history, saved.seconds
         rng.bit_generator.state = saved.rng_state
     report(epoch, float(history[-1]) if len(history) else float("nan"))
     first_epoch = epoch
     while epoch < spec.epochs:
+        start = time.perf_counter()
         order = rng.permutation(len(training))
         losses = []
         for begin in range(0, len(order), spec.batch_size):
@@ -295,11 +296,12 @@ def train(
             losses.append(loss)
         epoch += 1
         history = np.append(history, np.mean(losses))
+        seconds += time.perf_counter() - start
         if checkpoint is not None and (epoch % spec.checkpoint_every == 0 or epoch == spec.epochs):
-            Checkpoint(key, theta, adam, epoch, rng.bit_generator.state, history, earlier + time.perf_counter() - start).save(checkpoint)
+            Checkpoint(key, theta, adam, epoch, rng.bit_generator.state, history, seconds).save(checkpoint)
         report(epoch, float(history[-1]))
     potential.model = potential.model.with_theta(theta)
-    return TrainingRun(potential.model, history, epoch - first_epoch, earlier + time.perf_counter() - start)
+    return TrainingRun(potential.model, history, epoch - first_epoch, seconds)
 
 
 # -- held-out errors --------------------------------------------------------
@@ -441,7 +443,7 @@ def train_ensemble(
     jobs: int = 1,
     data_source: str | None = None,
 ) -> list[MemberResult]:
-    """Train every task, over ``jobs`` processes, with one tqdm bar (stderr) showing each member's running loss.
+    """Train every task, over ``jobs`` processes, with a tqdm bar per setting (stderr) showing each member's running loss.
 
     Workers load the dataset from ``data_source`` (as :func:`load_configurations`
     does) and pick ``configurations`` by label; each computes the descriptors
@@ -449,15 +451,23 @@ def train_ensemble(
     Results come back in the order of ``tasks``.
     """
     epochs = {task.label: task.spec.epochs for task in tasks}
+    settings = {task.label: task.setting for task in tasks}
     losses: dict[str, float] = {}
     done: dict[str, int] = {}
-    with tqdm(total=sum(epochs.values()), desc="training", unit="epoch", smoothing=0.05) as bar:
+    with ExitStack() as stack:
+        # one bar per setting: an epoch of force training costs far more than one of energy-only training
+        bars = {
+            setting: stack.enter_context(tqdm(total=sum(t.spec.epochs for t in tasks if t.setting == setting), desc=f"training {setting}", unit="epoch", position=index, smoothing=0.05))
+            for index, setting in enumerate(dict.fromkeys(settings.values()))
+        }
 
         def update(label: str, epoch: int, loss: float) -> None:
+            bar = bars[settings[label]]
             bar.update(epoch - done.get(label, 0))
             done[label], losses[label] = epoch, loss
-            running = " ".join(f"{k} loss {v:.3g}" for k, v in sorted(losses.items()) if done[k] < epochs[k])
-            bar.set_postfix_str(f"{running} ({sum(done[k] == epochs[k] for k in done)}/{len(epochs)} done)", refresh=False)
+            mine = [k for k in done if settings[k] == settings[label]]
+            running = " ".join(f"#{k.split('#')[-1]} loss {losses[k]:.3g}" for k in sorted(mine) if done[k] < epochs[k])
+            bar.set_postfix_str(f"{running} ({sum(done[k] == epochs[k] for k in mine)} done)", refresh=False)
 
         if jobs == 1:
             data = EnsembleData(configurations, split, parameters)
