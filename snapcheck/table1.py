@@ -182,12 +182,13 @@ def markdown(summary: pd.DataFrame, groups: pd.DataFrame, split: pd.DataFrame, r
         for quantity, (name, unit) in QUANTITIES.items():
             row = summary[(summary["setting"] == setting) & (summary["quantity"] == name)].iloc[0]
             lines.append(f"| {name} | {row['mean']:.3g} ± {row['std']:.2g} {unit} | {PAPER_ANI_AL[setting, quantity]} {unit} |")
-    ratio = lambda name: summary[(summary.setting == ENERGY) & (summary.quantity == name)]["mean"].iloc[0] / summary[(summary.setting == FORCE) & (summary.quantity == name)]["mean"].iloc[0]  # noqa: E731
+    means = summary.set_index(["setting", "quantity"])["mean"]
     gradient_errors = np.array([r.gradient_error for r in results])
+    trained = [r for r in results if r.epochs_run]
     lines += [
         "",
         f"Mean ± sample standard deviation over {len(results) // 2} networks per setting. Force training divides the force RMSE by "
-        f"{ratio('Force RMSE'):.1f} and the energy RMSE by {ratio('Energy RMSE'):.2g}.",
+        f"{means[ENERGY, 'Force RMSE'] / means[FORCE, 'Force RMSE']:.1f}; it multiplies the energy RMSE by {means[FORCE, 'Energy RMSE'] / means[ENERGY, 'Energy RMSE']:.2g}.",
         "",
         f"* Data: {int(split['train'].sum())} training and {int(split['test'].sum())} test configurations "
         f"({int(split['train_atoms'].sum())} and {int(split['test_atoms'].sum())} atoms), split within every group with seed {args.seed} "
@@ -200,12 +201,13 @@ def markdown(summary: pd.DataFrame, groups: pd.DataFrame, split: pd.DataFrame, r
         f"force term by Eq. 7 with ε = {spec.epsilon:g}, Bᵢ(r±) from LAMMPS at every step.",
         f"* The paper's gradient against the exact R-op gradient at ε = {spec.epsilon:g}, trained networks, test set: "
         f"Err[∇̃L] (Eq. 11) from {gradient_errors.min():.2g} to {gradient_errors.max():.2g}.",
-        f"* Wall time of this invocation: {seconds:.0f} s on {args.jobs} process(es); training time per network (mean, including any resumed part): "
+        f"* Wall time: this invocation {seconds:.0f} s on {args.jobs} process(es), training {len(trained)} of {len(results)} networks "
+        f"({sum(r.epochs_run for r in trained)} epochs; the rest resumed complete from checkpoints); training time per network over all invocations: "
         + ", ".join(f"{setting} {np.mean([r.seconds for r in results if r.task.setting == setting]):.0f} s" for setting in SETTING_TITLES)
         + ".",
         "",
         "Per group of the test set (mean over the networks; the Volume groups are crystals compressed or expanded far beyond the others, "
-        "where a network extrapolates, and the Elastic and Volume crystals have zero forces by symmetry for any potential):",
+        "where a network extrapolates; the Elastic and Volume crystals have zero forces by symmetry, up to DFT noise of at most 1.4 meV/Å):",
         "",
         "| group | test configurations | energy only: meV/atom | eV/Å | energy and force: meV/atom | eV/Å |",
         "| --- | --- | --- | --- | --- | --- |",
