@@ -25,8 +25,9 @@ The layout and the sign are checked against central differences of Bᵢ in
 ``tests/descriptors/test_per_atom.py``, and the sum over i against the force
 rows of the full evaluation.
 
-The array is dense, 3N² rows, but each atom has only tens of neighbours, so
-:class:`AtomDescriptors` keeps the derivatives as a sparse matrix
+The array is dense, 3N² rows (3 GB at N = 2000), but each atom has only tens
+of neighbours, so the rows are read from LAMMPS's array in blocks, never
+copied whole, and :class:`AtomDescriptors` keeps the derivatives as a sparse matrix
 D ∈ ℝ^{NK × 3N}, D[(i,k), (j,a)] = ∂B_{i,k}/∂r_{j,a}, in the user's frame.
 Then, for per-atom energy derivatives e = ∂Eᵢ/∂Bᵢ (N × K, flattened) and any
 3N-vector v,
@@ -58,6 +59,8 @@ from snapcheck.descriptors.snap_files import SnapParameters
 
 #: The compute ID of the derivative evaluation; LAMMPS adds ``<ID>_press``.
 GRADIENT_COMPUTE = "snapgrad"
+#: Atoms j per block when the derivative rows are read.
+DERIVATIVE_BLOCK = 16
 
 
 @dataclass(frozen=True)
@@ -102,27 +105,42 @@ class PerAtomEngine(SnapEngine):
         Like :meth:`SnapEngine.evaluate`, the derivative compute exists only
         during this call, so later fast evaluations stay fast.
         """
-        lmp = self._lmp
+        lmp, n, k = self._lmp, self.n_atoms, self.n_descriptors
         lmp.command(f"compute {GRADIENT_COMPUTE} all snap {self.parameters.compute_args()} bikflag 1 dgradflag 1")
         try:
             self._run_at(self.configuration.positions if positions is None else positions)
-            table = np.array(lmp.numpy.extract_compute(GRADIENT_COMPUTE, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY), copy=True)
+            table = lmp.numpy.extract_compute(GRADIENT_COMPUTE, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)  # a view of LAMMPS's array
+            if table.shape != (n + 3 * n * n + 1, k + 3):
+                raise RuntimeError(f"compute snap dgradflag 1 returned a {table.shape} array, expected {(n + 3 * n * n + 1, k + 3)}")
+            return AtomDescriptors(
+                descriptors=np.array(table[:n, 3:]),
+                derivatives=self._sparse_derivatives(table),
+                reference_energy=float(table[-1, 0]),
+                reference_forces=table[:n, :3] @ self.rotation.T,
+            )
         finally:
             for compute in (GRADIENT_COMPUTE, f"{GRADIENT_COMPUTE}_press"):
                 if compute in lmp.available_ids("compute"):
                     lmp.command(f"uncompute {compute}")
+
+    def _sparse_derivatives(self, table: np.ndarray) -> scipy.sparse.csr_matrix:
+        """D[(i,k), (j,b)] = ∂B_{i,k}/∂r_{j,b} in the user frame, from the derivative rows.
+
+        The rows are read in blocks of atoms j, keeping only the pairs (i, j)
+        within the cutoff, so no dense 3N² × K copy is ever made.
+        """
         n, k = self.n_atoms, self.n_descriptors
-        if table.shape != (n + 3 * n * n + 1, k + 3):
-            raise RuntimeError(f"compute snap dgradflag 1 returned a {table.shape} array, expected {(n + 3 * n * n + 1, k + 3)}")
-        # rows N + 3N·j + 3·i + a hold −∂B_i/∂r_{j,a} in LAMMPS's frame; rotate a back (v = v' Qᵀ)
-        minus_derivatives = table[n : n + 3 * n * n, 3:].reshape(n, n, 3, k)
-        derivatives = -np.einsum("jiak,ba->ikjb", minus_derivatives, self.rotation)
-        return AtomDescriptors(
-            descriptors=table[:n, 3:],
-            derivatives=scipy.sparse.csr_matrix(derivatives.reshape(n * k, 3 * n)),
-            reference_energy=float(table[-1, 0]),
-            reference_forces=table[:n, :3] @ self.rotation.T,
-        )
+        rows, columns, values = [], [], []
+        for start in range(0, n, DERIVATIVE_BLOCK):
+            stop = min(n, start + DERIVATIVE_BLOCK)
+            # rows N + 3N·j + 3·i + a hold −∂B_i/∂r_{j,a} in LAMMPS's frame: a block [j, i, a, k]
+            block = table[n + 3 * n * start : n + 3 * n * stop, 3:].reshape(stop - start, n, 3, k)
+            j, i = np.nonzero(np.any(block, axis=(2, 3)))
+            pairs = -np.einsum("pak,ba->pbk", block[j, i], self.rotation)  # rotate a back: v = v' Qᵀ
+            rows.append(np.broadcast_to((i * k)[:, None, None] + np.arange(k), pairs.shape).ravel())
+            columns.append(np.broadcast_to((3 * (start + j))[:, None, None] + np.arange(3)[:, None], pairs.shape).ravel())
+            values.append(pairs.ravel())
+        return scipy.sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(n * k, 3 * n))
 
     def evaluate_per_atom_fast(self, positions: np.ndarray) -> AtomDescriptorsFast:
         """Bᵢ (ordered by atom) and E_ref at ``positions`` (Å, user frame), from ``compute sna/atom``."""
