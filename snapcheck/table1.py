@@ -26,7 +26,9 @@ Outputs under ``--out-dir``:
 * ``figures/table1_parity.png``: predicted against DFT force components on the
   test set, ensemble-averaged, for both settings.
 
-Checkpoints go to ``<out-dir>/checkpoints/table1/``; an interrupted run started
+``--seed`` seeds the split and the networks.  Training runs on ``--jobs``
+local processes (a Dask ``--scheduler`` is not used).  Checkpoints go to
+``<out-dir>/checkpoints/table1/``; an interrupted run started
 again with the same flags resumes there (``--restart`` ignores them).
 ``--quick`` is a small setting for CI (a 60-configuration subset, small
 networks, few epochs: about a minute on 2 cores).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from dataclasses import replace
 
@@ -247,6 +250,8 @@ def parity_figure(results: list[MemberResult]):
 # -- the command ------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.scheduler:
+        print(f"note: table1 trains on {args.jobs} local process(es) (--jobs); the Dask scheduler {args.scheduler} is not used", file=sys.stderr)
     configurations = load_configurations(args.data)
     if args.quick:
         configurations = spread(configurations, QUICK_CONFIGURATIONS)
