@@ -12,9 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from snapcheck.data import load_configurations, resolve_dataset_root
+from snapcheck.data import Configuration, load_configurations, resolve_dataset_root
 from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
 from snapcheck.studies.fitsnap_crosscheck import FITSNAP_VERSION, FitsnapUnavailable, require_fitsnap
@@ -37,6 +38,25 @@ def one_per_group(ta_configurations):
     for configuration in ta_configurations:
         first.setdefault(configuration.group, configuration)
     return list(first.values())
+
+
+@pytest.fixture(scope="session")
+def rotate():
+    """``rotate(configuration, rotation)``: the configuration with its positions, cell and
+    DFT forces turned by a rotation matrix (the frame LAMMPS must rotate back from)."""
+
+    def turned(configuration: Configuration, rotation: np.ndarray) -> Configuration:
+        return Configuration(
+            name=configuration.name,
+            group=configuration.group,
+            positions=configuration.positions @ rotation.T,
+            cell=configuration.cell @ rotation.T,
+            species=configuration.species,
+            energy=configuration.energy,
+            forces=configuration.forces @ rotation.T,
+        )
+
+    return turned
 
 
 @pytest.fixture(scope="session")

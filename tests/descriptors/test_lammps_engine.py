@@ -57,18 +57,10 @@ def test_reused_instance_gives_what_a_new_one_gives(ta_configurations, ta06a):
     np.testing.assert_array_equal(again.force_rows, first.force_rows)
 
 
-def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta06a):
+def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta06a, rotate):
     configuration = ta_configurations[200]
     rotation = Rotation.random(random_state=7).as_matrix()
-    rotated = Configuration(
-        name="rotated",
-        group=configuration.group,
-        positions=configuration.positions @ rotation.T,
-        cell=configuration.cell @ rotation.T,
-        species=configuration.species,
-        energy=configuration.energy,
-        forces=configuration.forces @ rotation.T,
-    )
+    rotated = rotate(configuration, rotation)
     assert np.any(np.triu(rotated.cell, 1))
     with SnapEngine(configuration, ta06a.parameters) as engine:
         original = engine.evaluate()

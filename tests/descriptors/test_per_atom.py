@@ -6,22 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from snapcheck.data import Configuration
 from snapcheck.descriptors.per_atom import GRADIENT_COMPUTE, DescriptorCache, PerAtomEngine
-
-
-def rotated(configuration: Configuration, seed: int) -> Configuration:
-    """The same configuration turned by a random rotation, so that LAMMPS must rotate it back."""
-    rotation = Rotation.random(random_state=seed).as_matrix()
-    return Configuration(
-        name=f"{configuration.name}-rotated",
-        group=configuration.group,
-        positions=configuration.positions @ rotation.T,
-        cell=configuration.cell @ rotation.T,
-        species=configuration.species,
-        energy=configuration.energy,
-        forces=configuration.forces @ rotation.T,
-    )
 
 
 def central_difference(engine: PerAtomEngine, positions: np.ndarray, atom: int, axis: int, h: float = 1e-5) -> np.ndarray:
@@ -45,8 +30,8 @@ def test_derivatives_match_central_differences(ta_configurations, ta06a, index):
             np.testing.assert_allclose(dense[:, :, atom, axis], numeric, rtol=0, atol=1e-8 * scale)
 
 
-def test_derivatives_of_a_rotated_cell_come_back_to_the_user_frame(ta_configurations, ta06a):
-    configuration = rotated(ta_configurations[18], seed=3)  # Displaced_FCC, 48 atoms
+def test_derivatives_of_a_rotated_cell_come_back_to_the_user_frame(ta_configurations, ta06a, rotate):
+    configuration = rotate(ta_configurations[18], Rotation.random(random_state=3).as_matrix())  # Displaced_FCC, 48 atoms
     assert np.any(np.triu(configuration.cell, 1))
     with PerAtomEngine(configuration, ta06a.parameters) as engine:
         evaluation = engine.evaluate_per_atom()
