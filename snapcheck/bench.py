@@ -46,29 +46,37 @@ import time
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, common_parser, positive_int, run, spread
+from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK
+from snapcheck.base.files import write_csv
+from snapcheck.base.progress import progress_bar
 from snapcheck.data.datasets import load_configurations
-from snapcheck.descriptors.lammps_engine import SnapEngine
-from snapcheck.executors import require_distributed
-from snapcheck.io import write_csv
+from snapcheck.data.selection import stratified_subset
+from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.models.registry import ModelRequest, load_model
+from snapcheck.runtime.cli import Parser, add_configs_argument, common_parser, positive_int, run
+from snapcheck.runtime.executors import require_distributed
 from snapcheck.studies import cost
-from snapcheck.studies.epsilon_study import paper_models
 from snapcheck.studies.sweep import SweepSpec, run_sweep
 
 
+def paper_models(seed: int) -> tuple:
+    """The paper's two models, trained and untrained (from ``seed``)."""
+    request = ModelRequest(seed=seed)
+    return load_model("trained", request).model, load_model("untrained", request).model
+
+
 def bench_descriptors(args: argparse.Namespace) -> int:
-    configurations = spread(load_configurations(args.data), args.configs)
+    configurations = stratified_subset(load_configurations(args.data), args.configs)
     trained = paper_models(args.seed)[0]
     parameters, reference = trained.parameters, trained.reference
     full_times, fast_times = [], []
     start = time.perf_counter()
-    for configuration in tqdm(configurations, desc="descriptors", unit="config"):
+    for configuration in progress_bar(configurations, desc="descriptors", unit="config"):
         with SnapEngine(configuration, parameters, reference) as engine:
             engine.evaluate()
     setup_and_full = time.perf_counter() - start
-    for configuration in tqdm(configurations, desc="per-evaluation timing", unit="config"):
+    for configuration in progress_bar(configurations, desc="per-evaluation timing", unit="config"):
         with SnapEngine(configuration, parameters, reference) as engine:
             engine.evaluate()
             for _ in range(args.repeats):
@@ -76,7 +84,7 @@ def bench_descriptors(args: argparse.Namespace) -> int:
                 engine.evaluate()
                 full_times.append(time.perf_counter() - tick)
                 tick = time.perf_counter()
-                engine.evaluate_fast(configuration.positions)
+                engine.evaluate_values(configuration.positions)
                 fast_times.append(time.perf_counter() - tick)
     full_median, fast_median = float(np.median(full_times)) * 1e3, float(np.median(fast_times)) * 1e3
     table = pd.DataFrame(
@@ -87,7 +95,9 @@ def bench_descriptors(args: argparse.Namespace) -> int:
         ]
     )
     write_csv(table, args.out_dir / "reports" / "bench_descriptors.csv")
-    print(f"descriptors: {len(configurations)} configurations, {sum(c.n_atoms for c in configurations)} atoms, {args.repeats} repeats each")
+    print(
+        f"descriptors: {len(configurations)} configurations, {sum(c.n_atoms for c in configurations)} atoms, {args.repeats} repeats each"
+    )
     print(f"  set-up and full evaluation, whole dataset  {setup_and_full:8.2f} s")
     print(f"  one full evaluation (median)               {full_median:8.3f} ms")
     print(f"  one fast evaluation (median)               {fast_median:8.3f} ms")
@@ -101,11 +111,15 @@ def lammps_evaluations(configurations: list, spec: SweepSpec) -> int:
 
 
 def identical_sweeps(first: list, second: list) -> bool:
-    return all(np.array_equal(a.gradient_estimates, b.gradient_estimates) and np.array_equal(a.loss_estimates, b.loss_estimates) for a, b in zip(first, second, strict=True))
+    return all(
+        np.array_equal(a.gradient_estimates, b.gradient_estimates)
+        and np.array_equal(a.loss_estimates, b.loss_estimates)
+        for a, b in zip(first, second, strict=True)
+    )
 
 
 def bench_figures(args: argparse.Namespace) -> int:
-    configurations = spread(load_configurations(args.data), args.configs)
+    configurations = stratified_subset(load_configurations(args.data), args.configs)
     spec = SweepSpec(models=paper_models(args.seed), g0_rules=("max", 1.0))
     n_evaluations = lammps_evaluations(configurations, spec)
     timings, results = {}, {}
@@ -122,7 +136,9 @@ def bench_figures(args: argparse.Namespace) -> int:
             "configurations": len(configurations),
             "lammps_evaluations": n_evaluations,
             "wall_time_s": list(timings.values()),
-            "ms_per_evaluation_per_process": [t / n_evaluations * 1e3 * j for t, j in zip(timings.values(), (args.jobs, 1))],
+            "ms_per_evaluation_per_process": [
+                t / n_evaluations * 1e3 * j for t, j in zip(timings.values(), (args.jobs, 1))
+            ],
         }
     )
     write_csv(table, args.out_dir / "reports" / "bench_figures.csv")
@@ -136,12 +152,14 @@ def bench_figures(args: argparse.Namespace) -> int:
 
 def bench_dask(args: argparse.Namespace) -> int:
     distributed = require_distributed("bench dask")
-    configurations = spread(load_configurations(args.data), args.configs)
+    configurations = stratified_subset(load_configurations(args.data), args.configs)
     spec = SweepSpec(models=paper_models(args.seed), g0_rules=("max", 1.0))
     n_evaluations = lammps_evaluations(configurations, spec)
     timings, results = {}, {}
     for workers in (1, 2):
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        with distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster:
             with distributed.Client(cluster) as client:
                 client.run(importlib.import_module, "snapcheck.studies.sweep")  # warm-up: imports, LAMMPS
             start = time.perf_counter()
@@ -158,7 +176,9 @@ def bench_dask(args: argparse.Namespace) -> int:
         }
     )
     write_csv(table, args.out_dir / "reports" / "bench_dask.csv")
-    print(f"Figs. 1 and 2 on a local Dask cluster: {len(configurations)} configurations, {n_evaluations} LAMMPS evaluations")
+    print(
+        f"Figs. 1 and 2 on a local Dask cluster: {len(configurations)} configurations, {n_evaluations} LAMMPS evaluations"
+    )
     for row in table.itertuples():
         print(f"  {row.run:<26} {row.wall_time_s:7.1f} s")
     print(f"  1 worker / 2 workers       {timings[1] / timings[2]:7.2f}×")
@@ -177,51 +197,135 @@ def positive_ints(text: str) -> tuple[int, ...]:
 def bench_cost(args: argparse.Namespace) -> int:
     with_torch = cost.torch_available()
     if not with_torch:
-        print("PyTorch is not installed: double backpropagation is not measured (pip install -e '.[torch]', the CPU wheel torch==2.13.0)")
-    spec = cost.CostSpec(cells=args.cells, widths=args.widths, n_width=args.n_width, p_cells=args.p_cells, repeats=args.repeats, seed=args.seed)
+        print(
+            "PyTorch is not installed: double backpropagation is not measured (pip install -e '.[torch]', the CPU wheel torch==2.13.0)"
+        )
+    spec = cost.CostSpec(
+        cells=args.cells,
+        widths=args.widths,
+        n_width=args.n_width,
+        p_cells=args.p_cells,
+        repeats=args.repeats,
+        seed=args.seed,
+    )
     table = cost.run_cost_study(spec, with_torch)
     write_csv(table, args.out_dir / "reports" / "cost.csv")
     cost.write_cost_figure(table, spec, args.out_dir / "figures" / "cost_scaling.png")
     neural, linear = table[table["model"] == cost.NEURAL], table[table["model"] == cost.LINEAR]
-    print(f"cost over a force prediction (median of {args.repeats}; model arithmetic, descriptors precomputed; 1 thread):")
-    print(neural.pivot_table(index=["n_atoms", "n_parameters"], columns="method", values="time_ratio").round(2).to_string())
+    print(
+        f"cost over a force prediction (median of {args.repeats}; model arithmetic, descriptors precomputed; 1 thread):"
+    )
+    print(
+        neural.pivot_table(index=["n_atoms", "n_parameters"], columns="method", values="time_ratio")
+        .round(2)
+        .to_string()
+    )
     print("peak memory over a force prediction:")
-    print(neural.pivot_table(index=["n_atoms", "n_parameters"], columns="method", values="memory_ratio").round(2).to_string())
+    print(
+        neural.pivot_table(index=["n_atoms", "n_parameters"], columns="method", values="memory_ratio")
+        .round(2)
+        .to_string()
+    )
     if with_torch:
-        largest = neural[(neural["n_atoms"] == neural["n_atoms"].max()) & (neural["widths"] == f"{args.n_width}x{args.n_width}")].set_index("method")
+        largest = neural[
+            (neural["n_atoms"] == neural["n_atoms"].max()) & (neural["widths"] == f"{args.n_width}x{args.n_width}")
+        ].set_index("method")
         memory = largest.loc[cost.PAPER, "peak_memory_mb"] / largest.loc[cost.DOUBLE_BACKPROP, "peak_memory_mb"]
-        print(f"paper gradient / double backprop at N = {largest['n_atoms'].iloc[0]}: time {largest.loc[cost.PAPER, 'time_s'] / largest.loc[cost.DOUBLE_BACKPROP, 'time_s']:.2f}x, peak memory {memory:.2f}x")
-        in_torch = largest.loc[cost.DOUBLE_BACKPROP, ["time_s", "peak_memory_mb"]] / largest.loc[cost.TORCH_FORCES, ["time_s", "peak_memory_mb"]]
-        print(f"double backprop / torch force prediction there: time {in_torch['time_s']:.2f}x, peak memory {in_torch['peak_memory_mb']:.2f}x")
-    print("linear SNAP, LAMMPS evaluations timed, (full + 2 fast) / full:", ", ".join(f"N = {n}: {r:.2f}x" for n, r in linear[linear["method"] == cost.PAPER][["n_atoms", "time_ratio"]].itertuples(index=False)))
+        print(
+            f"paper gradient / double backprop at N = {largest['n_atoms'].iloc[0]}: time {largest.loc[cost.PAPER, 'time_s'] / largest.loc[cost.DOUBLE_BACKPROP, 'time_s']:.2f}x, peak memory {memory:.2f}x"
+        )
+        in_torch = (
+            largest.loc[cost.DOUBLE_BACKPROP, ["time_s", "peak_memory_mb"]]
+            / largest.loc[cost.TORCH_FORCES, ["time_s", "peak_memory_mb"]]
+        )
+        print(
+            f"double backprop / torch force prediction there: time {in_torch['time_s']:.2f}x, peak memory {in_torch['peak_memory_mb']:.2f}x"
+        )
+    print(
+        "linear SNAP, LAMMPS evaluations timed, (full + 2 fast) / full:",
+        ", ".join(
+            f"N = {n}: {r:.2f}x"
+            for n, r in linear[linear["method"] == cost.PAPER][["n_atoms", "time_ratio"]].itertuples(index=False)
+        ),
+    )
     worst = table.groupby("method")["relative_error_vs_exact"].max()
-    print("largest relative error against the exact gradient:", ", ".join(f"{method} {error:.1e}" for method, error in worst.dropna().items()))
+    print(
+        "largest relative error against the exact gradient:",
+        ", ".join(f"{method} {error:.1e}" for method, error in worst.dropna().items()),
+    )
     agrees = worst.get(cost.PAPER, 0.0) <= 1e-5 and worst.get(cost.DOUBLE_BACKPROP, 0.0) <= 1e-8
     return EXIT_OK if agrees else EXIT_CHECK_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m snapcheck.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(
+        prog="python -m snapcheck.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="benchmark", required=True)
-    descriptors = common_parser("python -m snapcheck.bench descriptors", "Time the LAMMPS engine: set-up, full and fast evaluations.")
-    descriptors.add_argument("--configs", type=positive_int, default=None, metavar="N", help="use N configurations spread over the dataset (default: all)")
-    descriptors.add_argument("--repeats", type=positive_int, default=5, help="timed evaluations per configuration (default: 5)")
+    descriptors = common_parser(
+        "python -m snapcheck.bench descriptors", "Time the LAMMPS engine: set-up, full and fast evaluations."
+    )
+    add_configs_argument(descriptors, None)
+    descriptors.add_argument(
+        "--repeats", type=positive_int, default=5, help="timed evaluations per configuration (default: 5)"
+    )
     commands.add_parser("descriptors", parents=[descriptors], add_help=False, help="time the descriptor engine")
-    figures = common_parser("python -m snapcheck.bench figures", "Time the Fig. 1 and 2 sweep: parallel against a serial loop.")
-    figures.add_argument("--configs", type=positive_int, default=None, metavar="N", help="use N configurations spread over the dataset (default: all)")
+    figures = common_parser(
+        "python -m snapcheck.bench figures", "Time the Fig. 1 and 2 sweep: parallel against a serial loop."
+    )
+    add_configs_argument(figures, None)
     commands.add_parser("figures", parents=[figures], add_help=False, help="time the sweep of Figs. 1 and 2")
-    dask = common_parser("python -m snapcheck.bench dask", "Time the Fig. 1 and 2 sweep on a subset with 1 and with 2 local Dask workers.")
-    dask.add_argument("--configs", type=positive_int, default=48, metavar="N", help="use N configurations spread over the dataset (default: 48)")
+    dask = common_parser(
+        "python -m snapcheck.bench dask",
+        "Time the Fig. 1 and 2 sweep on a subset with 1 and with 2 local Dask workers.",
+    )
+    add_configs_argument(dask, 48)
     commands.add_parser("dask", parents=[dask], add_help=False, help="time the sweep on 1 and 2 local Dask workers")
-    costs = common_parser("python -m snapcheck.bench cost", "The force-loss gradient's cost over a force prediction, in time and memory, against N and P.")
-    costs.add_argument("--cells", type=positive_ints, default=cost.DEFAULT_CELLS, metavar="M,M,...", help=f"bcc supercells of M×M×M cubic cells, N = 2M³ (default: {','.join(map(str, cost.DEFAULT_CELLS))})")
-    costs.add_argument("--widths", type=positive_ints, default=cost.DEFAULT_WIDTHS, metavar="W,W,...", help=f"two hidden layers of width W, P = W² + 33W + 1 (default: {','.join(map(str, cost.DEFAULT_WIDTHS))})")
-    costs.add_argument("--n-width", type=positive_int, default=cost.DEFAULT_N_WIDTH, metavar="W", help=f"the width of the sweep over N (default: {cost.DEFAULT_N_WIDTH})")
-    costs.add_argument("--p-cells", type=positive_int, default=cost.DEFAULT_P_CELLS, metavar="M", help=f"the supercell of the sweep over P (default: {cost.DEFAULT_P_CELLS})")
-    costs.add_argument("--repeats", type=positive_int, default=cost.CostSpec.repeats, help=f"timed calls per method and point, after one warm-up (default: {cost.CostSpec.repeats})")
-    commands.add_parser("cost", parents=[costs], add_help=False, help="time and memory of the force-loss gradient against N and P")
+    costs = common_parser(
+        "python -m snapcheck.bench cost",
+        "The force-loss gradient's cost over a force prediction, in time and memory, against N and P.",
+    )
+    costs.add_argument(
+        "--cells",
+        type=positive_ints,
+        default=cost.DEFAULT_CELLS,
+        metavar="M,M,...",
+        help=f"bcc supercells of M×M×M cubic cells, N = 2M³ (default: {','.join(map(str, cost.DEFAULT_CELLS))})",
+    )
+    costs.add_argument(
+        "--widths",
+        type=positive_ints,
+        default=cost.DEFAULT_WIDTHS,
+        metavar="W,W,...",
+        help=f"two hidden layers of width W, P = W² + 33W + 1 (default: {','.join(map(str, cost.DEFAULT_WIDTHS))})",
+    )
+    costs.add_argument(
+        "--n-width",
+        type=positive_int,
+        default=cost.DEFAULT_N_WIDTH,
+        metavar="W",
+        help=f"the width of the sweep over N (default: {cost.DEFAULT_N_WIDTH})",
+    )
+    costs.add_argument(
+        "--p-cells",
+        type=positive_int,
+        default=cost.DEFAULT_P_CELLS,
+        metavar="M",
+        help=f"the supercell of the sweep over P (default: {cost.DEFAULT_P_CELLS})",
+    )
+    costs.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=cost.CostSpec.repeats,
+        help=f"timed calls per method and point, after one warm-up (default: {cost.CostSpec.repeats})",
+    )
+    commands.add_parser(
+        "cost", parents=[costs], add_help=False, help="time and memory of the force-loss gradient against N and P"
+    )
     args = parser.parse_args(argv)
-    return {"descriptors": bench_descriptors, "figures": bench_figures, "dask": bench_dask, "cost": bench_cost}[args.benchmark](args)
+    return {"descriptors": bench_descriptors, "figures": bench_figures, "dask": bench_dask, "cost": bench_cost}[
+        args.benchmark
+    ](args)
 
 
 if __name__ == "__main__":

@@ -5,50 +5,69 @@ g₀ = max|g|) for a linear SNAP model on a subset of the Ta dataset, compares i
 with the exact gradient A_fᵀ g, and prints Err[∇̃L] (Eq. 11) and the proxy
 Err[L̃] (Eq. 14), for the whole subset and per group.
 
-``--model`` is ``ta06a`` (trained), ``kaiming`` (untrained, from ``--seed``),
-``fitted`` (snapcheck's FitSNAP-style fit to the dataset with the weights of
-``--fit-input``) or a ``.snapcoeff`` file, whose ``.snapparam`` must sit beside
-it (or be given by ``--snapparam``).  ``--epsilon auto`` selects ε by the proxy (Sec. III C):
-one sweep over :data:`~snapcheck.gradients.estimate.SELECTION_GRID` gives, per
-ε, both Err[L̃] and Err[∇̃L]; ε is the one with the smallest Err[L̃] (as
-:func:`~snapcheck.gradients.estimate.select_epsilon` picks it), and Err[∇̃L] is
+``--model`` is a name of the model registry (:mod:`snapcheck.models.registry`:
+``trained``, ``untrained`` from ``--seed``, ``fitted`` with ``--fit-input``) or a
+``.snapcoeff`` file, whose ``.snapparam`` must sit beside it (or be given by
+``--snapparam``).  ``--epsilon auto`` selects ε by the proxy (Sec. III C): one
+sweep over :data:`~snapcheck.gradients.epsilon.EPSILON_GRID` gives, per ε,
+both Err[L̃] and Err[∇̃L]; ε is the one with the smallest Err[L̃] (as
+:func:`~snapcheck.gradients.epsilon.select_epsilon` picks it), and Err[∇̃L] is
 reported there.  The sweep runs on ``--jobs`` local processes or the Dask
-cluster of ``--scheduler`` (:mod:`snapcheck.executors`).
+cluster of ``--scheduler`` (:mod:`snapcheck.runtime.executors`).
 
 Exit codes: 0 when Err[∇̃L] ≤ ``--max-error``, 1 when above, 2 on bad usage or
-bad data.  Writes ``reports/check.csv`` (the selected ε only) and the run log
+bad data, 3 on an internal error.  Writes ``reports/check.csv`` (the selected ε only) and the run log
 ``reports/check_run.json``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import argparse
 
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, add_fit_input, common_parser, linear_snap_model, positive_float, positive_int, run, spread
+from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK
+from snapcheck.base.files import write_csv
 from snapcheck.data.datasets import load_configurations
-from snapcheck.executors import execution_options
-from snapcheck.gradients.estimate import SELECTION_GRID
-from snapcheck.io import write_csv
+from snapcheck.data.selection import stratified_subset
+from snapcheck.gradients.epsilon import EPSILON_GRID
+from snapcheck.models.registry import ModelRequest, load_model
+from snapcheck.runtime.cli import (
+    add_configs_argument,
+    add_model_arguments,
+    common_parser,
+    execution_options,
+    positive_float,
+    run,
+)
 from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, run_sweep
 
 
-def epsilon_argument(text: str) -> float | str:
-    return "auto" if text == "auto" else positive_float(text)
+def epsilon_or_auto(text: str) -> float | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive number or auto, got {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser("python -m snapcheck.check", __doc__)
-    parser.add_argument("--model", default="ta06a", help="ta06a, kaiming, fitted or FILE.snapcoeff (default: ta06a)")
-    parser.add_argument("--snapparam", type=Path, default=None, help="the .snapparam for a FILE.snapcoeff model")
-    add_fit_input(parser)
-    parser.add_argument("--epsilon", type=epsilon_argument, default="auto", help="ε, or auto to select it by the proxy Err[L̃] (default: auto)")
-    parser.add_argument("--max-error", type=positive_float, default=1e-7, help="largest acceptable Err[∇̃L] (default: 1e-7)")
-    parser.add_argument("--configs", type=positive_int, default=24, metavar="N", help="configurations, stratified by group (default: 24)")
+    add_model_arguments(parser, several=False, default="trained")
+    parser.add_argument(
+        "--epsilon",
+        type=epsilon_or_auto,
+        default="auto",
+        help="ε, or auto to select it by the proxy Err[L̃] (default: auto)",
+    )
+    parser.add_argument(
+        "--max-error", type=positive_float, default=1e-7, help="largest acceptable Err[∇̃L] (default: 1e-7)"
+    )
+    add_configs_argument(parser, 24)
     args = parser.parse_args(argv)
 
-    model, _ = linear_snap_model(args.model, args.seed, args.snapparam, args.data, args.fit_input)
-    configurations = spread(load_configurations(args.data), args.configs)
-    spec = SweepSpec(models=(model,), epsilons=SELECTION_GRID if args.epsilon == "auto" else (args.epsilon,))
+    model = load_model(args.model, ModelRequest(args.seed, args.data, args.fit_input), args.snapparam).model
+    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    spec = SweepSpec(models=(model,), epsilons=EPSILON_GRID if args.epsilon == "auto" else (args.epsilon,))
     table = error_table(configurations, run_sweep(configurations, spec, **execution_options(args, "check")), spec)
     epsilon = best_epsilons(table).iloc[0]["best_epsilon_loss"] if args.epsilon == "auto" else args.epsilon
     table = table[table["epsilon"] == epsilon].reset_index(drop=True)
@@ -56,11 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(table, args.out_dir / "reports" / "check.csv")
 
     whole = table[table["group"] == "all"].iloc[0]
-    print(f"model {model.name}, {len(configurations)} configurations, ε = {epsilon:.3g}{' (selected by the proxy)' if args.epsilon == 'auto' else ''}")
+    print(
+        f"model {model.name}, {len(configurations)} configurations, ε = {epsilon:.3g}{' (selected by the proxy)' if args.epsilon == 'auto' else ''}"
+    )
     print("  group          Err[∇̃L]    Err[L̃]     |∇θL| (eV/Å²)")
     for row in table.itertuples():
         print(f"  {row.group:<14} {row.err_grad:<10.3g} {row.err_loss:<10.3g} {row.grad_norm:.3g}")
-    print("  (a group whose |∇θL| is at round-off level, such as perfect crystals with zero DFT forces, has no meaningful relative error)")
+    print(
+        "  (a group whose |∇θL| is at round-off level, such as perfect crystals with zero DFT forces, has no meaningful relative error)"
+    )
     if whole["passed"]:
         print(f"PASS: Err[∇̃L] = {whole['err_grad']:.3g} ≤ {args.max_error:.3g}")
         return EXIT_OK

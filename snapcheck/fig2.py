@@ -8,18 +8,14 @@ model (the paper's Appendix A).  Writes ``reports/fig2.csv``,
 
 from __future__ import annotations
 
-from snapcheck.cli import EXIT_OK, run
-from snapcheck.studies.epsilon_study import FigureSpec, parser, run_study
-
-
-def fig2_spec(g0: float) -> FigureSpec:
-    return FigureSpec("fig2", g0, f"Fig. 2: η = ε·a₀/g₀ with g₀ fixed at {g0:g} eV/Å")
+from snapcheck.fig1 import make_figures
+from snapcheck.runtime.cli import figures_parser, run
+from snapcheck.studies.epsilon_study import fig2_spec
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser("python -m snapcheck.fig2", __doc__, fixed_g0=True).parse_args(argv)
-    run_study(args, [fig2_spec(args.g0)])
-    return EXIT_OK
+    args = figures_parser("python -m snapcheck.fig2", __doc__, fixed_g0=True).parse_args(argv)
+    return make_figures(args, [fig2_spec(args.g0)], "fig2")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``python -m snapcheck.fit``: fit a linear SNAP model to the dataset, as FitSNAP does.
 
 Builds FitSNAP's energy, force and stress rows from LAMMPS ``compute snap``,
-weights them by group as the FitSNAP input file says (``--input``, by default
+weights them by group as the FitSNAP input file says (``--fit-input``, by default
 the dataset's own ``Ta-example.in``), solves by SVD least squares and prints
 FitSNAP's metrics: per group and row type, the count, MAE, RMSE and R², unweighted
 (eV/atom, eV/Å, bar) and weighted.  See :mod:`snapcheck.models.linear_fit`.
@@ -17,19 +17,24 @@ change it.
 from __future__ import annotations
 
 import pandas as pd
-from tqdm import tqdm
 
-from snapcheck.cli import EXIT_OK, add_fit_input, common_parser, run
+from snapcheck.base.errors import EXIT_OK
+from snapcheck.base.files import write_csv, write_markdown
+from snapcheck.base.progress import progress_bar
 from snapcheck.data.datasets import FIT_INPUT, dataset_file, load_configurations
 from snapcheck.data.fitsnap_input import read_fitsnap_input
-from snapcheck.io import write_csv, write_markdown
 from snapcheck.models.linear_fit import ROW_UNITS, fit_linear_snap
+from snapcheck.runtime.cli import add_fit_input_argument, common_parser, run
 
 
 def print_metrics(metrics: pd.DataFrame) -> None:
     """One line per group and row type: the unweighted metrics, then the weighted ones."""
-    wide = metrics.pivot_table(index=["group", "row_type"], columns="weighting", values=["ncount", "mae", "rmse", "rsq"], sort=True)
-    print(f"  {'group':<14} {'rows':<7} {'count':>5}  {'MAE':<10} {'RMSE':<10} {'R²':<10} | weighted: {'MAE':<10} {'RMSE':<10} R²")
+    wide = metrics.pivot_table(
+        index=["group", "row_type"], columns="weighting", values=["ncount", "mae", "rmse", "rsq"], sort=True
+    )
+    print(
+        f"  {'group':<14} {'rows':<7} {'count':>5}  {'MAE':<10} {'RMSE':<10} {'R²':<10} | weighted: {'MAE':<10} {'RMSE':<10} R²"
+    )
     for (group, row_type), row in wide.iterrows():
         unweighted = [row[(metric, "Unweighted")] for metric in ("mae", "rmse", "rsq")]
         weighted = [row[(metric, "weighted")] for metric in ("mae", "rmse", "rsq")]
@@ -44,18 +49,26 @@ def print_metrics(metrics: pd.DataFrame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser("python -m snapcheck.fit", __doc__)
-    add_fit_input(parser, "--input")
+    add_fit_input_argument(parser)
     args = parser.parse_args(argv)
 
     fit_input = read_fitsnap_input(args.fit_input or dataset_file(args.data, FIT_INPUT))
     configurations = load_configurations(args.data)
-    fit = fit_linear_snap(configurations, fit_input, progress=lambda items: tqdm(items, desc="FitSNAP rows", unit="config"))
+    fit = fit_linear_snap(
+        configurations, fit_input, progress=lambda items: progress_bar(items, desc="FitSNAP rows", unit="config")
+    )
     reports = args.out_dir / "reports"
     write_csv(fit.metrics, reports / "fit_metrics.csv")
     write_markdown(fit.metrics, reports / "fit_metrics.md")
-    fit.model.write(reports / "fitted.snapcoeff", reports / "fitted.snapparam", f"snapcheck fit of {len(configurations)} configurations with {fit_input.path}")
+    fit.model.write(
+        reports / "fitted.snapcoeff",
+        reports / "fitted.snapparam",
+        f"snapcheck fit of {len(configurations)} configurations with {fit_input.path}",
+    )
 
-    print(f"fitted {fit.model.n_parameters} coefficients to {len(fit.rows.truth)} rows of {len(configurations)} configurations ({fit_input.path})")
+    print(
+        f"fitted {fit.model.n_parameters} coefficients to {len(fit.rows.truth)} rows of {len(configurations)} configurations ({fit_input.path})"
+    )
     print(f"  wall time: descriptors {fit.descriptor_seconds:.2f} s, SVD solve {fit.solve_seconds:.3f} s")
     print_metrics(fit.metrics)
     print(f"wrote {reports}/fit_metrics.csv, fit_metrics.md, fitted.snapcoeff and fitted.snapparam")

@@ -1,13 +1,14 @@
 """``python -m snapcheck.oracle``: golden reference files for trainers, and comparing against them.
 
 ``export``
-    Evaluate a linear SNAP model (``--model ta06a``, ``kaiming`` with
-    ``--seed``, ``fitted`` with ``--fit-input``, or a ``.snapcoeff``) on the dataset and write its exact answers (f̂, g, L, ∇θL = A_fᵀg,
+    Evaluate a linear SNAP model (``--model`` by registry name: ``trained``,
+    ``untrained`` with ``--seed``, ``fitted`` with ``--fit-input``, or a
+    ``.snapcoeff``) on the dataset and write its exact answers (f̂, g, L, ∇θL = A_fᵀg,
     ΣB, A_f, with positions, cells and DFT forces) to ``--out FILE.npz``,
     readable by numpy alone.  The format is documented in
-    :mod:`snapcheck.data.golden`.  The evaluations run on ``--jobs`` local
+    :mod:`snapcheck.studies.golden`.  The evaluations run on ``--jobs`` local
     processes or the Dask cluster of ``--scheduler``
-    (:mod:`snapcheck.executors`); the run log is
+    (:mod:`snapcheck.runtime.executors`); the run log is
     ``reports/oracle_export_run.json``.
 
 ``compare REFERENCE CANDIDATE``
@@ -23,17 +24,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from snapcheck.cli import EXIT_CHECK_FAILED, EXIT_OK, add_fit_input, common_parser, linear_snap_model, positive_float, positive_int, run, spread
+from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK
+from snapcheck.base.files import write_csv
 from snapcheck.data.datasets import load_configurations
-from snapcheck.data.golden import build_reference, compare, write_npz
-from snapcheck.executors import execution_options
-from snapcheck.io import write_csv
+from snapcheck.data.selection import stratified_subset
+from snapcheck.models.registry import ModelRequest, load_model
+from snapcheck.runtime.cli import (
+    Parser,
+    add_configs_argument,
+    add_model_arguments,
+    common_parser,
+    execution_options,
+    positive_float,
+    run,
+)
+from snapcheck.studies.golden import build_reference, compare, write_npz
 
 
 def export(args: argparse.Namespace) -> int:
-    model, model_files = linear_snap_model(args.model, args.seed, data=args.data, fit_input=args.fit_input)
-    configurations = spread(load_configurations(args.data), args.configs)
-    arrays = build_reference(model, configurations, model_files, **execution_options(args, "oracle_export"))
+    named = load_model(args.model, ModelRequest(args.seed, args.data, args.fit_input), args.snapparam)
+    model = named.model
+    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    arrays = build_reference(model, configurations, named.files, **execution_options(args, "oracle_export"))
     path = write_npz(arrays, args.out)
     print(f"wrote {path}: model {model.name}, {len(configurations)} configurations, {arrays['theta'].size} parameters")
     return EXIT_OK
@@ -44,7 +56,9 @@ def compare_command(args: argparse.Namespace) -> int:
     write_csv(table, args.out_dir / "reports" / "oracle_compare.csv")
     overall = table.iloc[0]
     print(f"{args.candidate} against {args.reference}: {int((table['level'] == 'configuration').sum())} configurations")
-    print(f"  all: Err[∇θL] = {overall['gradient_error']:.3g}, Err[L] = {overall['loss_error']:.3g} (tolerance {args.rtol:.3g})")
+    print(
+        f"  all: Err[∇θL] = {overall['gradient_error']:.3g}, Err[L] = {overall['loss_error']:.3g} (tolerance {args.rtol:.3g})"
+    )
     print("  share of the error by group:")
     for row in table[table["level"] == "group"].itertuples():
         print(f"    {row.group:<14} ∇θL {row.gradient_error:<10.3g} L {row.loss_error:.3g}")
@@ -60,18 +74,21 @@ def compare_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m snapcheck.oracle", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(
+        prog="python -m snapcheck.oracle", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     exporter = common_parser("python -m snapcheck.oracle export", "Write a golden reference file.")
-    exporter.add_argument("--model", default="ta06a", help="ta06a, kaiming, fitted or FILE.snapcoeff (default: ta06a)")
-    add_fit_input(exporter)
-    exporter.add_argument("--configs", type=positive_int, default=None, metavar="N", help="N configurations stratified by group (default: all)")
+    add_model_arguments(exporter, several=False, default="trained")
+    add_configs_argument(exporter, None)
     exporter.add_argument("--out", type=Path, required=True, help="the .npz file to write")
     commands.add_parser("export", parents=[exporter], add_help=False, help="write a golden reference file")
     comparer = common_parser("python -m snapcheck.oracle compare", "Compare a candidate with a reference.")
     comparer.add_argument("reference", type=Path)
     comparer.add_argument("candidate", type=Path)
-    comparer.add_argument("--rtol", type=positive_float, default=1e-6, help="largest acceptable relative error (default: 1e-6)")
+    comparer.add_argument(
+        "--rtol", type=positive_float, default=1e-6, help="largest acceptable relative error (default: 1e-6)"
+    )
     commands.add_parser("compare", parents=[comparer], add_help=False, help="compare a candidate with a reference")
     args = parser.parse_args(argv)
     return export(args) if args.command == "export" else compare_command(args)

@@ -27,7 +27,8 @@ Outputs under ``--out-dir``:
   test set, ensemble-averaged, for both settings.
 
 ``--seed`` seeds the split and the networks.  Training runs on ``--jobs``
-local processes (a Dask ``--scheduler`` is not used).  Checkpoints go to
+local processes or the Dask cluster of ``--scheduler``, one network per task
+(:mod:`snapcheck.runtime.executors`).  Checkpoints go to
 ``<out-dir>/checkpoints/table1/``; an interrupted run started
 again with the same flags resumes there (``--restart`` ignores them).
 ``--quick`` is a small setting for CI (a 60-configuration subset, small
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import time
 from dataclasses import replace
 
@@ -49,20 +49,44 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from snapcheck.cli import EXIT_OK, common_parser, positive_float, positive_int, run, spread  # noqa: E402
+from snapcheck.base.errors import EXIT_OK  # noqa: E402
+from snapcheck.base.files import atomic_path, save_figure, write_csv  # noqa: E402
 from snapcheck.data.datasets import load_configurations  # noqa: E402
-from snapcheck.io import atomic_path, save_figure, write_csv  # noqa: E402
+from snapcheck.data.selection import stratified_subset  # noqa: E402
 from snapcheck.models.linear_snap import LinearSnap  # noqa: E402
-from snapcheck.studies.training import MemberResult, MemberTask, Predictions, TrainingSpec, split_by_group, train_ensemble  # noqa: E402
+from snapcheck.runtime.cli import common_parser, execution_options, positive_float, positive_int, run  # noqa: E402
+from snapcheck.studies.training import (  # noqa: E402
+    EnsembleData,
+    MemberResult,
+    MemberTask,
+    Predictions,
+    TrainingSpec,
+    split_by_group,
+    train_ensemble,
+)
 
 ENERGY, FORCE = "energy", "energy+force"
 SETTING_TITLES = {ENERGY: "Training on energy data only", FORCE: "Training on energy and force data"}
 #: The paper's Table I, ANI-Al (bulk aluminium): mean ± std over eight networks.
-PAPER_ANI_AL = {(ENERGY, "energy"): "4.38 ± 0.45", (ENERGY, "force"): "0.39 ± 0.05", (FORCE, "energy"): "1.88 ± 0.2", (FORCE, "force"): "0.045 ± 0.001"}
+PAPER_ANI_AL = {
+    (ENERGY, "energy"): "4.38 ± 0.45",
+    (ENERGY, "force"): "0.39 ± 0.05",
+    (FORCE, "energy"): "1.88 ± 0.2",
+    (FORCE, "force"): "0.045 ± 0.001",
+}
 QUANTITIES = {"energy": ("Energy RMSE", "meV/atom"), "force": ("Force RMSE", "eV/Å")}
 
 #: The energy+force setting; the energy-only networks train for ENERGY_EPOCHS epochs of the same spec with c₂ = 0.
-FULL = TrainingSpec(widths=(32, 32), activation="silu", epochs=200, batch_size=16, learning_rate=1e-2, final_learning_rate=1e-4, energy_weight=1.0, force_weight=3.0)
+FULL = TrainingSpec(
+    widths=(32, 32),
+    activation="silu",
+    epochs=200,
+    batch_size=16,
+    learning_rate=1e-2,
+    final_learning_rate=1e-4,
+    energy_weight=1.0,
+    force_weight=3.0,
+)
 QUICK = replace(FULL, widths=(16, 16), epochs=40, batch_size=8)
 #: Energy-only epochs cost no LAMMPS evaluation, so that setting trains to convergence (its force RMSE has levelled off).
 ENERGY_EPOCHS = {"full": 1500, "quick": 200}
@@ -71,16 +95,57 @@ QUICK_CONFIGURATIONS = 60
 
 def parser() -> argparse.ArgumentParser:
     parser = common_parser("python -m snapcheck.table1", __doc__)
-    parser.add_argument("--quick", action="store_true", help=f"CI setting: {QUICK_CONFIGURATIONS} configurations, widths {QUICK.widths}, {QUICK.epochs} epochs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"CI setting: {QUICK_CONFIGURATIONS} configurations, widths {QUICK.widths}, {QUICK.epochs} epochs",
+    )
     parser.add_argument("--members", type=positive_int, default=4, help="networks per setting (default: 4)")
-    parser.add_argument("--epochs", type=positive_int, default=None, help=f"epochs of the energy+force setting (default: {FULL.epochs}, quick {QUICK.epochs})")
-    parser.add_argument("--energy-epochs", type=positive_int, default=None, help=f"epochs of the energy-only setting (default: {ENERGY_EPOCHS['full']}, quick {ENERGY_EPOCHS['quick']})")
-    parser.add_argument("--widths", type=lambda text: tuple(positive_int(w) for w in text.split(",")), default=None, metavar="W1,W2,…", help=f"hidden widths (default: {','.join(map(str, FULL.widths))})")
-    parser.add_argument("--activation", choices=("tanh", "softplus", "silu"), default=FULL.activation, help=f"activation (default: {FULL.activation})")
-    parser.add_argument("--energy-weight", type=positive_float, default=FULL.energy_weight, metavar="C1", help=f"c₁ of Eq. 1 in 1/eV² (default: {FULL.energy_weight})")
-    parser.add_argument("--force-weight", type=positive_float, default=FULL.force_weight, metavar="C2", help=f"c₂ of Eq. 1 in Å²/eV², energy+force setting (default: {FULL.force_weight})")
-    parser.add_argument("--epsilon", type=positive_float, default=FULL.epsilon, help=f"ε of Eq. 9 (default: {FULL.epsilon})")
-    parser.add_argument("--test-fraction", type=positive_float, default=0.2, help="held-out fraction of every group (default: 0.2)")
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help=f"epochs of the energy+force setting (default: {FULL.epochs}, quick {QUICK.epochs})",
+    )
+    parser.add_argument(
+        "--energy-epochs",
+        type=positive_int,
+        default=None,
+        help=f"epochs of the energy-only setting (default: {ENERGY_EPOCHS['full']}, quick {ENERGY_EPOCHS['quick']})",
+    )
+    parser.add_argument(
+        "--widths",
+        type=lambda text: tuple(positive_int(w) for w in text.split(",")),
+        default=None,
+        metavar="W1,W2,…",
+        help=f"hidden widths (default: {','.join(map(str, FULL.widths))})",
+    )
+    parser.add_argument(
+        "--activation",
+        choices=("tanh", "softplus", "silu"),
+        default=FULL.activation,
+        help=f"activation (default: {FULL.activation})",
+    )
+    parser.add_argument(
+        "--energy-weight",
+        type=positive_float,
+        default=FULL.energy_weight,
+        metavar="C1",
+        help=f"c₁ of Eq. 1 in 1/eV² (default: {FULL.energy_weight})",
+    )
+    parser.add_argument(
+        "--force-weight",
+        type=positive_float,
+        default=FULL.force_weight,
+        metavar="C2",
+        help=f"c₂ of Eq. 1 in Å²/eV², energy+force setting (default: {FULL.force_weight})",
+    )
+    parser.add_argument(
+        "--epsilon", type=positive_float, default=FULL.epsilon, help=f"ε of Eq. 9 (default: {FULL.epsilon})"
+    )
+    parser.add_argument(
+        "--test-fraction", type=positive_float, default=0.2, help="held-out fraction of every group (default: 0.2)"
+    )
     parser.add_argument("--restart", action="store_true", help="ignore and replace existing checkpoints")
     return parser
 
@@ -114,7 +179,7 @@ def ensemble_predictions(results: list[MemberResult]) -> Predictions:
 def by_setting(results: list[MemberResult]) -> dict[str, list[MemberResult]]:
     grouped: dict[str, list[MemberResult]] = {}
     for result in results:
-        grouped.setdefault(result.task.setting, []).append(result)
+        grouped.setdefault(result.setting, []).append(result)
     return grouped
 
 
@@ -122,14 +187,14 @@ def member_table(results: list[MemberResult]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "setting": r.task.setting,
-                "member": r.task.member,
+                "setting": r.setting,
+                "member": r.member,
                 "energy_rmse_meV_per_atom": r.predictions.energy_rmse,
                 "force_rmse_eV_per_A": r.predictions.force_rmse,
                 "final_loss": r.history[-1],
                 "gradient_error": r.gradient_error,
-                "epsilon": r.task.spec.epsilon,
-                "epochs": r.task.spec.epochs,
+                "epsilon": r.spec.epsilon,
+                "epochs": r.spec.epochs,
                 "epochs_this_run": r.epochs_run,
                 "train_seconds": r.seconds,
             }
@@ -166,14 +231,33 @@ def group_table(results: list[MemberResult], test_groups: list[str], test_atoms:
     for setting, members in by_setting(results).items():
         for group in dict.fromkeys(test_groups):
             energy = [np.sqrt(np.mean(m.predictions.energy_errors[groups == group] ** 2)) * 1e3 for m in members]
-            force = [np.sqrt(np.mean((m.predictions.forces - m.predictions.reference_forces)[atoms == group] ** 2)) for m in members]
-            rows.append({"setting": setting, "group": group, "configurations": int(np.sum(groups == group)), "energy_rmse_meV_per_atom": np.mean(energy), "force_rmse_eV_per_A": np.mean(force)})
+            force = [
+                np.sqrt(np.mean((m.predictions.forces - m.predictions.reference_forces)[atoms == group] ** 2))
+                for m in members
+            ]
+            rows.append(
+                {
+                    "setting": setting,
+                    "group": group,
+                    "configurations": int(np.sum(groups == group)),
+                    "energy_rmse_meV_per_atom": np.mean(energy),
+                    "force_rmse_eV_per_A": np.mean(force),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def markdown(summary: pd.DataFrame, groups: pd.DataFrame, split: pd.DataFrame, results: list[MemberResult], n_parameters: int, seconds: float, args: argparse.Namespace) -> str:
-    energy_spec = next(r.task.spec for r in results if r.task.setting == ENERGY)
-    spec = next(r.task.spec for r in results if r.task.setting == FORCE)
+def markdown(
+    summary: pd.DataFrame,
+    groups: pd.DataFrame,
+    split: pd.DataFrame,
+    results: list[MemberResult],
+    n_parameters: int,
+    seconds: float,
+    args: argparse.Namespace,
+) -> str:
+    energy_spec = next(r.spec for r in results if r.setting == ENERGY)
+    spec = next(r.spec for r in results if r.setting == FORCE)
     lines = [
         "# Table I on Ta: a neural SNAP network trained to energies, and to energies and forces",
         "",
@@ -184,7 +268,9 @@ def markdown(summary: pd.DataFrame, groups: pd.DataFrame, split: pd.DataFrame, r
         lines.append(f"| **{title}** | | |")
         for quantity, (name, unit) in QUANTITIES.items():
             row = summary[(summary["setting"] == setting) & (summary["quantity"] == name)].iloc[0]
-            lines.append(f"| {name} | {row['mean']:.3g} ± {row['std']:.2g} {unit} | {PAPER_ANI_AL[setting, quantity]} {unit} |")
+            lines.append(
+                f"| {name} | {row['mean']:.3g} ± {row['std']:.2g} {unit} | {PAPER_ANI_AL[setting, quantity]} {unit} |"
+            )
     means = summary.set_index(["setting", "quantity"])["mean"]
     gradient_errors = np.array([r.gradient_error for r in results])
     trained = [r for r in results if r.epochs_run]
@@ -206,7 +292,10 @@ def markdown(summary: pd.DataFrame, groups: pd.DataFrame, split: pd.DataFrame, r
         f"Err[∇̃L] (Eq. 11) from {gradient_errors.min():.2g} to {gradient_errors.max():.2g}.",
         f"* Wall time: this invocation {seconds:.0f} s on {args.jobs} process(es), training {len(trained)} of {len(results)} networks "
         f"({sum(r.epochs_run for r in trained)} epochs; the rest resumed complete from checkpoints); training time per network over all invocations: "
-        + ", ".join(f"{setting} {np.mean([r.seconds for r in results if r.task.setting == setting]):.0f} s" for setting in SETTING_TITLES)
+        + ", ".join(
+            f"{setting} {np.mean([r.seconds for r in results if r.setting == setting]):.0f} s"
+            for setting in SETTING_TITLES
+        )
         + ".",
         "",
         "Per group of the test set (mean over the networks; the Volume groups are crystals compressed or expanded far beyond the others, "
@@ -222,7 +311,10 @@ def markdown(summary: pd.DataFrame, groups: pd.DataFrame, split: pd.DataFrame, r
             f"| {group} | {counts[group]} | {wide.loc[group, ('energy_rmse_meV_per_atom', ENERGY)]:.3g} | {wide.loc[group, ('force_rmse_eV_per_A', ENERGY)]:.3g} "
             f"| {wide.loc[group, ('energy_rmse_meV_per_atom', FORCE)]:.3g} | {wide.loc[group, ('force_rmse_eV_per_A', FORCE)]:.3g} |"
         )
-    lines += ["", "Every network: `reports/table1_members.csv`; per group: `reports/table1_groups.csv`; the split: `reports/table1_split.csv`."]
+    lines += [
+        "",
+        "Every network: `reports/table1_members.csv`; per group: `reports/table1_groups.csv`; the split: `reports/table1_split.csv`.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -235,8 +327,17 @@ def parity_figure(results: list[MemberResult]):
     for axis, (setting, members) in zip(np.atleast_1d(axes), grouped.items()):
         ensemble = ensemble_predictions(members)
         axis.plot([-limit, limit], [-limit, limit], color="0.6", linewidth=0.8)
-        axis.plot(ensemble.reference_forces.ravel(), ensemble.forces.ravel(), ".", markersize=2, alpha=0.4, color="tab:blue" if setting == ENERGY else "tab:red")
-        axis.set_title(f"{SETTING_TITLES[setting]}\nRMSE {ensemble.force_rmse:.3g} eV/Å (ensemble of {len(members)})", fontsize=9)
+        axis.plot(
+            ensemble.reference_forces.ravel(),
+            ensemble.forces.ravel(),
+            ".",
+            markersize=2,
+            alpha=0.4,
+            color="tab:blue" if setting == ENERGY else "tab:red",
+        )
+        axis.set_title(
+            f"{SETTING_TITLES[setting]}\nRMSE {ensemble.force_rmse:.3g} eV/Å (ensemble of {len(members)})", fontsize=9
+        )
         axis.set_xlabel("DFT force component (eV/Å)")
         axis.set_xlim(-limit, limit)
         axis.set_ylim(-limit, limit)
@@ -250,20 +351,22 @@ def parity_figure(results: list[MemberResult]):
 # -- the command ------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.scheduler:
-        print(f"note: table1 trains on {args.jobs} local process(es) (--jobs); the Dask scheduler {args.scheduler} is not used", file=sys.stderr)
     configurations = load_configurations(args.data)
     if args.quick:
-        configurations = spread(configurations, QUICK_CONFIGURATIONS)
+        configurations = stratified_subset(configurations, QUICK_CONFIGURATIONS)
     split = split_by_group(configurations, args.test_fraction, args.seed)
     settings = specs(args)
     checkpoints = args.out_dir / "checkpoints" / "table1"
     if args.restart and checkpoints.exists():
         shutil.rmtree(checkpoints)
-    tasks = [MemberTask(setting, member, spec, args.seed, checkpoints) for member in range(args.members) for setting, spec in settings.items()]
-    parameters = LinearSnap.ta06a().parameters
+    data = EnsembleData(tuple(configurations), split, LinearSnap.ta06a().parameters)
+    tasks = [
+        MemberTask(setting, member, spec, args.seed, data, checkpoints)
+        for member in range(args.members)
+        for setting, spec in settings.items()
+    ]
     start = time.perf_counter()
-    results = train_ensemble(configurations, split, tasks, parameters, jobs=args.jobs, data_source=args.data)
+    results = train_ensemble(tasks, **execution_options(args, "table1"))
     seconds = time.perf_counter() - start
 
     test = [configurations[i] for i in split.test]
@@ -281,11 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     save_figure(figure, figures / "table1_parity.png")
     plt.close(figure)
 
-    print(f"Table I on Ta: {len(split.train)} training, {len(split.test)} test configurations; {args.members} networks per setting; {seconds:.0f} s")
+    print(
+        f"Table I on Ta: {len(split.train)} training, {len(split.test)} test configurations; {args.members} networks per setting; {seconds:.0f} s"
+    )
     for row in summary.itertuples():
-        print(f"  {row.setting:<13} {row.quantity:<12} {row.mean:9.4g} ± {row.std:<8.2g} {row.unit}  (ensemble average {row.ensemble_average_rmse:.4g})")
+        print(
+            f"  {row.setting:<13} {row.quantity:<12} {row.mean:9.4g} ± {row.std:<8.2g} {row.unit}  (ensemble average {row.ensemble_average_rmse:.4g})"
+        )
     errors = [r.gradient_error for r in results]
-    print(f"  paper's gradient vs exact R-op at ε = {settings[FORCE].epsilon:g}: Err[∇̃L] {min(errors):.2g} … {max(errors):.2g}")
+    print(
+        f"  paper's gradient vs exact R-op at ε = {settings[FORCE].epsilon:g}: Err[∇̃L] {min(errors):.2g} … {max(errors):.2g}"
+    )
     print(f"wrote {reports}/table1.csv, table1.md and {figures}/table1_parity.png")
     return EXIT_OK
 

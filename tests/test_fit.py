@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from snapcheck.cli import EXIT_OK
+from snapcheck.base.errors import EXIT_OK
 from snapcheck.data.datasets import REFERENCE_FIT
-from snapcheck.descriptors.snap_files import read_snapcoeff
+from snapcheck.data.snap_files import read_snapcoeff
 from snapcheck.fit import main
 from snapcheck.models import LinearSnap
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from snapcheck import oracle
-from snapcheck.cli import run, spread
-from snapcheck.data.golden import build_reference
+from snapcheck.data.selection import stratified_subset
 from snapcheck.descriptors import SnapEngine
 from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
+from snapcheck.runtime.cli import run
+from snapcheck.studies.golden import build_reference
 
 
 def run_oracle(*arguments):
@@ -25,13 +26,28 @@ def run_oracle(*arguments):
 def reference(tmp_path_factory):
     folder = tmp_path_factory.mktemp("oracle")
     path = folder / "ta06a.npz"
-    assert run_oracle("export", "--model", "ta06a", "--configs", "24", "--jobs", "2", "--out", str(path), "--out-dir", str(folder)) == 0
+    assert (
+        run_oracle(
+            "export",
+            "--model",
+            "trained",
+            "--configs",
+            "24",
+            "--jobs",
+            "2",
+            "--out",
+            str(path),
+            "--out-dir",
+            str(folder),
+        )
+        == 0
+    )
     return path
 
 
 def test_the_export_over_two_processes_equals_a_serial_build_bit_for_bit(reference, ta_configurations, ta06a):
     model_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
-    serial = build_reference(ta06a, spread(ta_configurations, 24), model_files, progress=False)
+    serial = build_reference(ta06a, stratified_subset(ta_configurations, 24), model_files, progress=False)
     with np.load(reference, allow_pickle=False) as archive:
         assert sorted(archive.files) == sorted(serial)
         for key, value in serial.items():
@@ -52,10 +68,17 @@ def test_the_export_is_self_consistent_and_readable_by_numpy_alone(reference, ta
     for k in range(len(data["names"])):
         atoms = slice(offsets[k], offsets[k + 1])
         g = data["force_errors"][atoms]
-        np.testing.assert_allclose(g, data["predicted_forces"][atoms] - data["reference_forces"][atoms], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            g, data["predicted_forces"][atoms] - data["reference_forces"][atoms], rtol=0, atol=1e-12
+        )
         assert data["loss"][k] == pytest.approx(0.5 * np.sum(g * g), rel=1e-12)
         # ∇θL = A_fᵀ g, recomputed from the exported A_f alone (β₀ component 0)
-        np.testing.assert_allclose(data["gradient"][k, 1:], np.einsum("iak,ia->k", data["force_rows"][atoms], g), rtol=1e-12, atol=1e-12 * np.abs(data["gradient"][k]).max())
+        np.testing.assert_allclose(
+            data["gradient"][k, 1:],
+            np.einsum("iak,ia->k", data["force_rows"][atoms], g),
+            rtol=1e-12,
+            atol=1e-12 * np.abs(data["gradient"][k]).max(),
+        )
     configuration = next(c for c in ta_configurations if c.label == data["names"][5])
     with SnapEngine(configuration, ta06a.parameters) as engine:
         np.testing.assert_array_equal(data["sum_b"][5], engine.evaluate().sum_b.ravel())
@@ -68,7 +91,12 @@ def write_candidate(path, names, loss, gradient):
 
 def test_a_faithful_candidate_passes(reference, tmp_path, capsys):
     with np.load(reference) as data:
-        candidate = write_candidate(tmp_path / "ok.npz", data["names"][::-1], data["loss"][::-1] * (1 + 1e-10), data["gradient"][::-1] * (1 + 1e-10))
+        candidate = write_candidate(
+            tmp_path / "ok.npz",
+            data["names"][::-1],
+            data["loss"][::-1] * (1 + 1e-10),
+            data["gradient"][::-1] * (1 + 1e-10),
+        )
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 0
     assert "PASS" in capsys.readouterr().out
     assert (tmp_path / "reports" / "oracle_compare.csv").is_file()
@@ -85,7 +113,9 @@ def test_a_faithful_candidate_passes(reference, tmp_path, capsys):
 )
 def test_a_buggy_candidate_fails_with_its_likely_bug(reference, tmp_path, capsys, bug, likely):
     with np.load(reference) as data:
-        candidate = write_candidate(tmp_path / "bad.npz", data["names"], data["loss"], bug(data["gradient"], data["n_atoms"]))
+        candidate = write_candidate(
+            tmp_path / "bad.npz", data["names"], data["loss"], bug(data["gradient"], data["n_atoms"])
+        )
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
     output = capsys.readouterr().out
     assert "likely bug: the gradient" in output and likely in output and "FAIL" in output
@@ -98,13 +128,14 @@ def test_a_candidate_with_unknown_configurations_is_bad_input(reference, tmp_pat
 
 
 def test_the_fitted_model_exports_its_own_coefficients(tmp_path, ta_configurations, data_root):
-    from snapcheck.data.datasets import FIT_INPUT
-    from snapcheck.models import LinearSnap
+    from snapcheck.models import ModelRequest, load_model
 
     path = tmp_path / "fitted.npz"
-    assert run_oracle("export", "--model", "fitted", "--configs", "3", "--out", str(path), "--out-dir", str(tmp_path)) == 0
+    assert (
+        run_oracle("export", "--model", "fitted", "--configs", "3", "--out", str(path), "--out-dir", str(tmp_path)) == 0
+    )
     with np.load(path) as data:
-        np.testing.assert_array_equal(data["theta"], LinearSnap.fit(ta_configurations, data_root / FIT_INPUT).theta)
+        np.testing.assert_array_equal(data["theta"], load_model("fitted", ModelRequest(data=data_root)).model.theta)
         metadata = json.loads(str(data["metadata_json"]))
     assert metadata["model"] == "fitted"
     assert any(path.endswith("Ta-example.in") for path in metadata["input_sha256"])

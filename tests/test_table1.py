@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from snapcheck import table1
-from snapcheck.cli import run
+from snapcheck.runtime.cli import run
 
 
 def test_quick_table1_force_training_cuts_the_force_error_and_resumes(tmp_path, capsys):
@@ -19,7 +19,9 @@ def test_quick_table1_force_training_cuts_the_force_error_and_resumes(tmp_path, 
     assert len(members) == 8 and (summary["members"] == 4).all()
 
     # force training (Eq. 7 at every step) cuts the held-out force RMSE, for every member
-    energy_only, with_forces = (members[members["setting"] == s]["force_rmse_eV_per_A"] for s in ("energy", "energy+force"))
+    energy_only, with_forces = (
+        members[members["setting"] == s]["force_rmse_eV_per_A"] for s in ("energy", "energy+force")
+    )
     assert summary.loc[("energy+force", "Force RMSE"), "mean"] < 0.5 * summary.loc[("energy", "Force RMSE"), "mean"]
     assert with_forces.max() < energy_only.min()
     for setting, values in (("energy", energy_only), ("energy+force", with_forces)):

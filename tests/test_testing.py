@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snapcheck.gradients.estimate import fd_force_loss_gradient
-from snapcheck.models import Morse, SnapPotential
+from snapcheck.gradients.paper import paper_force_loss_gradient
+from snapcheck.models import LinearSnapPotential, Morse
 from snapcheck.testing import assert_force_loss_gradient
 
 
@@ -20,19 +20,24 @@ class PaperMethodTrainer:
         self.exact_force_loss_gradient = potential.exact_force_loss_gradient
 
     def force_loss_gradient(self, configuration):
-        return fd_force_loss_gradient(self.potential, [configuration], epsilon=1e-5, energy_weight=0.0).gradient
+        return paper_force_loss_gradient(self.potential, configuration, epsilon=1e-5)
 
 
 class ProtocolOnly:
     """Morse without its exact gradient: the reference must be the paper's estimate."""
 
     def __init__(self, model):
-        self.theta, self.energy, self.forces, self.energy_gradient = model.theta, model.energy, model.forces, model.energy_gradient
+        self.theta, self.energy, self.forces, self.energy_gradient = (
+            model.theta,
+            model.energy,
+            model.forces,
+            model.energy_gradient,
+        )
 
 
 @pytest.fixture(scope="module")
 def potential(ta06a):
-    with SnapPotential(ta06a) as potential:
+    with LinearSnapPotential(ta06a) as potential:
         yield potential
 
 
@@ -44,7 +49,10 @@ def test_a_right_gradient_passes(potential, one_per_group):
 @pytest.mark.parametrize(
     ("bug", "likely"),
     [
-        (lambda exact, c: np.zeros_like(exact), "all zero: the forces were probably computed without create_graph=True"),
+        (
+            lambda exact, c: np.zeros_like(exact),
+            "all zero: the forces were probably computed without create_graph=True",
+        ),
         (lambda exact, c: -exact, "wrong sign"),
         (lambda exact, c: 2 * exact, "a missing ½"),
         (lambda exact, c: exact / c.n_atoms, "a mean over atoms taken where Eq. 2's sum was due"),
@@ -66,9 +74,14 @@ def test_planted_bugs_are_caught_and_named(potential, one_per_group, bug, likely
 def test_without_an_exact_gradient_the_reference_is_eq_7_and_its_epsilon_is_reported(one_per_group):
     morse = Morse((0.4, 1.4, 2.9))
     small = sorted(one_per_group, key=lambda c: c.n_atoms)[:6]
-    assert assert_force_loss_gradient(morse.exact_force_loss_gradient, small, reference=ProtocolOnly(morse), rtol=1e-6) < 1e-6
+    assert (
+        assert_force_loss_gradient(morse.exact_force_loss_gradient, small, reference=ProtocolOnly(morse), rtol=1e-6)
+        < 1e-6
+    )
     with pytest.raises(AssertionError, match=r"reference: the paper's central difference at ε = "):
-        assert_force_loss_gradient(lambda c: -morse.exact_force_loss_gradient(c), small, reference=ProtocolOnly(morse), epsilon=1e-5)
+        assert_force_loss_gradient(
+            lambda c: -morse.exact_force_loss_gradient(c), small, reference=ProtocolOnly(morse), epsilon=1e-5
+        )
 
 
 def test_a_bare_function_needs_a_reference(one_per_group):

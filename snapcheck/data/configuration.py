@@ -30,25 +30,19 @@ from dataclasses import dataclass, field
 import numpy as np
 from ase.data import atomic_numbers
 
-
-class DataError(ValueError):
-    """Bad input data: the message names the file and the configuration."""
-
-
-def _where(source: str, name: str) -> str:
-    return f"{source or '<memory>'}: configuration {name!r}"
+from snapcheck.base.errors import InputError, locate
 
 
 def _finite_array(value, shape, what: str, where: str) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"{where}: {what} is not a numeric array ({exc})") from None
+        raise InputError(f"{where}: {what} is not a numeric array ({exc})") from None
     if array.shape != shape:
-        raise DataError(f"{where}: {what} has shape {array.shape}, expected {shape}")
+        raise InputError(f"{where}: {what} has shape {array.shape}, expected {shape}")
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
-        raise DataError(f"{where}: {what} holds a NaN or inf value at index {tuple(int(i) for i in bad)}")
+        raise InputError(f"{where}: {what} holds a NaN or inf value at index {tuple(int(i) for i in bad)}")
     return array
 
 
@@ -67,10 +61,10 @@ class Configuration:
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        where = _where(self.source, self.name)
+        where = locate(self.source, self.name)
         positions = np.asarray(self.positions)
         if positions.ndim != 2 or positions.shape[1:] != (3,) or positions.shape[0] == 0:
-            raise DataError(f"{where}: positions have shape {positions.shape}, expected (N, 3) with N ≥ 1")
+            raise InputError(f"{where}: positions have shape {positions.shape}, expected (N, 3) with N ≥ 1")
         n_atoms = positions.shape[0]
         set_ = object.__setattr__
         set_(self, "positions", _finite_array(positions, (n_atoms, 3), "positions", where))
@@ -81,10 +75,10 @@ class Configuration:
             set_(self, "stress", _finite_array(self.stress, (3, 3), "stress", where))
         species = tuple(str(s) for s in self.species)
         if len(species) != n_atoms:
-            raise DataError(f"{where}: {len(species)} species for {n_atoms} atoms")
+            raise InputError(f"{where}: {len(species)} species for {n_atoms} atoms")
         unknown = sorted({s for s in species if s not in atomic_numbers or s == "X"})
         if unknown:
-            raise DataError(f"{where}: unknown species {unknown}; expected chemical symbols such as 'Ta'")
+            raise InputError(f"{where}: unknown species {unknown}; expected chemical symbols such as 'Ta'")
         set_(self, "species", species)
         for array in (self.positions, self.cell, self.forces, self.stress):
             if array is not None:
@@ -110,9 +104,11 @@ def _check_cell(cell: np.ndarray, where: str) -> None:
     volume = float(np.linalg.det(cell))
     scale = float(np.prod(np.linalg.norm(cell, axis=1)))
     if scale == 0.0 or abs(volume) <= 1e-8 * scale:
-        raise DataError(f"{where}: the cell is singular (volume {volume:.3g} Å³); its rows must be three independent lattice vectors")
+        raise InputError(
+            f"{where}: the cell is singular (volume {volume:.3g} Å³); its rows must be three independent lattice vectors"
+        )
     if volume < 0:
-        raise DataError(
+        raise InputError(
             f"{where}: the cell is left-handed (det = {volume:.6g} Å³); "
             "reorder or negate a lattice vector so that a·(b×c) > 0"
         )

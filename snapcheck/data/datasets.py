@@ -39,9 +39,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
-from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.base.errors import InputError
+from snapcheck.base.progress import progress_bar
+from snapcheck.data.configuration import Configuration
 from snapcheck.data.fitsnap_json import read_fitsnap_json
 
 FITSNAP_REPOSITORY = "FitSNAP/FitSNAP"
@@ -70,7 +70,9 @@ class ManifestEntry:
 def read_manifest(manifest: Path = MANIFEST) -> list[ManifestEntry]:
     """Read a ``sha256sum``-format manifest (``<hex>  <relative path>`` per line)."""
     if not manifest.is_file():
-        raise DataError(f"{manifest}: the dataset manifest is missing; snapcheck must be run from its source tree (pip install -e .)")
+        raise InputError(
+            f"{manifest}: the dataset manifest is missing; snapcheck must be run from its source tree (pip install -e .)"
+        )
     entries = []
     for line in manifest.read_text().splitlines():
         if line.strip():
@@ -96,10 +98,12 @@ def verify(root: Path, manifest: Path = MANIFEST) -> None:
     for entry in read_manifest(manifest):
         path = root / entry.path
         if not path.is_file():
-            raise DataError(f"{path}: missing from the dataset at {root}")
+            raise InputError(f"{path}: missing from the dataset at {root}")
         actual = sha256_of(path)
         if actual != entry.sha256:
-            raise DataError(f"{path}: SHA-256 {actual} differs from the manifest's {entry.sha256}; the copy is corrupt or not the pinned version")
+            raise InputError(
+                f"{path}: SHA-256 {actual} differs from the manifest's {entry.sha256}; the copy is corrupt or not the pinned version"
+            )
 
 
 def cache_dir() -> Path:
@@ -115,16 +119,18 @@ def download(destination: Path, base_url: str = DOWNLOAD_URL, manifest: Path = M
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=destination.parent))
     try:
-        for entry in tqdm(entries, desc=f"downloading {DATASET_NAME}", unit="file"):
+        for entry in progress_bar(entries, desc=f"downloading {DATASET_NAME}", unit="file"):
             url = f"{base_url}/{remote_path(entry.path)}"
             try:
                 with urllib.request.urlopen(url, timeout=60) as response:
                     payload = response.read()
             except (urllib.error.URLError, OSError) as exc:
-                raise DataError(f"{url}: download failed ({exc}); set SNAPCHECK_DATA or pass --data to use a local copy") from None
+                raise InputError(
+                    f"{url}: download failed ({exc}); set SNAPCHECK_DATA or pass --data to use a local copy"
+                ) from None
             digest = hashlib.sha256(payload).hexdigest()
             if digest != entry.sha256:
-                raise DataError(f"{url}: SHA-256 {digest} differs from the manifest's {entry.sha256}")
+                raise InputError(f"{url}: SHA-256 {digest} differs from the manifest's {entry.sha256}")
             target = staging / entry.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(payload)
@@ -145,13 +151,13 @@ def resolve_dataset_root(data: str | Path | None = None) -> Path:
     if data is not None and str(data) not in (DATASET_NAME, PAPER_SET_NAME):
         root = Path(data)
         if not root.is_dir():
-            raise DataError(f"{root}: no such dataset folder")
+            raise InputError(f"{root}: no such dataset folder")
         return root
     from_environment = os.environ.get("SNAPCHECK_DATA")
     if from_environment:
         root = Path(from_environment)
         if not root.is_dir():
-            raise DataError(f"{root}: SNAPCHECK_DATA names a folder that does not exist")
+            raise InputError(f"{root}: SNAPCHECK_DATA names a folder that does not exist")
         return root
     cached = cache_dir()
     if cached.is_dir():
@@ -163,7 +169,9 @@ def dataset_file(data: str | Path | None, relative: str) -> Path:
     """A file of the dataset folder (such as :data:`FIT_INPUT`), resolved like the data."""
     path = resolve_dataset_root(data) / relative
     if not path.exists():
-        raise DataError(f"{path}: not in the dataset folder; point --data at a full copy of the dataset, or name the file explicitly")
+        raise InputError(
+            f"{path}: not in the dataset folder; point --data at a full copy of the dataset, or name the file explicitly"
+        )
     return path
 
 
@@ -172,7 +180,7 @@ def json_files(root: Path) -> list[Path]:
     folder = root / "JSON" if (root / "JSON").is_dir() else root
     files = sorted(folder.glob("*/*.json"))
     if not files:
-        raise DataError(f"{folder}: no FitSNAP JSON files found under <group>/*.json")
+        raise InputError(f"{folder}: no FitSNAP JSON files found under <group>/*.json")
     return files
 
 
@@ -184,7 +192,7 @@ def load_configurations(data: str | Path | None = None, subset: str | None = Non
     """
     subset = subset or (str(data) if str(data) == PAPER_SET_NAME else DATASET_NAME)
     if subset not in (DATASET_NAME, PAPER_SET_NAME):
-        raise DataError(f"unknown dataset {subset!r}; choose {DATASET_NAME!r} or {PAPER_SET_NAME!r}")
+        raise InputError(f"unknown dataset {subset!r}; choose {DATASET_NAME!r} or {PAPER_SET_NAME!r}")
     root = resolve_dataset_root(data)
     configurations = []
     for path in json_files(root):

@@ -34,9 +34,8 @@ import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
-from snapcheck.data.configuration import DataError
-from snapcheck.descriptors.lammps_engine import ReferencePotential
-from snapcheck.descriptors.snap_files import OPTIONAL_KEYWORDS, SnapParameters
+from snapcheck.base.errors import InputError
+from snapcheck.data.snap_files import OPTIONAL_KEYWORDS, ReferencePotential, SnapParameters
 
 
 @dataclass(frozen=True)
@@ -71,10 +70,12 @@ class FitInput:
     sections: dict[str, dict[str, str]]
 
     def group_weights(self, group: str, source: str = "") -> GroupWeights:
-        """The weights of ``group``; a DataError naming the file if the input lacks it."""
+        """The weights of ``group``; a InputError naming the file if the input lacks it."""
         if group not in self.weights:
             where = f"{source}: " if source else ""
-            raise DataError(f"{where}group {group!r} has no row in [GROUPS] of {self.path}; the input weights {sorted(self.weights)}")
+            raise InputError(
+                f"{where}group {group!r} has no row in [GROUPS] of {self.path}; the input weights {sorted(self.weights)}"
+            )
         return self.weights[group]
 
 
@@ -87,21 +88,27 @@ def read_fitsnap_input(path: str | Path) -> FitInput:
         with open(path) as handle:
             parser.read_file(handle)
     except OSError as exc:
-        raise DataError(f"{path}: cannot read the FitSNAP input ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read the FitSNAP input ({exc.strerror})") from None
     except configparser.Error as exc:
-        raise DataError(f"{path}: not a valid FitSNAP input ({exc.message.splitlines()[0]})") from None
+        raise InputError(f"{path}: not a valid FitSNAP input ({exc.message.splitlines()[0]})") from None
     sections = {name: dict(parser[name]) for name in parser.sections()}
     for required in ("BISPECTRUM", "CALCULATOR", "GROUPS", "REFERENCE"):
         if required not in sections:
-            raise DataError(f"{path}: the section [{required}] is missing")
+            raise InputError(f"{path}: the section [{required}] is missing")
     _refuse_what_is_not_reproduced(path, sections)
     return FitInput(
         path=path,
         parameters=_bispectrum(path, sections["BISPECTRUM"]),
         reference=_reference(path, sections["REFERENCE"]),
         weights=_weights(path, sections["GROUPS"]),
-        energy_shift={element: _number(path, "ESHIFT", element, text) for element, text in sections.get("ESHIFT", {}).items()},
-        row_types=tuple(kind for kind in ("energy", "force", "stress") if _number(path, "CALCULATOR", kind, sections["CALCULATOR"].get(kind, "0"))),
+        energy_shift={
+            element: _number(path, "ESHIFT", element, text) for element, text in sections.get("ESHIFT", {}).items()
+        },
+        row_types=tuple(
+            kind
+            for kind in ("energy", "force", "stress")
+            if _number(path, "CALCULATOR", kind, sections["CALCULATOR"].get(kind, "0"))
+        ),
         sections=sections,
     )
 
@@ -110,62 +117,87 @@ def _number(path: Path, section: str, key: str, text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise DataError(f"{path}: [{section}] {key} = {text!r} is not a number") from None
+        raise InputError(f"{path}: [{section}] {key} = {text!r} is not a number") from None
 
 
 def _refuse_what_is_not_reproduced(path: Path, sections: dict[str, dict[str, str]]) -> None:
     calculator = sections["CALCULATOR"].get("calculator", "LAMMPSSNAP")
     if calculator != "LAMMPSSNAP":
-        raise DataError(f"{path}: [CALCULATOR] calculator = {calculator}; snapcheck fits the linear LAMMPSSNAP model only")
+        raise InputError(
+            f"{path}: [CALCULATOR] calculator = {calculator}; snapcheck fits the linear LAMMPSSNAP model only"
+        )
     solver = sections.get("SOLVER", {}).get("solver", "SVD")
     if solver != "SVD":
-        raise DataError(f"{path}: [SOLVER] solver = {solver}; snapcheck reproduces the SVD solver only")
+        raise InputError(f"{path}: [SOLVER] solver = {solver}; snapcheck reproduces the SVD solver only")
     groups = sections["GROUPS"]
     for flag in ("smartweights", "random_sampling", "BOLTZT"):
         if float(groups.get(flag, "0")):
-            raise DataError(f"{path}: [GROUPS] {flag} = {groups[flag]}; snapcheck's fit uses the weights as given (set it to 0)")
+            raise InputError(
+                f"{path}: [GROUPS] {flag} = {groups[flag]}; snapcheck's fit uses the weights as given (set it to 0)"
+            )
     for flag in ("quadraticflag", "chemflag", "bikflag", "switchinnerflag"):
         if float(sections["BISPECTRUM"].get(flag, "0")):
-            raise DataError(f"{path}: [BISPECTRUM] {flag} = 1; snapcheck's linear model uses the plain per-configuration bispectrum")
+            raise InputError(
+                f"{path}: [BISPECTRUM] {flag} = 1; snapcheck's linear model uses the plain per-configuration bispectrum"
+            )
 
 
 def _bispectrum(path: Path, section: dict[str, str]) -> SnapParameters:
     elements = tuple(section.get("type", "").split())
     if not elements:
-        raise DataError(f"{path}: [BISPECTRUM] type (the element symbols) is missing")
+        raise InputError(f"{path}: [BISPECTRUM] type (the element symbols) is missing")
     per_element = {}
     for key in ("radelem", "wj"):
         values = tuple(_number(path, "BISPECTRUM", key, v) for v in section.get(key, "").split())
         if len(values) != len(elements):
-            raise DataError(f"{path}: [BISPECTRUM] {key} has {len(values)} values for {len(elements)} elements {list(elements)}")
+            raise InputError(
+                f"{path}: [BISPECTRUM] {key} has {len(values)} values for {len(elements)} elements {list(elements)}"
+            )
         per_element[key] = values
     try:
         twojmax = int(section["twojmax"])
         rcutfac = float(section["rcutfac"])
     except KeyError as missing:
-        raise DataError(f"{path}: [BISPECTRUM] {missing.args[0]} is missing") from None
+        raise InputError(f"{path}: [BISPECTRUM] {missing.args[0]} is missing") from None
     except ValueError:
-        raise DataError(f"{path}: [BISPECTRUM] twojmax and rcutfac must be numbers") from None
+        raise InputError(f"{path}: [BISPECTRUM] twojmax and rcutfac must be numbers") from None
     # FitSNAP's own defaults differ from LAMMPS's for bzeroflag (0 against 1): an
     # input that leaves a keyword out means FitSNAP's value.
     fitsnap_defaults = {**OPTIONAL_KEYWORDS, "bzeroflag": 0}
-    optional = {key: type(default)(_number(path, "BISPECTRUM", key, section.get(key, str(default)))) for key, default in fitsnap_defaults.items()}
-    return SnapParameters(rcutfac=rcutfac, twojmax=twojmax, elements=elements, radii=per_element["radelem"], weights=per_element["wj"], **optional)
+    optional = {
+        key: type(default)(_number(path, "BISPECTRUM", key, section.get(key, str(default))))
+        for key, default in fitsnap_defaults.items()
+    }
+    return SnapParameters(
+        rcutfac=rcutfac,
+        twojmax=twojmax,
+        elements=elements,
+        radii=per_element["radelem"],
+        weights=per_element["wj"],
+        **optional,
+    )
 
 
 def _reference(path: Path, section: dict[str, str]) -> ReferencePotential:
     if "pair_style" not in section:
-        raise DataError(f"{path}: [REFERENCE] pair_style is missing")
-    coeffs = tuple(section[key] for key in sorted((k for k in section if k.startswith("pair_coeff")), key=lambda k: int(k[len("pair_coeff") :] or 0)))
+        raise InputError(f"{path}: [REFERENCE] pair_style is missing")
+    coeffs = tuple(
+        section[key]
+        for key in sorted(
+            (k for k in section if k.startswith("pair_coeff")), key=lambda k: int(k[len("pair_coeff") :] or 0)
+        )
+    )
     if not coeffs:
-        raise DataError(f"{path}: [REFERENCE] has a pair_style but no pair_coeff1, pair_coeff2 …")
+        raise InputError(f"{path}: [REFERENCE] has a pair_style but no pair_coeff1, pair_coeff2 …")
     return ReferencePotential(section["pair_style"], coeffs)
 
 
 def _weights(path: Path, section: dict[str, str]) -> dict[str, GroupWeights]:
     columns = section.get("group_sections", "name size eweight fweight vweight").split()
     if columns[0] != "name" or not {"eweight", "fweight", "vweight"} <= set(columns):
-        raise DataError(f"{path}: [GROUPS] group_sections = {' '.join(columns)!r} must start with name and hold eweight, fweight and vweight")
+        raise InputError(
+            f"{path}: [GROUPS] group_sections = {' '.join(columns)!r} must start with name and hold eweight, fweight and vweight"
+        )
     settings = {"group_sections", "group_types", "smartweights", "random_sampling", "BOLTZT"}
     weights = {}
     for group, text in section.items():
@@ -173,11 +205,15 @@ def _weights(path: Path, section: dict[str, str]) -> dict[str, GroupWeights]:
             continue
         values = text.split()
         if len(values) != len(columns) - 1:
-            raise DataError(f"{path}: [GROUPS] {group} has {len(values)} values; group_sections names {len(columns) - 1}")
+            raise InputError(
+                f"{path}: [GROUPS] {group} has {len(values)} values; group_sections names {len(columns) - 1}"
+            )
         row = {column: _number(path, "GROUPS", group, value) for column, value in zip(columns[1:], values)}
         if row.get("testing_size", 0.0) or row.get("training_size", 1.0) != 1.0:
-            raise DataError(f"{path}: [GROUPS] {group}: snapcheck fits every configuration (set training_size 1.0 and testing_size 0.0)")
+            raise InputError(
+                f"{path}: [GROUPS] {group}: snapcheck fits every configuration (set training_size 1.0 and testing_size 0.0)"
+            )
         weights[group] = GroupWeights(energy=row["eweight"], force=row["fweight"], virial=row["vweight"])
     if not weights:
-        raise DataError(f"{path}: [GROUPS] lists no groups")
+        raise InputError(f"{path}: [GROUPS] lists no groups")
     return weights

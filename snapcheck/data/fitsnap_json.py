@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from ase import units
 
-from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.base.errors import InputError, locate
+from snapcheck.data.configuration import Configuration
 
 # Factors that convert each known unit into snapcheck's unit for that quantity.
 UNIT_FACTORS: dict[str, dict[str, float]] = {
@@ -55,7 +56,7 @@ def _parse(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DataError(f"{path}: cannot read the file ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from None
     lines = text.splitlines()
     n_comments = 0
     while n_comments < len(lines) and lines[n_comments].lstrip().startswith("#"):
@@ -64,12 +65,14 @@ def _parse(path: Path) -> dict:
     try:
         document = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: malformed JSON at line {exc.lineno + n_comments}, column {exc.colno}: {exc.msg}") from None
+        raise InputError(
+            f"{path}: malformed JSON at line {exc.lineno + n_comments}, column {exc.colno}: {exc.msg}"
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("Dataset"), dict):
-        raise DataError(f"{path}: no top-level 'Dataset' object; this is not a FitSNAP JSON file")
+        raise InputError(f"{path}: no top-level 'Dataset' object; this is not a FitSNAP JSON file")
     dataset = document["Dataset"]
     if not isinstance(dataset.get("Data"), list) or not dataset["Data"]:
-        raise DataError(f"{path}: 'Dataset.Data' must be a non-empty list of configurations")
+        raise InputError(f"{path}: 'Dataset.Data' must be a non-empty list of configurations")
     return dataset
 
 
@@ -78,7 +81,7 @@ def _unit_factors(dataset: dict, path: Path) -> dict[str, float]:
     for key, known in UNIT_FACTORS.items():
         style = str(dataset.get(key, DEFAULT_STYLES[key]))
         if style.lower() not in known:
-            raise DataError(f"{path}: {key} {style!r} is not a unit snapcheck knows; known: {sorted(known)}")
+            raise InputError(f"{path}: {key} {style!r} is not a unit snapcheck knows; known: {sorted(known)}")
         factors[key] = known[style.lower()]
     return factors
 
@@ -97,15 +100,15 @@ def read_fitsnap_json(path: str | Path, group: str | None = None) -> list[Config
     configurations = []
     for index, record in enumerate(records):
         name = path.stem if len(records) == 1 else f"{path.stem}:{index}"
-        where = f"{path}: configuration {name!r}"
+        where = locate(str(path), name)
         if not isinstance(record, dict):
-            raise DataError(f"{where}: is not a JSON object")
+            raise InputError(f"{where}: is not a JSON object")
         missing = [key for key in REQUIRED_KEYS if key not in record]
         if missing:
-            raise DataError(f"{where}: missing keys {missing}")
+            raise InputError(f"{where}: missing keys {missing}")
         n_positions = len(record["Positions"]) if isinstance(record["Positions"], list) else -1
         if record["NumAtoms"] != n_positions:
-            raise DataError(f"{where}: NumAtoms is {record['NumAtoms']} but Positions has {n_positions} rows")
+            raise InputError(f"{where}: NumAtoms is {record['NumAtoms']} but Positions has {n_positions} rows")
         try:
             stress = record.get("Stress")
             configurations.append(
@@ -122,9 +125,9 @@ def read_fitsnap_json(path: str | Path, group: str | None = None) -> list[Config
                 )
             )
         except (TypeError, ValueError) as exc:
-            if isinstance(exc, DataError):
+            if isinstance(exc, InputError):
                 raise
-            raise DataError(f"{where}: {exc}") from None
+            raise InputError(f"{where}: {exc}") from None
     return configurations
 
 

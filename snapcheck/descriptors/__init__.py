@@ -1,20 +1,19 @@
-"""The descriptor engine: bispectrum components and their derivatives from LAMMPS."""
+"""The descriptor engine: bispectrum components and their derivatives from LAMMPS ``compute snap``."""
 
-from snapcheck.descriptors.lammps_engine import (
-    ZBL_TANTALUM,
-    FastDescriptors,
-    ReferencePotential,
-    SnapDescriptors,
-    SnapEngine,
+from snapcheck.descriptors.cache import EngineCache
+from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.descriptors.results import (
+    AtomDescriptors,
+    AtomDescriptorValues,
+    SummedDescriptors,
+    SummedDescriptorValues,
 )
-from snapcheck.descriptors.snap_files import SnapParameters, read_snap_parameters
 
 __all__ = [
-    "ZBL_TANTALUM",
-    "FastDescriptors",
-    "ReferencePotential",
-    "SnapDescriptors",
+    "AtomDescriptorValues",
+    "AtomDescriptors",
+    "EngineCache",
     "SnapEngine",
-    "SnapParameters",
-    "read_snap_parameters",
+    "SummedDescriptorValues",
+    "SummedDescriptors",
 ]

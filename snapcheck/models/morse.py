@@ -69,12 +69,21 @@ class Morse:
         s = q**3
         ds_dr = -6.0 * r / self.cutoff**2 * q**2
         dm_dtheta = np.stack([np.zeros_like(r), 2.0 * (r - r0) * u, -2.0 * width * u], axis=1)
-        d2m_dr_dtheta = np.stack([np.zeros_like(r), 2.0 * u - 2.0 * width * (r - r0) * x * (1.0 - 2.0 * x), 2.0 * width**2 * x * (1.0 - 2.0 * x)], axis=1)
+        d2m_dr_dtheta = np.stack(
+            [
+                np.zeros_like(r),
+                2.0 * u - 2.0 * width * (r - r0) * x * (1.0 - 2.0 * x),
+                2.0 * width**2 * x * (1.0 - 2.0 * x),
+            ],
+            axis=1,
+        )
         dphi_dtheta = depth * dm_dtheta * s[:, None]
         dphi_dtheta[:, 0] = m * s
         d2phi = depth * (d2m_dr_dtheta * s[:, None] + dm_dtheta * ds_dr[:, None])
         d2phi[:, 0] = dm_dr * s + m * ds_dr
-        return PairTerms(phi=depth * m * s, dphi_dr=depth * (dm_dr * s + m * ds_dr), dphi_dtheta=dphi_dtheta, d2phi_dr_dtheta=d2phi)
+        return PairTerms(
+            phi=depth * m * s, dphi_dr=depth * (dm_dr * s + m * ds_dr), dphi_dtheta=dphi_dtheta, d2phi_dr_dtheta=d2phi
+        )
 
     def _pairs(self, configuration: Configuration, positions: np.ndarray | None):
         atoms = Atoms(

@@ -48,11 +48,11 @@ Every step is analytic: no finite difference anywhere, so this is the oracle
 for the paper's estimate on a nonlinear model.  It costs about two ∇θÊ passes.
 
 :class:`NeuralSnap` is the pure numpy model, on arrays of per-atom descriptors;
-:class:`NeuralSnapPotential` binds it to LAMMPS (one
-:class:`~snapcheck.descriptors.per_atom.PerAtomEngine` per configuration) and
-implements the model protocol (:mod:`snapcheck.models.protocol`), with
-``exact_force_loss_gradient`` (the R-op) and ``paper_force_loss_gradient``
-(Eq. 7 with Bᵢ(r±) from LAMMPS) as separate calls.
+:class:`~snapcheck.models.potentials.NeuralSnapPotential` binds it to LAMMPS
+and implements the model protocol (:mod:`snapcheck.models.protocol`), with
+``exact_force_loss_gradient`` (the R-op); the paper's estimate of the same
+gradient is :func:`snapcheck.gradients.paper.paper_force_loss_gradient`, which
+sees the model only through Ê and ∇θÊ.
 
 Units: B and x are dimensionless; Eᵢ, Ê, θ's output layer (w, c) in eV; f̂ in
 eV/Å; L in eV²/Å²; ∇θL in eV²/Å² per unit of θ.
@@ -65,11 +65,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from snapcheck.data.configuration import Configuration, DataError
-from snapcheck.descriptors.lammps_engine import ZBL_TANTALUM, ReferencePotential
-from snapcheck.descriptors.per_atom import AtomDescriptors, AtomDescriptorsFast, DescriptorCache
-from snapcheck.descriptors.snap_files import SnapParameters
-from snapcheck.gradients.finite_difference import characteristic_force_error, displaced_positions, gradient_estimate, step_size
+from snapcheck.base.errors import InputError
+from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters
+from snapcheck.descriptors.results import AtomDescriptors, AtomDescriptorValues
 
 
 @dataclass(frozen=True)
@@ -92,9 +90,15 @@ def _silu_second(a: np.ndarray) -> np.ndarray:
 
 
 ACTIVATIONS = {
-    "tanh": Activation("tanh", np.tanh, lambda a: 1.0 - np.tanh(a) ** 2, lambda a: -2.0 * np.tanh(a) * (1.0 - np.tanh(a) ** 2)),
-    "softplus": Activation("softplus", lambda a: np.logaddexp(0.0, a), _sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))),
-    "silu": Activation("silu", lambda a: a * _sigmoid(a), lambda a: _sigmoid(a) * (1.0 + a * (1.0 - _sigmoid(a))), _silu_second),
+    "tanh": Activation(
+        "tanh", np.tanh, lambda a: 1.0 - np.tanh(a) ** 2, lambda a: -2.0 * np.tanh(a) * (1.0 - np.tanh(a) ** 2)
+    ),
+    "softplus": Activation(
+        "softplus", lambda a: np.logaddexp(0.0, a), _sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))
+    ),
+    "silu": Activation(
+        "silu", lambda a: a * _sigmoid(a), lambda a: _sigmoid(a) * (1.0 + a * (1.0 - _sigmoid(a))), _silu_second
+    ),
 }
 
 
@@ -134,7 +138,9 @@ class NeuralSnap:
 
     def __post_init__(self) -> None:
         if len(self.parameters.elements) != 1:
-            raise DataError(f"NeuralSnap has one network for one element; the SNAP parameters list {list(self.parameters.elements)}")
+            raise InputError(
+                f"NeuralSnap has one network for one element; the SNAP parameters list {list(self.parameters.elements)}"
+            )
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
         if not self.widths or min(self.widths) < 1:
@@ -142,7 +148,9 @@ class NeuralSnap:
         k = self.parameters.n_descriptors
         theta = np.array(self.theta, dtype=self.dtype)
         if theta.shape != (self.n_parameters,):
-            raise ValueError(f"θ has shape {theta.shape}, expected ({self.n_parameters},) for K = {k} and widths {self.widths}")
+            raise ValueError(
+                f"θ has shape {theta.shape}, expected ({self.n_parameters},) for K = {k} and widths {self.widths}"
+            )
         shift, scale = np.array(self.shift, dtype=self.dtype), np.array(self.scale, dtype=self.dtype)
         if shift.shape != (k,) or scale.shape != (k,) or not np.all(scale > 0):
             raise ValueError(f"shift and scale must be ({k},) and the scale positive")
@@ -225,7 +233,6 @@ class NeuralSnap:
             g = deltas[index] @ layers[index][0].T
         return deltas, g
 
-
     def atom_energies(self, descriptors: np.ndarray) -> np.ndarray:
         """Eᵢ for every row Bᵢ of ``descriptors`` (n, K), in eV."""
         forward = self._forward(descriptors)
@@ -250,7 +257,9 @@ class NeuralSnap:
         pieces += [forward.post[-1].T @ seeds, seeds.sum(keepdims=True)]
         return np.concatenate(pieces)
 
-    def atom_energy_gradient_directional(self, descriptors: np.ndarray, directions: np.ndarray, seeds: np.ndarray | None = None) -> np.ndarray:
+    def atom_energy_gradient_directional(
+        self, descriptors: np.ndarray, directions: np.ndarray, seeds: np.ndarray | None = None
+    ) -> np.ndarray:
         """Σᵢ sᵢ Jᵢ uᵢ with Jᵢ = ∂(∇θEᵢ)/∂Bᵢ and uᵢ the rows of ``directions`` (n, K): the R-op, flat like θ."""
         activation = ACTIVATIONS[self.activation]
         layers = self._unflatten(self.theta)
@@ -276,17 +285,19 @@ class NeuralSnap:
             g, g_dot = deltas[index] @ weight_t, deltas_dot[index] @ weight_t
         # tangents of the parameter gradient: ḣˡ⁻¹ᵀ Dˡ + hˡ⁻¹ᵀ Ḋˡ, Σ Ḋˡ, ḣᴸᵀ s, 0
         pieces = []
-        for previous, previous_dot, delta, delta_dot in zip([forward.inputs, *forward.post[:-1]], [inputs_dot, *post_dot[:-1]], deltas, deltas_dot):
+        for previous, previous_dot, delta, delta_dot in zip(
+            [forward.inputs, *forward.post[:-1]], [inputs_dot, *post_dot[:-1]], deltas, deltas_dot
+        ):
             pieces += [(previous_dot.T @ delta + previous.T @ delta_dot).ravel(), delta_dot.sum(axis=0)]
         pieces += [post_dot[-1].T @ seeds, np.zeros(1, dtype=self.dtype)]
         return np.concatenate(pieces)
 
     # -- one configuration --------------------------------------------------
-    def energy(self, descriptors: AtomDescriptors | AtomDescriptorsFast) -> float:
+    def energy(self, descriptors: AtomDescriptors | AtomDescriptorValues) -> float:
         """Ê = Σᵢ Eᵢ + E_ref, eV."""
         return float(self.atom_energies(descriptors.descriptors).sum()) + descriptors.reference_energy
 
-    def energy_gradient(self, descriptors: AtomDescriptors | AtomDescriptorsFast) -> np.ndarray:
+    def energy_gradient(self, descriptors: AtomDescriptors | AtomDescriptorValues) -> np.ndarray:
         """∇θÊ = Σᵢ ∇θEᵢ, flat like θ (E_ref does not depend on θ)."""
         return self.atom_energy_gradient(descriptors.descriptors)
 
@@ -297,62 +308,3 @@ class NeuralSnap:
     def exact_force_loss_gradient(self, descriptors: AtomDescriptors, errors: np.ndarray) -> np.ndarray:
         """∇θL = −Σᵢ Jᵢ uᵢ with uᵢ = Σⱼ (∂Bᵢ/∂rⱼ) · gⱼ, for force errors g = f̂ − f (N, 3)."""
         return -self.atom_energy_gradient_directional(descriptors.descriptors, descriptors.along(errors))
-
-
-class NeuralSnapPotential:
-    """A :class:`NeuralSnap` bound to LAMMPS: the model protocol plus both force-loss gradients.
-
-    The LAMMPS side is a :class:`~snapcheck.descriptors.per_atom.DescriptorCache`
-    (one engine per configuration, the derivatives at the dataset positions
-    computed once): ``energy`` and ``energy_gradient`` use the fast per-atom
-    evaluation, ``forces`` the cached derivatives (a new derivative evaluation
-    at other positions).  Nothing in the cache depends on θ, so a trainer
-    replaces :attr:`model` after every step and keeps the cache; pass
-    ``cache`` to share one between potentials.  Close the potential (or use it
-    as a context manager) to free the engines of a cache it created.
-    """
-
-    def __init__(self, model: NeuralSnap, cache: DescriptorCache | None = None):
-        self.model = model
-        self._owns_cache = cache is None
-        self.cache = DescriptorCache(model.parameters, model.reference) if cache is None else cache
-
-    @property
-    def theta(self) -> np.ndarray:
-        return self.model.theta
-
-    def energy(self, configuration: Configuration, positions: np.ndarray | None = None) -> float:
-        """Ê in eV."""
-        return self.model.energy(self.cache.fast_descriptors(configuration, positions))
-
-    def energy_gradient(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
-        """∇θÊ, flat like θ."""
-        return self.model.energy_gradient(self.cache.fast_descriptors(configuration, positions))
-
-    def forces(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
-        """f̂ in eV/Å, (N, 3)."""
-        return self.model.forces(self.cache.descriptors(configuration, positions))
-
-    def exact_force_loss_gradient(self, configuration: Configuration) -> np.ndarray:
-        """∇θL of Eq. 2 by the analytic R-op (module docstring)."""
-        descriptors = self.cache.descriptors(configuration)
-        return self.model.exact_force_loss_gradient(descriptors, self.model.forces(descriptors) - configuration.forces)
-
-    def paper_force_loss_gradient(self, configuration: Configuration, epsilon: float = 1e-5, g0: str | float = "max") -> np.ndarray:
-        """The paper's four steps: f̂ and g, r± = r ± ηg with η = ε a₀/g₀, Bᵢ(r±) from LAMMPS, Eq. 7."""
-        errors = self.forces(configuration) - configuration.forces
-        if not np.any(errors):
-            return np.zeros_like(self.theta)
-        eta = step_size(epsilon, characteristic_force_error(errors, g0))
-        plus, minus = displaced_positions(configuration.positions, errors, eta)
-        return gradient_estimate(self.energy_gradient(configuration, plus), self.energy_gradient(configuration, minus), eta)
-
-    def close(self) -> None:
-        if self._owns_cache:
-            self.cache.close()
-
-    def __enter__(self) -> NeuralSnapPotential:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

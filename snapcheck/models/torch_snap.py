@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from snapcheck.descriptors.per_atom import AtomDescriptors
+from snapcheck.descriptors.results import AtomDescriptors
 from snapcheck.models.neural_snap import NeuralSnap
 
 ACTIVATIONS = {
@@ -89,7 +89,10 @@ class TorchSnap:
         self.activation = ACTIVATIONS[model.activation]
         # one leaf tensor per (W, b) in θ order, so that ∇θ comes out flat like θ
         self.layers = [
-            (torch.tensor(weight, dtype=torch.float64, requires_grad=True), torch.tensor(bias, dtype=torch.float64, requires_grad=True))
+            (
+                torch.tensor(weight, dtype=torch.float64, requires_grad=True),
+                torch.tensor(bias, dtype=torch.float64, requires_grad=True),
+            )
             for weight, bias in model._unflatten(np.array(model.theta))
         ]
         self.shift = torch.tensor(model.shift, dtype=torch.float64)
@@ -122,4 +125,9 @@ class TorchSnap:
         loss = 0.5 * ((self.forces(descriptors, create_graph=True) - target_forces) ** 2).sum()
         loss.backward()
         # the output bias c does not reach the forces: autograd leaves its gradient None, it is 0
-        return torch.cat([torch.zeros(tensor.numel(), dtype=torch.float64) if tensor.grad is None else tensor.grad.reshape(-1) for tensor in self.parameters])
+        return torch.cat(
+            [
+                torch.zeros(tensor.numel(), dtype=torch.float64) if tensor.grad is None else tensor.grad.reshape(-1)
+                for tensor in self.parameters
+            ]
+        )

@@ -75,14 +75,13 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from ase.build import bulk
-from tqdm import tqdm
 
+from snapcheck.base.files import save_figure
+from snapcheck.base.progress import progress_bar
 from snapcheck.data.configuration import Configuration
-from snapcheck.descriptors.lammps_engine import SnapEngine
-from snapcheck.descriptors.per_atom import AtomDescriptors, PerAtomEngine
-from snapcheck.gradients.exact import exact_force_loss
-from snapcheck.gradients.finite_difference import characteristic_force_error, displaced_positions, gradient_estimate, relative_error, step_size
-from snapcheck.io import save_figure
+from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.descriptors.results import AtomDescriptors
+from snapcheck.gradients.paper import Evaluation, central_difference, displacement, relative_error
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.models.neural_snap import NeuralSnap
 
@@ -106,11 +105,15 @@ INCLUDES = {
     (NEURAL, PAPER): "numpy: force prediction, g, 2 x grad_theta E at B(r+-) (precomputed), Eq. 7",
     (NEURAL, EXACT): "numpy: force prediction, g, u = D g, forward-over-reverse R-op",
     (NEURAL, TORCH_FORCES): "torch: autograd.grad forces without create_graph (descriptors precomputed)",
-    (NEURAL, DOUBLE_BACKPROP): "torch: autograd.grad(create_graph=True) forces, loss.backward() (descriptors precomputed)",
+    (
+        NEURAL,
+        DOUBLE_BACKPROP,
+    ): "torch: autograd.grad(create_graph=True) forces, loss.backward() (descriptors precomputed)",
     (LINEAR, FORCES): "LAMMPS full evaluation (compute snap) + A_f beta",
     (LINEAR, PAPER): "LAMMPS full evaluation + A_f beta, g, 2 fast evaluations (compute sna/atom) at r+-, Eq. 7",
 }
 MEMORY_TRACKERS = {"numpy": "tracemalloc", "torch": "torch.profiler memory events"}
+
 
 def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
@@ -169,7 +172,11 @@ def torch_peak_bytes(function: Callable[[], object]) -> tuple[int, object]:
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
         result = function()
-    events = sorted((event.start_ns(), event.nbytes()) for event in profiler.profiler.kineto_results.events() if event.name() == "[memory]")
+    events = sorted(
+        (event.start_ns(), event.nbytes())
+        for event in profiler.profiler.kineto_results.events()
+        if event.name() == "[memory]"
+    )
     running = np.cumsum([nbytes for _, nbytes in events]) if events else np.zeros(1)
     return int(max(0, running.max())), result
 
@@ -183,6 +190,7 @@ class NeuralProblem:
         model: the network; descriptors: B and D = ∂B/∂r at r.
         targets: f, (N, 3) eV/Å.
         plus, minus: B at r± = r ± ηg (N, K), from LAMMPS.
+        positions: r; plus_positions: r₊ (Å), to tell which of B(r±) an evaluation asks for.
     """
 
     model: NeuralSnap
@@ -190,6 +198,8 @@ class NeuralProblem:
     targets: np.ndarray
     plus: np.ndarray
     minus: np.ndarray
+    positions: np.ndarray
+    plus_positions: np.ndarray
 
 
 def force_prediction(problem: NeuralProblem) -> np.ndarray:
@@ -198,9 +208,14 @@ def force_prediction(problem: NeuralProblem) -> np.ndarray:
 
 def paper_gradient(problem: NeuralProblem) -> np.ndarray:
     """(b): f̂, g and η (g sets r±, whose descriptors LAMMPS computed beforehand), then Eq. 7 from two ∇θÊ passes."""
-    model = problem.model
-    eta = step_size(EPSILON, characteristic_force_error(model.forces(problem.descriptors) - problem.targets))
-    return gradient_estimate(model.atom_energy_gradient(problem.plus), model.atom_energy_gradient(problem.minus), eta)
+    model, positions = problem.model, problem.positions
+
+    def energy_gradient(displaced: np.ndarray) -> Evaluation:
+        descriptors = problem.plus if np.array_equal(displaced, problem.plus_positions) else problem.minus
+        return Evaluation(None, model.atom_energy_gradient(descriptors))
+
+    errors = model.forces(problem.descriptors) - problem.targets
+    return central_difference(energy_gradient, positions, errors, problem.targets, EPSILON).gradient
 
 
 def exact_product(problem: NeuralProblem) -> np.ndarray:
@@ -208,14 +223,16 @@ def exact_product(problem: NeuralProblem) -> np.ndarray:
     return model.exact_force_loss_gradient(problem.descriptors, model.forces(problem.descriptors) - problem.targets)
 
 
-def neural_problem(engine: PerAtomEngine, descriptors: AtomDescriptors, targets: np.ndarray, widths: tuple[int, ...], seed: int) -> NeuralProblem:
-    """A fresh tanh network standardised on this system's B, g at r, and B(r±) from two fast LAMMPS evaluations."""
+def neural_problem(
+    engine: SnapEngine, descriptors: AtomDescriptors, targets: np.ndarray, widths: tuple[int, ...], seed: int
+) -> NeuralProblem:
+    """A fresh tanh network standardised on this system's B, g at r, and B(r±) from two LAMMPS evaluations without derivatives."""
     b = descriptors.descriptors
     model = NeuralSnap.initialize(engine.parameters, widths, seed=seed, shift=b.mean(axis=0), scale=b.std(axis=0))
-    errors = model.forces(descriptors) - targets
-    eta = step_size(EPSILON, characteristic_force_error(errors))
-    plus, minus = displaced_positions(engine.configuration.positions, errors, eta)
-    return NeuralProblem(model, descriptors, targets, engine.evaluate_per_atom_fast(plus).descriptors, engine.evaluate_per_atom_fast(minus).descriptors)
+    positions = engine.configuration.positions
+    step = displacement(positions, model.forces(descriptors) - targets, EPSILON)
+    plus, minus = (engine.evaluate_per_atom_values(r).descriptors for r in (step.plus, step.minus))
+    return NeuralProblem(model, descriptors, targets, plus, minus, positions, step.plus)
 
 
 def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[str, Callable[[], object]]]:
@@ -230,7 +247,11 @@ def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[
 
         from snapcheck.models.torch_snap import TorchDescriptors, TorchSnap
 
-        network, tensors, targets = TorchSnap(problem.model), TorchDescriptors.from_numpy(problem.descriptors), torch.tensor(problem.targets)
+        network, tensors, targets = (
+            TorchSnap(problem.model),
+            TorchDescriptors.from_numpy(problem.descriptors),
+            torch.tensor(problem.targets),
+        )
         methods[TORCH_FORCES] = ("torch", lambda: network.forces(tensors).numpy())
         methods[DOUBLE_BACKPROP] = ("torch", lambda: network.force_loss_gradient(tensors, targets).numpy())
     return methods
@@ -239,7 +260,10 @@ def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[
 def measure_neural(problem: NeuralProblem, repeats: int, with_torch: bool) -> list[dict]:
     """One row per method: median time, peak memory and the relative error against (c)."""
     methods = neural_methods(problem, with_torch)
-    memory = {method: (torch_peak_bytes if library == "torch" else numpy_peak_bytes)(call) for method, (library, call) in methods.items()}
+    memory = {
+        method: (torch_peak_bytes if library == "torch" else numpy_peak_bytes)(call)
+        for method, (library, call) in methods.items()
+    }
     times = median_times({method: call for method, (_, call) in methods.items()}, repeats)
     exact = memory[EXACT][1]
     rows = []
@@ -255,7 +279,9 @@ def measure_neural(problem: NeuralProblem, repeats: int, with_torch: bool) -> li
                 "time_s": seconds,
                 "peak_memory_mb": peak / 1e6,
                 "memory_tracker": MEMORY_TRACKERS[library],
-                "relative_error_vs_exact": relative_error(result, exact) if method in (PAPER, DOUBLE_BACKPROP) else np.nan,
+                "relative_error_vs_exact": relative_error(result, exact)
+                if method in (PAPER, DOUBLE_BACKPROP)
+                else np.nan,
             }
         )
     return rows
@@ -269,14 +295,16 @@ def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int
         def forces() -> np.ndarray:
             return model.forces(engine.evaluate())
 
+        def energy_gradient(positions: np.ndarray) -> Evaluation:
+            return Evaluation(None, model.energy_gradient(engine.evaluate_values(positions)))
+
         def paper() -> np.ndarray:
-            errors = forces() - configuration.forces
-            eta = step_size(EPSILON, characteristic_force_error(errors))
-            plus, minus = displaced_positions(configuration.positions, errors, eta)
-            return gradient_estimate(model.energy_gradient(engine.evaluate_fast(plus)), model.energy_gradient(engine.evaluate_fast(minus)), eta)
+            return central_difference(
+                energy_gradient, configuration.positions, forces() - configuration.forces, configuration.forces, EPSILON
+            ).gradient
 
         estimate = paper()
-        exact = exact_force_loss(model, configuration, engine.evaluate()).gradient
+        exact = model.force_loss(configuration, engine.evaluate()).gradient
         timed = median_times({FORCES: forces, PAPER: paper}, repeats)
     return [
         {
@@ -323,7 +351,9 @@ class CostSpec:
 def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     """time_ratio and memory_ratio: every method over the force prediction of the same model, system and network."""
     keys = ["model", "n_atoms", "widths"]
-    reference = table.loc[table["method"] == FORCES, [*keys, "time_s", "peak_memory_mb"]].rename(columns={"time_s": "time_s_forces", "peak_memory_mb": "peak_memory_mb_forces"})
+    reference = table.loc[table["method"] == FORCES, [*keys, "time_s", "peak_memory_mb"]].rename(
+        columns={"time_s": "time_s_forces", "peak_memory_mb": "peak_memory_mb_forces"}
+    )
     joined = table.merge(reference, on=keys, how="left")
     table = table.assign(
         time_ratio=joined["time_s"] / joined["time_s_forces"],
@@ -343,13 +373,15 @@ def run_cost_study(spec: CostSpec, with_torch: bool) -> pd.DataFrame:
     untrained = LinearSnap.kaiming(trained.parameters, spec.seed)
     rows = []
     points = spec.points()
-    with tqdm(total=sum(len(w) for w in points.values()), desc="cost", unit="point") as progress:
+    with progress_bar(total=sum(len(w) for w in points.values()), desc="cost", unit="point") as progress:
         for cells, widths in points.items():
             configuration = with_target_forces(bcc_tantalum(cells, spec.seed), trained)
             rows += measure_linear(configuration, untrained, spec.repeats)
-            with PerAtomEngine(configuration, trained.parameters, trained.reference) as engine:
+            with SnapEngine(configuration, trained.parameters, trained.reference) as engine:
                 descriptors = engine.evaluate_per_atom()
-                problems = [neural_problem(engine, descriptors, configuration.forces, (w, w), spec.seed) for w in widths]
+                problems = [
+                    neural_problem(engine, descriptors, configuration.forces, (w, w), spec.seed) for w in widths
+                ]
             for problem in problems:
                 rows += measure_neural(problem, spec.repeats, with_torch)
                 progress.update()
@@ -357,7 +389,12 @@ def run_cost_study(spec: CostSpec, with_torch: bool) -> pd.DataFrame:
 
 
 # -- the figure ---------------------------------------------------------------
-METHOD_STYLES = {PAPER: ("tab:blue", "o"), EXACT: ("tab:green", "s"), DOUBLE_BACKPROP: ("tab:red", "^"), TORCH_FORCES: ("tab:orange", "v")}
+METHOD_STYLES = {
+    PAPER: ("tab:blue", "o"),
+    EXACT: ("tab:green", "s"),
+    DOUBLE_BACKPROP: ("tab:red", "^"),
+    TORCH_FORCES: ("tab:orange", "v"),
+}
 
 
 def cost_figure(table: pd.DataFrame, spec: CostSpec):
@@ -367,7 +404,11 @@ def cost_figure(table: pd.DataFrame, spec: CostSpec):
     n_width = f"{spec.n_width}x{spec.n_width}"
     p_atoms = 2 * spec.p_cells**3
     sweeps = [
-        (neural[neural["widths"] == n_width], "n_atoms", f"atoms N (network {n_width}, P = {spec.n_width**2 + 33 * spec.n_width + 1})"),
+        (
+            neural[neural["widths"] == n_width],
+            "n_atoms",
+            f"atoms N (network {n_width}, P = {spec.n_width**2 + 33 * spec.n_width + 1})",
+        ),
         (neural[neural["n_atoms"] == p_atoms], "n_parameters", f"parameters P (N = {p_atoms} atoms)"),
     ]
     for column, (rows, x, label) in enumerate(sweeps):
@@ -379,7 +420,14 @@ def cost_figure(table: pd.DataFrame, spec: CostSpec):
                     ax.plot(curve[x], curve[quantity], marker=marker, color=colour, label=method)
             if row == 0 and x == "n_atoms":
                 linear = table[(table["model"] == LINEAR) & (table["method"] == PAPER)].sort_values("n_atoms")
-                ax.plot(linear["n_atoms"], linear["time_ratio"], "--", marker="x", color="tab:gray", label="paper gradient, linear SNAP (LAMMPS timed)")
+                ax.plot(
+                    linear["n_atoms"],
+                    linear["time_ratio"],
+                    "--",
+                    marker="x",
+                    color="tab:gray",
+                    label="paper gradient, linear SNAP (LAMMPS timed)",
+                )
             if row == 0:
                 ax.axhline(3.0, color="black", linewidth=0.8, linestyle=":", label="paper's claim, 3x")
             ax.set_xscale("log")
@@ -391,7 +439,10 @@ def cost_figure(table: pd.DataFrame, spec: CostSpec):
             ax.grid(True, which="both", alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     axes[1, 0].legend(fontsize=7)
-    figure.suptitle("Cost of the force-loss gradient over a force prediction (neural network on SNAP descriptors, float64, 1 thread)", fontsize=10)
+    figure.suptitle(
+        "Cost of the force-loss gradient over a force prediction (neural network on SNAP descriptors, float64, 1 thread)",
+        fontsize=10,
+    )
     figure.tight_layout()
     return figure
 

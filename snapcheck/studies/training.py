@@ -52,25 +52,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from snapcheck.base.files import atomic_path
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.datasets import load_configurations
-from snapcheck.descriptors.per_atom import DescriptorCache
-from snapcheck.descriptors.snap_files import SnapParameters
-from snapcheck.gradients.finite_difference import characteristic_force_error, displaced_positions, relative_error, step_size
-from snapcheck.io import atomic_path
-from snapcheck.models.neural_snap import NeuralSnap, NeuralSnapPotential
+from snapcheck.data.selection import group_indices
+from snapcheck.data.snap_files import SnapParameters
+from snapcheck.descriptors.cache import EngineCache
+from snapcheck.gradients.paper import displacement, paper_force_loss_gradient, relative_error
+from snapcheck.models.neural_snap import NeuralSnap
+from snapcheck.models.potentials import NeuralSnapPotential
+from snapcheck.runtime.executors import run_chunks
+from snapcheck.runtime.partials import fingerprint
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8
@@ -89,7 +88,9 @@ class Split:
         rows = {}
         for name, indices in (("train", self.train), ("test", self.test)):
             for index in indices:
-                row = rows.setdefault(configurations[index].group, dict.fromkeys(("train", "test", "train_atoms", "test_atoms"), 0))
+                row = rows.setdefault(
+                    configurations[index].group, dict.fromkeys(("train", "test", "train_atoms", "test_atoms"), 0)
+                )
                 row[name] += 1
                 row[f"{name}_atoms"] += configurations[index].n_atoms
         return pd.DataFrame([{"group": group, **counts} for group, counts in rows.items()])
@@ -100,11 +101,8 @@ def split_by_group(configurations: Sequence[Configuration], test_fraction: float
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     rng = np.random.default_rng(seed)
-    groups: dict[str, list[int]] = {}
-    for index, configuration in enumerate(configurations):
-        groups.setdefault(configuration.group, []).append(index)
     train, test = [], []
-    for members in groups.values():
+    for members in group_indices(configurations).values():
         n_test = max(1, round(test_fraction * len(members))) if len(members) > 1 else 0
         shuffled = rng.permutation(members)
         test += shuffled[:n_test].tolist()
@@ -154,7 +152,9 @@ class AdamState:
     step: int = 0
 
 
-def adam_step(theta: np.ndarray, gradient: np.ndarray, state: AdamState, learning_rate: float) -> tuple[np.ndarray, AdamState]:
+def adam_step(
+    theta: np.ndarray, gradient: np.ndarray, state: AdamState, learning_rate: float
+) -> tuple[np.ndarray, AdamState]:
     """One Adam update (Kingma and Ba) with bias correction."""
     beta1, beta2 = ADAM_BETAS
     step = state.step + 1
@@ -213,25 +213,43 @@ class Checkpoint:
 
 def run_key(spec: TrainingSpec, seed: int, member: int, training: Sequence[Configuration]) -> str:
     """A digest of everything that determines a run: spec, seed, member and the training configurations."""
-    text = json.dumps({"spec": asdict(spec), "seed": seed, "member": member, "train": [c.label for c in training]}, sort_keys=True)
+    text = json.dumps(
+        {"spec": asdict(spec), "seed": seed, "member": member, "train": [c.label for c in training]}, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 # -- one model --------------------------------------------------------------
-def initial_model(parameters: SnapParameters, spec: TrainingSpec, cache: DescriptorCache, training: Sequence[Configuration], rng: np.random.Generator) -> NeuralSnap:
+def initial_model(
+    parameters: SnapParameters,
+    spec: TrainingSpec,
+    cache: EngineCache,
+    training: Sequence[Configuration],
+    rng: np.random.Generator,
+) -> NeuralSnap:
     """A fresh network standardised on the training atoms (module docstring)."""
-    evaluations = [cache.descriptors(c) for c in training]
+    evaluations = [cache.per_atom(c) for c in training]
     atoms = np.concatenate([e.descriptors for e in evaluations])
     scale = atoms.std(axis=0)
     offset = np.mean([(c.energy - e.reference_energy) / c.n_atoms for c, e in zip(training, evaluations)])
-    return NeuralSnap.initialize(parameters, spec.widths, rng, spec.activation, shift=atoms.mean(axis=0), scale=np.where(scale > 0, scale, 1.0), energy_offset=offset)
+    return NeuralSnap.initialize(
+        parameters,
+        spec.widths,
+        rng,
+        spec.activation,
+        shift=atoms.mean(axis=0),
+        scale=np.where(scale > 0, scale, 1.0),
+        energy_offset=offset,
+    )
 
 
-def batch_loss_gradient(potential: NeuralSnapPotential, batch: Sequence[Configuration], spec: TrainingSpec) -> tuple[float, np.ndarray]:
+def batch_loss_gradient(
+    potential: NeuralSnapPotential, batch: Sequence[Configuration], spec: TrainingSpec
+) -> tuple[float, np.ndarray]:
     """ℒ of Eq. 1 over ``batch`` and its gradient, the force term by Eq. 7 (module docstring)."""
     model, cache = potential.model, potential.cache
     m = len(batch)
-    evaluations = [cache.descriptors(c) for c in batch]
+    evaluations = [cache.per_atom(c) for c in batch]
     atoms, seeds = [], []
     energy_loss = force_loss = 0.0
     for configuration, evaluation in zip(batch, evaluations):
@@ -243,12 +261,13 @@ def batch_loss_gradient(potential: NeuralSnapPotential, batch: Sequence[Configur
             continue
         errors = model.forces(evaluation) - configuration.forces
         force_loss += 0.5 * float(np.sum(errors * errors)) / m
-        if not np.any(errors):
+        step = displacement(configuration.positions, errors, spec.epsilon)
+        if step is None:
             continue
-        eta = step_size(spec.epsilon, characteristic_force_error(errors))
-        for positions, sign in zip(displaced_positions(configuration.positions, errors, eta), (-1.0, 1.0)):
-            atoms.append(cache.fast_descriptors(configuration, positions).descriptors)
-            seeds.append(np.full(configuration.n_atoms, sign * spec.force_weight / (2.0 * eta * m)))
+        # Eq. 7 as seeds: −(∇θÊ[r₊] − ∇θÊ[r₋])/(2η) weighted by c₂/M
+        for positions, sign in ((step.plus, -1.0), (step.minus, 1.0)):
+            atoms.append(cache.per_atom_values(configuration, positions).descriptors)
+            seeds.append(np.full(configuration.n_atoms, sign * spec.force_weight / (2.0 * step.eta * m)))
     gradient = model.atom_energy_gradient(np.concatenate(atoms), np.concatenate(seeds))
     return spec.energy_weight * energy_loss + spec.force_weight * force_loss, gradient
 
@@ -270,12 +289,12 @@ def train(
     rng: np.random.Generator,
     checkpoint: Path | None = None,
     key: str = "",
-    report: Callable[[int, float], None] = lambda epoch, loss: None,
+    after_epoch: Callable[[int, float], None] = lambda epoch, loss: None,
 ) -> TrainingRun:
     """Adam on mini-batches from ``potential.model``; resumes from ``checkpoint`` when its key matches.
 
-    ``report(epoch, loss)`` is called after every epoch (and once at the start
-    with the epoch a resumed run continues from).
+    ``after_epoch(epoch, loss)`` is called after every epoch, once its
+    checkpoint is written (a caller may stop the run there).
     """
     theta = potential.model.theta.copy()
     adam, epoch, history, seconds = AdamState(np.zeros_like(theta), np.zeros_like(theta)), 0, np.zeros(0), 0.0
@@ -283,7 +302,6 @@ def train(
     if saved is not None:
         theta, adam, epoch, history, seconds = saved.theta, saved.adam, saved.epoch, saved.history, saved.seconds
         rng.bit_generator.state = saved.rng_state
-    report(epoch, float(history[-1]) if len(history) else float("nan"))
     first_epoch = epoch
     while epoch < spec.epochs:
         start = time.perf_counter()
@@ -291,7 +309,9 @@ def train(
         losses = []
         for begin in range(0, len(order), spec.batch_size):
             potential.model = potential.model.with_theta(theta)
-            loss, gradient = batch_loss_gradient(potential, [training[i] for i in order[begin : begin + spec.batch_size]], spec)
+            loss, gradient = batch_loss_gradient(
+                potential, [training[i] for i in order[begin : begin + spec.batch_size]], spec
+            )
             theta, adam = adam_step(theta, gradient, adam, spec.learning_rate_at(epoch))
             losses.append(loss)
         epoch += 1
@@ -299,7 +319,7 @@ def train(
         seconds += time.perf_counter() - start
         if checkpoint is not None and (epoch % spec.checkpoint_every == 0 or epoch == spec.epochs):
             Checkpoint(key, theta, adam, epoch, rng.bit_generator.state, history, seconds).save(checkpoint)
-        report(epoch, float(history[-1]))
+        after_epoch(epoch, float(history[-1]))
     potential.model = potential.model.with_theta(theta)
     return TrainingRun(potential.model, history, epoch - first_epoch, seconds)
 
@@ -332,9 +352,11 @@ class Predictions:
 
 def predict(potential: NeuralSnapPotential, configurations: Sequence[Configuration]) -> Predictions:
     """Energies and forces of ``configurations`` at their own positions."""
-    evaluations = [potential.cache.descriptors(c) for c in configurations]
+    evaluations = [potential.cache.per_atom(c) for c in configurations]
     return Predictions(
-        energy_errors=np.array([(potential.model.energy(e) - c.energy) / c.n_atoms for c, e in zip(configurations, evaluations)]),
+        energy_errors=np.array(
+            [(potential.model.energy(e) - c.energy) / c.n_atoms for c, e in zip(configurations, evaluations)]
+        ),
         forces=np.concatenate([potential.model.forces(e) for e in evaluations]),
         reference_forces=np.concatenate([c.forces for c in configurations]),
     )
@@ -343,19 +365,37 @@ def predict(potential: NeuralSnapPotential, configurations: Sequence[Configurati
 def gradient_error(potential: NeuralSnapPotential, configurations: Sequence[Configuration], epsilon: float) -> float:
     """Err[∇̃L] (Eq. 11) of the paper's estimate at ``epsilon`` against the exact R-op gradient."""
     exact = np.array([potential.exact_force_loss_gradient(c) for c in configurations])
-    estimate = np.array([potential.paper_force_loss_gradient(c, epsilon) for c in configurations])
+    estimate = np.array([paper_force_loss_gradient(potential, c, epsilon) for c in configurations])
     return relative_error(estimate, exact)
 
 
 # -- ensembles --------------------------------------------------------------
 @dataclass(frozen=True)
+class EnsembleData:
+    """What every member trains and is tested on: the configurations and the split (plain data, sent with every task)."""
+
+    configurations: tuple[Configuration, ...]
+    split: Split
+    parameters: SnapParameters
+
+    @property
+    def training(self) -> list[Configuration]:
+        return [self.configurations[i] for i in self.split.train]
+
+    @property
+    def test(self) -> list[Configuration]:
+        return [self.configurations[i] for i in self.split.test]
+
+
+@dataclass(frozen=True)
 class MemberTask:
-    """One network of an ensemble: a setting (its spec), a member index, the base seed."""
+    """One network of an ensemble: a setting (its spec), a member index, the base seed, and the data."""
 
     setting: str
     member: int
     spec: TrainingSpec
     seed: int
+    data: EnsembleData
     checkpoint_dir: Path | None = None
 
     @property
@@ -373,7 +413,9 @@ class MemberResult:
     that contributed (checkpoints carry it), ``epochs_run`` the epochs of this one.
     """
 
-    task: MemberTask
+    setting: str
+    member: int
+    spec: TrainingSpec
     theta: np.ndarray
     history: np.ndarray
     predictions: Predictions
@@ -382,36 +424,40 @@ class MemberResult:
     epochs_run: int
 
 
-@dataclass
-class EnsembleData:
-    """What every member needs: the configurations, the split, the LAMMPS cache (one per process)."""
-
-    configurations: list[Configuration]
-    split: Split
-    parameters: SnapParameters
-    cache: DescriptorCache = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.cache = DescriptorCache(self.parameters)
-
-    @property
-    def training(self) -> list[Configuration]:
-        return [self.configurations[i] for i in self.split.train]
-
-    @property
-    def test(self) -> list[Configuration]:
-        return [self.configurations[i] for i in self.split.test]
+#: This process's engine cache for the data it trains on: the descriptors at the
+#: dataset positions are computed once per process, whatever the number of members.
+_PROCESS_CACHE: dict[str, EngineCache] = {}
 
 
-def train_member(task: MemberTask, data: EnsembleData, report: Callable[[int, float], None]) -> MemberResult:
-    """Initialise, train (resuming from a checkpoint when there is one), predict the test set."""
+def _engine_cache(data: EnsembleData) -> EngineCache:
+    key = fingerprint((data.configurations, data.parameters))
+    if key not in _PROCESS_CACHE:
+        for stale in _PROCESS_CACHE.values():
+            stale.close()
+        _PROCESS_CACHE.clear()
+        _PROCESS_CACHE[key] = EngineCache(data.parameters)
+    return _PROCESS_CACHE[key]
+
+
+def train_member(task: MemberTask) -> MemberResult:
+    """Initialise, train (resuming from a checkpoint when there is one), predict the test set.
+
+    Runs on any executor of :mod:`snapcheck.runtime.executors`: the task
+    carries its data; the LAMMPS descriptors are kept per process.
+    """
+    data = task.data
     training = data.training
+    cache = _engine_cache(data)
     rng = np.random.default_rng([task.seed, task.member])
-    potential = NeuralSnapPotential(initial_model(data.parameters, task.spec, data.cache, training, rng), data.cache)
-    checkpoint = task.checkpoint_dir / f"{task.setting}-member{task.member}.npz" if task.checkpoint_dir is not None else None
-    run = train(potential, training, task.spec, rng, checkpoint, run_key(task.spec, task.seed, task.member, training), report)
+    potential = NeuralSnapPotential(initial_model(data.parameters, task.spec, cache, training, rng), cache)
+    checkpoint = (
+        task.checkpoint_dir / f"{task.setting}-member{task.member}.npz" if task.checkpoint_dir is not None else None
+    )
+    run = train(potential, training, task.spec, rng, checkpoint, run_key(task.spec, task.seed, task.member, training))
     return MemberResult(
-        task=task,
+        setting=task.setting,
+        member=task.member,
+        spec=task.spec,
         theta=run.model.theta,
         history=run.history,
         predictions=predict(potential, data.test),
@@ -421,75 +467,27 @@ def train_member(task: MemberTask, data: EnsembleData, report: Callable[[int, fl
     )
 
 
-_WORKER: dict = {}
+def train_ensemble(tasks: Sequence[MemberTask], **execution) -> list[MemberResult]:
+    """Train every task on the executor that ``execution`` chooses; results in the order of ``tasks``.
 
-
-def _initialise_worker(data_source: str | None, subset: list[str], split: Split, parameters: SnapParameters, queue) -> None:
-    configurations = {c.label: c for c in load_configurations(data_source)}
-    _WORKER["data"] = EnsembleData([configurations[label] for label in subset], split, parameters)
-    _WORKER["queue"] = queue
-
-
-def _train_in_worker(task: MemberTask) -> MemberResult:
-    queue = _WORKER["queue"]
-    return train_member(task, _WORKER["data"], lambda epoch, loss: queue.put((task.label, epoch, loss)))
-
-
-def train_ensemble(
-    configurations: list[Configuration],
-    split: Split,
-    tasks: Sequence[MemberTask],
-    parameters: SnapParameters,
-    jobs: int = 1,
-    data_source: str | None = None,
-) -> list[MemberResult]:
-    """Train every task, over ``jobs`` processes, with a tqdm bar per setting (stderr) showing each member's running loss.
-
-    Workers load the dataset from ``data_source`` (as :func:`load_configurations`
-    does) and pick ``configurations`` by label; each computes the descriptors
-    at the dataset positions once and reuses them for all its members.
-    Results come back in the order of ``tasks``.
+    ``execution``: the keyword arguments of
+    :func:`snapcheck.runtime.executors.run_chunks` (``jobs``, ``scheduler``,
+    ``partials``, ``run_log``, ``progress``).  The most expensive members
+    (force training: LAMMPS at every step) start first, so that the cheap ones
+    fill the gaps; the progress bar counts epochs of finished members.
     """
-    epochs = {task.label: task.spec.epochs for task in tasks}
-    settings = {task.label: task.setting for task in tasks}
-    losses: dict[str, float] = {}
-    done: dict[str, int] = {}
-    with ExitStack() as stack:
-        # one bar per setting: an epoch of force training costs far more than one of energy-only training
-        bars = {
-            setting: stack.enter_context(tqdm(total=sum(t.spec.epochs for t in tasks if t.setting == setting), desc=f"training {setting}", unit="epoch", position=index, smoothing=0.05))
-            for index, setting in enumerate(dict.fromkeys(settings.values()))
-        }
-
-        def update(label: str, epoch: int, loss: float) -> None:
-            bar = bars[settings[label]]
-            bar.update(epoch - done.get(label, 0))
-            done[label], losses[label] = epoch, loss
-            mine = [k for k in done if settings[k] == settings[label]]
-            running = " ".join(f"#{k.split('#')[-1]} loss {losses[k]:.3g}" for k in sorted(mine) if done[k] < epochs[k])
-            bar.set_postfix_str(f"{running} ({sum(done[k] == epochs[k] for k in mine)} done)", refresh=False)
-
-        if jobs == 1:
-            data = EnsembleData(configurations, split, parameters)
-            try:
-                return [train_member(task, data, lambda epoch, loss, label=task.label: update(label, epoch, loss)) for task in tasks]
-            finally:
-                data.cache.close()
-        context = multiprocessing.get_context("spawn")
-        with context.Manager() as manager:
-            queue = manager.Queue()
-            subset = [c.label for c in configurations]
-            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_initialise_worker, initargs=(data_source, subset, split, parameters, queue)) as pool:
-                # the most expensive first (force training: LAMMPS at every step), so that the cheap ones fill the gaps
-                order = sorted(range(len(tasks)), key=lambda index: (tasks[index].spec.force_weight == 0, -tasks[index].spec.epochs))
-                pending = {pool.submit(_train_in_worker, tasks[index]): index for index in order}
-                results: list[MemberResult | None] = [None] * len(tasks)
-                while pending:
-                    finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    while not queue.empty():
-                        update(*queue.get())
-                    for future in finished:
-                        results[pending.pop(future)] = future.result()
-                while not queue.empty():
-                    update(*queue.get())
-        return results
+    order = sorted(
+        range(len(tasks)), key=lambda index: (tasks[index].spec.force_weight == 0, -tasks[index].spec.epochs, index)
+    )
+    results = run_chunks(
+        train_member,
+        [tasks[i] for i in order],
+        sizes=[tasks[i].spec.epochs for i in order],
+        description="training",
+        unit="epoch",
+        **execution,
+    )
+    ordered: list[MemberResult | None] = [None] * len(tasks)
+    for index, result in zip(order, results):
+        ordered[index] = result
+    return ordered

@@ -10,8 +10,17 @@ from collections import Counter
 
 import pytest
 
-from snapcheck.data import DataError, load_configurations
-from snapcheck.data.datasets import FIT_INPUT, REFERENCE_FIT, download, read_manifest, remote_path, resolve_dataset_root, verify
+from snapcheck.base.errors import InputError
+from snapcheck.data import load_configurations
+from snapcheck.data.datasets import (
+    FIT_INPUT,
+    REFERENCE_FIT,
+    download,
+    read_manifest,
+    remote_path,
+    resolve_dataset_root,
+    verify,
+)
 
 
 def test_full_set_has_363_configurations_in_12_groups(ta_configurations):
@@ -42,7 +51,7 @@ def test_environment_variable_wins(monkeypatch, tmp_path, data_root):
     monkeypatch.setenv("SNAPCHECK_CACHE", str(tmp_path / "cache"))
     assert resolve_dataset_root() == data_root
     monkeypatch.setenv("SNAPCHECK_DATA", str(tmp_path / "nowhere"))
-    with pytest.raises(DataError, match="SNAPCHECK_DATA names a folder that does not exist"):
+    with pytest.raises(InputError, match="SNAPCHECK_DATA names a folder that does not exist"):
         resolve_dataset_root()
 
 
@@ -75,7 +84,7 @@ def test_download_rejects_a_corrupt_file(tmp_path, file_server):
     target = served / "JSON" / "Liquid" / "Ta_liquid_1.json"
     target.write_text(target.read_text() + " ")
     destination = tmp_path / "cache" / "ta-jcp2014"
-    with pytest.raises(DataError, match=r"Ta_liquid_1.json: SHA-256 .* differs from the manifest"):
+    with pytest.raises(InputError, match=r"Ta_liquid_1.json: SHA-256 .* differs from the manifest"):
         download(destination, base_url=url)
     assert not destination.exists()
     assert list(destination.parent.iterdir()) == []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from snapcheck.data import DataError
+from snapcheck.base.errors import InputError
 from snapcheck.data.datasets import FIT_INPUT
 from snapcheck.data.fitsnap_input import read_fitsnap_input
-from snapcheck.descriptors.lammps_engine import ZBL_TANTALUM
+from snapcheck.descriptors.engine import ZBL_TANTALUM
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +28,24 @@ def test_the_ta_example_gives_ta06as_descriptors_zbl_and_its_group_weights(data_
 
 def test_a_group_missing_from_the_input_is_named(data_root):
     fit_input = read_fitsnap_input(data_root / FIT_INPUT)
-    with pytest.raises(DataError, match=r"conf\.json: group 'Amorphous' has no row in \[GROUPS\] of .*Ta-example\.in"):
+    with pytest.raises(InputError, match=r"conf\.json: group 'Amorphous' has no row in \[GROUPS\] of .*Ta-example\.in"):
         fit_input.group_weights("Amorphous", "conf.json")
 
 
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("smartweights = 0", "smartweights = 1", r"\[GROUPS\] smartweights = 1; snapcheck's fit uses the weights as given"),
+        (
+            "smartweights = 0",
+            "smartweights = 1",
+            r"\[GROUPS\] smartweights = 1; snapcheck's fit uses the weights as given",
+        ),
         ("solver = SVD", "solver = RIDGE", r"\[SOLVER\] solver = RIDGE; snapcheck reproduces the SVD solver only"),
-        ("Liquid        =  1.0    0.0", "Liquid        =  0.8    0.2", r"\[GROUPS\] Liquid: snapcheck fits every configuration"),
+        (
+            "Liquid        =  1.0    0.0",
+            "Liquid        =  0.8    0.2",
+            r"\[GROUPS\] Liquid: snapcheck fits every configuration",
+        ),
         ("quadraticflag = 0", "quadraticflag = 1", r"\[BISPECTRUM\] quadraticflag = 1"),
         ("twojmax = 6", "twojmax = six", r"\[BISPECTRUM\] twojmax and rcutfac must be numbers"),
         ("[REFERENCE]", "[REFERENCES]", r"the section \[REFERENCE\] is missing"),
@@ -47,10 +55,10 @@ def test_settings_snapcheck_does_not_reproduce_are_refused_by_name(tmp_path, exa
     assert old in example_text
     path = tmp_path / "edited.in"
     path.write_text(example_text.replace(old, new))
-    with pytest.raises(DataError, match=rf"edited\.in: {message}"):
+    with pytest.raises(InputError, match=rf"edited\.in: {message}"):
         read_fitsnap_input(path)
 
 
 def test_a_missing_file_is_named(tmp_path):
-    with pytest.raises(DataError, match=r"nothing\.in: cannot read the FitSNAP input"):
+    with pytest.raises(InputError, match=r"nothing\.in: cannot read the FitSNAP input"):
         read_fitsnap_input(tmp_path / "nothing.in")

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snapcheck.data import DataError, read_fitsnap_json
+from snapcheck.base.errors import InputError
+from snapcheck.data import read_fitsnap_json
 
 BCC_FILE = Path("JSON/Displaced_BCC/BCC_1.json")
 
@@ -99,7 +100,7 @@ def unknown_species(record):
 def test_bad_configuration_names_file_and_configuration(tmp_path, bcc_document, change, message):
     comment, document = bcc_document
     path = write(tmp_path, comment, mutate(document, change))
-    with pytest.raises(DataError) as error:
+    with pytest.raises(InputError) as error:
         read_fitsnap_json(path)
     assert str(error.value).startswith(f"{path}: configuration 'BCC_1': ")
     assert message in str(error.value)
@@ -109,7 +110,7 @@ def test_malformed_json_names_file_and_line(tmp_path, bcc_document):
     comment, document = bcc_document
     path = write(tmp_path, comment, document)
     path.write_text(path.read_text()[:-40])
-    with pytest.raises(DataError, match=rf"{path}: malformed JSON at line 2"):
+    with pytest.raises(InputError, match=rf"{path}: malformed JSON at line 2"):
         read_fitsnap_json(path)
 
 
@@ -117,5 +118,5 @@ def test_unknown_unit_is_refused(tmp_path, bcc_document):
     comment, document = bcc_document
     document["Dataset"]["ForcesStyle"] = "newtons"
     path = write(tmp_path, comment, document)
-    with pytest.raises(DataError, match=r"ForcesStyle 'newtons' is not a unit snapcheck knows"):
+    with pytest.raises(InputError, match=r"ForcesStyle 'newtons' is not a unit snapcheck knows"):
         read_fitsnap_json(path)

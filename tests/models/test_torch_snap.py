@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from snapcheck.descriptors.per_atom import PerAtomEngine
+from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.models import LinearSnap
 from snapcheck.models.neural_snap import NeuralSnap
 from snapcheck.models.torch_snap import TorchDescriptors, TorchSnap
@@ -20,18 +20,27 @@ def liquid(ta_configurations):
 
 @pytest.fixture(scope="module")
 def liquid_descriptors(liquid):
-    with PerAtomEngine(liquid, LinearSnap.ta06a().parameters) as engine:
+    with SnapEngine(liquid, LinearSnap.ta06a().parameters) as engine:
         return engine.evaluate_per_atom()
 
 
 @pytest.mark.parametrize("activation", ["tanh", "softplus", "silu"])
 def test_double_backprop_equals_the_numpy_r_operator(liquid, liquid_descriptors, activation):
     b = liquid_descriptors.descriptors
-    model = NeuralSnap.initialize(LinearSnap.ta06a().parameters, (24, 16), seed=3, activation=activation, shift=b.mean(axis=0), scale=b.std(axis=0))
+    model = NeuralSnap.initialize(
+        LinearSnap.ta06a().parameters,
+        (24, 16),
+        seed=3,
+        activation=activation,
+        shift=b.mean(axis=0),
+        scale=b.std(axis=0),
+    )
     network, tensors = TorchSnap(model), TorchDescriptors.from_numpy(liquid_descriptors)
 
     forces = model.forces(liquid_descriptors)
-    np.testing.assert_allclose(network.forces(tensors).detach().numpy(), forces, rtol=0, atol=1e-12 * np.abs(forces).max())
+    np.testing.assert_allclose(
+        network.forces(tensors).detach().numpy(), forces, rtol=0, atol=1e-12 * np.abs(forces).max()
+    )
 
     exact = model.exact_force_loss_gradient(liquid_descriptors, forces - liquid.forces)
     double_backprop = network.force_loss_gradient(tensors, torch.tensor(liquid.forces)).numpy()

@@ -17,7 +17,9 @@ def test_bcc_supercell_has_2m3_atoms_in_an_m_cell_cube():
     configuration = cost.bcc_tantalum(3, seed=1)
     assert configuration.n_atoms == 54
     np.testing.assert_allclose(configuration.cell, np.eye(3) * 3 * cost.LATTICE_CONSTANT)
-    assert configuration.positions.std() > 0 and not np.array_equal(configuration.positions, cost.bcc_tantalum(3, seed=2).positions)
+    assert configuration.positions.std() > 0 and not np.array_equal(
+        configuration.positions, cost.bcc_tantalum(3, seed=2).positions
+    )
 
 
 def test_numpy_tracker_sees_a_buffer_of_known_size():
@@ -42,15 +44,56 @@ def test_torch_tracker_follows_allocations_and_frees():
 
 
 def test_cost_command_on_a_tiny_grid(tmp_path, capsys):
-    code = bench.main(["cost", "--cells", "2,3", "--widths", "8,16", "--n-width", "8", "--p-cells", "2", "--repeats", "1", "--seed", "3", "--out-dir", str(tmp_path)])
+    code = bench.main(
+        [
+            "cost",
+            "--cells",
+            "2,3",
+            "--widths",
+            "8,16",
+            "--n-width",
+            "8",
+            "--p-cells",
+            "2",
+            "--repeats",
+            "1",
+            "--seed",
+            "3",
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     table = pd.read_csv(tmp_path / "reports" / "cost.csv")
-    expected = {"model", "n_atoms", "widths", "n_parameters", "method", "includes", "time_s", "time_ratio", "peak_memory_mb", "memory_ratio", "memory_tracker", "relative_error_vs_exact"}
+    expected = {
+        "model",
+        "n_atoms",
+        "widths",
+        "n_parameters",
+        "method",
+        "includes",
+        "time_s",
+        "time_ratio",
+        "peak_memory_mb",
+        "memory_ratio",
+        "memory_tracker",
+        "relative_error_vs_exact",
+    }
     assert expected <= set(table.columns)
     neural = table[table["model"] == cost.NEURAL]
     # points: (16 atoms, 8x8), (16 atoms, 16x16), (54 atoms, 8x8); five methods each
-    assert sorted(set(zip(neural["n_atoms"], neural["n_parameters"]))) == [(16, 8 * 8 + 33 * 8 + 1), (16, 16 * 16 + 33 * 16 + 1), (54, 8 * 8 + 33 * 8 + 1)]
-    assert len(neural) == 15 and set(neural["method"]) == {cost.FORCES, cost.PAPER, cost.EXACT, cost.TORCH_FORCES, cost.DOUBLE_BACKPROP}
+    assert sorted(set(zip(neural["n_atoms"], neural["n_parameters"]))) == [
+        (16, 8 * 8 + 33 * 8 + 1),
+        (16, 16 * 16 + 33 * 16 + 1),
+        (54, 8 * 8 + 33 * 8 + 1),
+    ]
+    assert len(neural) == 15 and set(neural["method"]) == {
+        cost.FORCES,
+        cost.PAPER,
+        cost.EXACT,
+        cost.TORCH_FORCES,
+        cost.DOUBLE_BACKPROP,
+    }
     assert (table["time_s"] > 0).all() and (neural["peak_memory_mb"] > 0).all()
     assert (table.loc[table["method"] == cost.FORCES, "time_ratio"] == 1).all()
     errors = table.set_index(["model", "method"])["relative_error_vs_exact"]
@@ -58,12 +101,33 @@ def test_cost_command_on_a_tiny_grid(tmp_path, capsys):
     assert (errors.loc[(cost.NEURAL, cost.PAPER)] < 1e-6).all() and (errors.loc[(cost.LINEAR, cost.PAPER)] < 1e-6).all()
     assert (tmp_path / "figures" / "cost_scaling.png").stat().st_size > 10_000
     output = capsys.readouterr().out
-    assert "paper gradient / double backprop at N = 54" in output and "double backprop / torch force prediction" in output
+    assert (
+        "paper gradient / double backprop at N = 54" in output and "double backprop / torch force prediction" in output
+    )
 
 
 def test_cost_command_without_torch_says_so_and_measures_the_rest(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cost, "torch_available", lambda: False)
-    assert bench.main(["cost", "--cells", "2", "--widths", "8", "--n-width", "8", "--p-cells", "2", "--repeats", "1", "--out-dir", str(tmp_path)]) == 0
+    assert (
+        bench.main(
+            [
+                "cost",
+                "--cells",
+                "2",
+                "--widths",
+                "8",
+                "--n-width",
+                "8",
+                "--p-cells",
+                "2",
+                "--repeats",
+                "1",
+                "--out-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert "pip install -e '.[torch]'" in capsys.readouterr().out
     methods = set(pd.read_csv(tmp_path / "reports" / "cost.csv")["method"])
     assert methods == {cost.FORCES, cost.PAPER, cost.EXACT}

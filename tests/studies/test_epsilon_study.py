@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from snapcheck import fig1, fig2, figures
-from snapcheck.cli import run
+from snapcheck.runtime.cli import run
 
 
 def test_fig1_writes_its_report_and_figures(tmp_path, capsys):
@@ -25,7 +25,10 @@ def test_fig1_writes_its_report_and_figures(tmp_path, capsys):
 
 
 def test_fig2_uses_the_fixed_g0(tmp_path):
-    assert fig2.main(["--configs", "12", "--epsilons", "1e-5", "--g0", "2.5", "--jobs", "1", "--out-dir", str(tmp_path)]) == 0
+    assert (
+        fig2.main(["--configs", "12", "--epsilons", "1e-5", "--g0", "2.5", "--jobs", "1", "--out-dir", str(tmp_path)])
+        == 0
+    )
     table = pd.read_csv(tmp_path / "reports" / "fig2.csv")
     assert (table["g0_mode"] == "fixed").all()
     assert (table["g0_eV_per_A"] == 2.5).all()
@@ -51,19 +54,38 @@ def test_bad_epsilon_grid_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         fig1.main(["--epsilons", "0,1e-5", "--out-dir", str(tmp_path)])
     assert exit_.value.code == 2
-    assert "ε must be positive" in capsys.readouterr().err
+    assert "argument --epsilons: every ε must be a positive number" in capsys.readouterr().err
 
 
 def test_the_fitted_model_is_a_third_option(tmp_path, capsys):
-    assert fig1.main(["--models", "trained,fitted", "--configs", "12", "--epsilons", "1e-5", "--jobs", "1", "--out-dir", str(tmp_path)]) == 0
+    assert (
+        fig1.main(
+            [
+                "--models",
+                "trained,fitted",
+                "--configs",
+                "12",
+                "--epsilons",
+                "1e-5",
+                "--jobs",
+                "1",
+                "--out-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(tmp_path / "reports" / "fig1.csv")
     assert list(table["model"]) == ["trained", "fitted"]
     assert (table["err_grad"] < 1e-7).all()
-    assert "fitted (snapcheck's FitSNAP-style fit)" in capsys.readouterr().out
+    assert "fitted (snapcheck's FitSNAP-style fit with Ta-example.in)" in capsys.readouterr().out
 
 
 def test_an_unknown_model_is_bad_usage(capsys):
     with pytest.raises(SystemExit) as exit_:
         run(fig1.main, ["--models", "trained,bogus"])
     assert exit_.value.code == 2
-    assert "unknown model(s) ['bogus']; choose from trained, untrained, fitted" in capsys.readouterr().err
+    assert (
+        "model bogus: not a model name (trained, untrained, fitted) nor an existing .snapcoeff file"
+        in capsys.readouterr().err
+    )

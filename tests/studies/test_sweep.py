@@ -10,7 +10,9 @@ from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, run_s
 
 
 def test_parallel_and_serial_sweeps_agree_bit_for_bit(one_per_group, ta06a):
-    spec = SweepSpec(models=(ta06a, LinearSnap.kaiming(ta06a.parameters, seed=5)), epsilons=(1e-6, 1e-3), g0_rules=("max", 1.0))
+    spec = SweepSpec(
+        models=(ta06a, LinearSnap.kaiming(ta06a.parameters, seed=5)), epsilons=(1e-6, 1e-3), g0_rules=("max", 1.0)
+    )
     serial = run_sweep(one_per_group, spec, jobs=1, progress=False)
     parallel = run_sweep(one_per_group, spec, jobs=2, progress=False)
     for a, b in zip(serial, parallel):
@@ -34,7 +36,7 @@ def test_a_used_engine_gives_the_same_bits_as_a_new_one(one_per_group, ta06a):
     for configuration in (one_per_group[0], max(one_per_group, key=lambda c: c.n_atoms)):
         with SnapEngine(configuration, ta06a.parameters) as engine:
             first = sweep_configuration(engine, configuration, spec)
-            engine.evaluate_fast(configuration.positions + 0.05)  # leave it somewhere else
+            engine.evaluate_values(configuration.positions + 0.05)  # leave it somewhere else
             again = sweep_configuration(engine, configuration, spec)
         for name in ("exact_gradient", "loss_estimates", "gradient_estimates"):
             np.testing.assert_array_equal(getattr(first, name), getattr(again, name), err_msg=name)

@@ -7,13 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from snapcheck.cli import spread
-from snapcheck.descriptors.per_atom import DescriptorCache
-from snapcheck.gradients.finite_difference import relative_error
+from snapcheck.data.selection import stratified_subset
+from snapcheck.descriptors.cache import EngineCache
+from snapcheck.gradients.paper import relative_error
 from snapcheck.models import NeuralSnapPotential
 from snapcheck.studies.training import (
     AdamState,
     Checkpoint,
+    EnsembleData,
     MemberTask,
     TrainingSpec,
     adam_step,
@@ -25,18 +26,27 @@ from snapcheck.studies.training import (
     train_ensemble,
 )
 
-SMALL = TrainingSpec(widths=(6,), activation="silu", epochs=3, batch_size=4, learning_rate=1e-2, final_learning_rate=1e-3, force_weight=0.5, checkpoint_every=1)
+SMALL = TrainingSpec(
+    widths=(6,),
+    activation="silu",
+    epochs=3,
+    batch_size=4,
+    learning_rate=1e-2,
+    final_learning_rate=1e-3,
+    force_weight=0.5,
+    checkpoint_every=1,
+)
 
 
 @pytest.fixture(scope="module")
 def subset(ta_configurations):
     """24 configurations, two per group."""
-    return spread(ta_configurations, 24)
+    return stratified_subset(ta_configurations, 24)
 
 
 @pytest.fixture(scope="module")
 def cache(ta06a):
-    with DescriptorCache(ta06a.parameters) as cache:
+    with EngineCache(ta06a.parameters) as cache:
         yield cache
 
 
@@ -68,7 +78,12 @@ def test_batch_gradient_is_eq1_with_the_force_term_by_eq7(ta06a, cache, subset):
     assert loss == pytest.approx(expected_loss, rel=1e-12)
     assert relative_error(gradient, expected) < 1e-7
     _, energy_only = batch_loss_gradient(potential, batch, replace(spec, force_weight=0.0))
-    np.testing.assert_allclose(energy_only, 0.7 * np.mean([r * potential.energy_gradient(c) for r, c in zip(residuals, batch)], axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        energy_only,
+        0.7 * np.mean([r * potential.energy_gradient(c) for r, c in zip(residuals, batch)], axis=0),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_adam_first_step_moves_every_parameter_by_the_learning_rate():
@@ -119,12 +134,17 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_exactly(ta06a, cache, su
 
 
 def test_ensemble_over_processes_equals_the_serial_run(ta06a, subset):
-    split = split_by_group(subset, 0.25, seed=3)
-    tasks = [MemberTask(setting, member, replace(SMALL, epochs=2, force_weight=weight), 5) for member in range(2) for setting, weight in (("energy", 0.0), ("energy+force", 0.5))]
-    serial = train_ensemble(subset, split, tasks, ta06a.parameters, jobs=1)
-    parallel = train_ensemble(subset, split, tasks, ta06a.parameters, jobs=2)
+    data = EnsembleData(tuple(subset), split_by_group(subset, 0.25, seed=3), ta06a.parameters)
+    split = data.split
+    tasks = [
+        MemberTask(setting, member, replace(SMALL, epochs=2, force_weight=weight), 5, data)
+        for member in range(2)
+        for setting, weight in (("energy", 0.0), ("energy+force", 0.5))
+    ]
+    serial = train_ensemble(tasks, jobs=1, progress=False)
+    parallel = train_ensemble(tasks, jobs=2, progress=False)
     for one, other, task in zip(serial, parallel, tasks):
-        assert one.task == other.task == task
+        assert (one.setting, one.member) == (other.setting, other.member) == (task.setting, task.member)
         np.testing.assert_array_equal(one.theta, other.theta)
         np.testing.assert_array_equal(one.predictions.forces, other.predictions.forces)
     # members of one index start from the same θ in both settings, so they differ only by the force term

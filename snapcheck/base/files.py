@@ -1,4 +1,4 @@
-"""Atomic writes of reports and figures.
+"""Atomic writes of reports, figures and data files.
 
 Every result file is written beside its target under a temporary name and
 renamed into place (``os.replace`` is atomic on POSIX), so an interrupted run
@@ -12,8 +12,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextmanager

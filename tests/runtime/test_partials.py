@@ -14,7 +14,7 @@ import pytest
 
 from snapcheck import fig1
 from snapcheck.models import LinearSnap
-from snapcheck.partials import PartialResults, fingerprint
+from snapcheck.runtime.partials import PartialResults, fingerprint
 from snapcheck.studies.sweep import SweepSpec, SweepTask, sweep_chunk
 
 
@@ -22,11 +22,17 @@ def test_an_interrupted_run_resumes_from_its_partial_results(tmp_path):
     """Kill ``fig1`` once some chunks are on disk; the rerun loads them, computes the rest, and writes the same CSVs."""
     arguments = ["--configs", "12", "--epsilons", "1e-12:1e-1:23"]
     interrupted, partials = tmp_path / "interrupted", tmp_path / "interrupted" / "partials"
-    process = subprocess.Popen([sys.executable, "-m", "snapcheck.fig1", *arguments, "--jobs", "1", "--out-dir", str(interrupted)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snapcheck.fig1", *arguments, "--jobs", "1", "--out-dir", str(interrupted)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while len(finished_chunks(partials)) < 3:
-            assert process.poll() is None, f"fig1 ended before it could be interrupted: {process.stderr.read().decode()}"
+            assert process.poll() is None, (
+                f"fig1 ended before it could be interrupted: {process.stderr.read().decode()}"
+            )
             assert time.monotonic() < deadline, "no partial results appeared"
             time.sleep(0.01)
         process.send_signal(signal.SIGKILL)
@@ -40,7 +46,11 @@ def test_an_interrupted_run_resumes_from_its_partial_results(tmp_path):
 
     assert fig1.main([*arguments, "--jobs", "1", "--out-dir", str(interrupted)]) == 0
     log = json.loads((interrupted / "reports" / "fig1_run.json").read_text())
-    assert log["chunks"] == 12 and log["chunks_loaded_from_partials"] == finished and log["chunks_computed"] == 12 - finished
+    assert (
+        log["chunks"] == 12
+        and log["chunks_loaded_from_partials"] == finished
+        and log["chunks_computed"] == 12 - finished
+    )
     assert not partials.exists()  # deleted once the run completed
 
     fresh = tmp_path / "fresh"
@@ -59,7 +69,10 @@ def test_keys_follow_content_not_object_identity(one_per_group, ta06a):
     store = PartialResults(None)
     spec = SweepSpec(models=(ta06a,), epsilons=(1e-5,))
     task = SweepTask(tuple(one_per_group[:2]), spec)
-    copied = SweepTask(tuple(replace(c, positions=c.positions.copy()) for c in one_per_group[:2]), SweepSpec(models=(LinearSnap.ta06a(),), epsilons=(1e-5,)))
+    copied = SweepTask(
+        tuple(replace(c, positions=c.positions.copy()) for c in one_per_group[:2]),
+        SweepSpec(models=(LinearSnap.ta06a(),), epsilons=(1e-5,)),
+    )
     assert store.key(sweep_chunk, task) == store.key(sweep_chunk, copied)
     moved = one_per_group[0].positions.copy()
     moved[0, 0] = np.nextafter(moved[0, 0], np.inf)  # one atom, one ulp

