@@ -17,6 +17,11 @@ from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
 from snapcheck.studies.fitsnap_crosscheck import FitsnapUnavailable, require_fitsnap
 
+try:
+    import torch  # noqa: F401
+except ImportError:  # the torch extra is optional: its tests are not collected without it
+    collect_ignore = ["models/test_torch_snap.py", "studies/test_cost_torch.py"]
+
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
