@@ -31,6 +31,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from snapcheck.base.errors import InputError, locate
+from snapcheck.data.validation import check_geometry
 
 
 def _finite_array(value, shape, what: str, where: str) -> np.ndarray:
@@ -84,6 +85,7 @@ class Configuration:
             if array is not None:
                 array.flags.writeable = False
         _check_cell(self.cell, where)
+        check_geometry(self.positions, self.cell, where)
 
     @property
     def n_atoms(self) -> int:
@@ -93,6 +95,56 @@ class Configuration:
     def label(self) -> str:
         """``group/name``: unique within a dataset."""
         return f"{self.group}/{self.name}"
+
+    @classmethod
+    def from_atoms(cls, atoms, name: str = "", group: str = "", source: str = "") -> Configuration:
+        """A configuration from an ``ase.Atoms`` with energy and forces attached (e.g. read from extxyz).
+
+        ``name`` and ``group`` default to ``atoms.info["name"]``/``["group"]`` (as :meth:`to_atoms` writes them).
+
+        ASE reports stress as σ in eV/Å³, positive = tensile; a configuration holds the pressure
+        tensor in bar, positive = compressive: P = −σ / ``ase.units.bar``.
+        """
+        from ase.units import bar
+
+        name = name or str(atoms.info.get("name", atoms.get_chemical_formula()))
+        group = group or str(atoms.info.get("group", ""))
+        where = locate(source, name)
+        try:
+            energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        except Exception as exc:  # noqa: BLE001 - ASE raises several types for a missing calculator
+            raise InputError(
+                f"{where}: the ase.Atoms has no energy and forces attached ({exc}); read them from an extxyz "
+                "file or attach an ase.calculators.singlepoint.SinglePointCalculator(atoms, energy=..., forces=...)"
+            ) from None
+        stress = None
+        try:
+            stress = -atoms.get_stress(voigt=False) / bar
+        except Exception:  # noqa: BLE001 - stress is optional
+            pass
+        return cls(
+            name=name,
+            group=group,
+            positions=atoms.get_positions(),
+            cell=np.asarray(atoms.get_cell()),
+            species=tuple(atoms.get_chemical_symbols()),
+            energy=energy,
+            forces=forces,
+            stress=stress,
+            source=source,
+        )
+
+    def to_atoms(self):
+        """An ``ase.Atoms`` (periodic) with the DFT energy, forces and stress attached (inverse of :meth:`from_atoms`)."""
+        from ase import Atoms
+        from ase.calculators.singlepoint import SinglePointCalculator
+        from ase.units import bar
+
+        atoms = Atoms(symbols=list(self.species), positions=self.positions, cell=self.cell, pbc=True)
+        stress = None if self.stress is None else -np.asarray(self.stress) * bar
+        atoms.calc = SinglePointCalculator(atoms, energy=self.energy, forces=np.array(self.forces), stress=stress)
+        atoms.info.update(name=self.name, group=self.group)
+        return atoms
 
 
 def _check_cell(cell: np.ndarray, where: str) -> None:

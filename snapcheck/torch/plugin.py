@@ -1,0 +1,30 @@
+"""A pytest plugin: the ``force_training_check`` fixture for a trainer's own test suite.
+
+Installed with ``snapcheck[torch]`` it is registered through the ``pytest11`` entry point, so a
+trainer's test needs no conftest line::
+
+    def test_force_training(force_training_check):
+        force_training_check(model, energy_fn, configurations, forces_fn=my_forces)
+
+Without the entry point, one line in ``conftest.py`` loads it: ``pytest_plugins = ["snapcheck.torch.plugin"]``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def force_training_check():
+    """``check(model, energy_fn, configurations, **kwargs)``: the forces, then the force-training gradient.
+
+    Keyword arguments are those of :func:`snapcheck.torch.assert_force_training_gradient`
+    (``forces_fn``, ``loss_fn``, ``trainer_step``, ``rtol``, ``allow_unused`` …); returns its report.
+    """
+    from snapcheck.torch.check import assert_force_training_gradient, assert_forces_consistent
+
+    def check(model, energy_fn, configurations, **kwargs):
+        assert_forces_consistent(model, energy_fn, configurations, forces_fn=kwargs.get("forces_fn"))
+        return assert_force_training_gradient(model, energy_fn, configurations, **kwargs)
+
+    return check

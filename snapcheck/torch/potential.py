@@ -1,0 +1,101 @@
+"""A small, smooth PyTorch potential for tantalum, used by the example, the benchmark and the tests.
+
+    Ê = Σ_i MLP(G_i) + N·offset,     G_i,k = Σ_j exp(−γ (r_ij − μ_k)²) · f_c(r_ij),     f_c(r) = (1 − (r/r_c)²)³
+
+for r_ij < r_c.  Neighbours (periodic images included) come from ``ase.neighborlist`` at the
+unperturbed positions with a 0.5 Å skin, so Ê is C² in every displacement snapcheck makes (at most
+0.1 Å on the ε grid).  θ = (γ, the MLP's weights and biases, the per-atom offset); the last bias and
+the offset enter Ê but not f̂, so their force-loss gradient is exactly zero.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import torch
+from ase.neighborlist import neighbor_list
+
+CUTOFF = 4.5  # Å
+SKIN = 0.5  # Å
+TA_XYZ = "/work/shared/datasets/ta_xyz/XYZ"
+
+
+class RadialPotential(torch.nn.Module):
+    """Radial-basis descriptors → per-atom MLP (``hidden`` units per layer, ``layers`` hidden layers)."""
+
+    def __init__(
+        self, n_basis=8, hidden=16, layers=1, offset=0.0, unused=False, dtype=torch.float64, seed=0, cutoff=CUTOFF
+    ):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.cutoff = cutoff
+        self.register_buffer("mu", torch.linspace(2.0, cutoff, n_basis, dtype=dtype))
+        self.gamma = torch.nn.Parameter(torch.tensor(2.0, dtype=dtype))
+        width = [n_basis] + [hidden] * layers
+        modules = []
+        for a, b in zip(width[:-1], width[1:]):
+            modules += [torch.nn.Linear(a, b), torch.nn.SiLU()]
+        self.net = torch.nn.Sequential(*modules, torch.nn.Linear(width[-1], 1)).to(dtype)
+        self.offset = torch.nn.Parameter(torch.tensor(float(offset), dtype=dtype))
+        if unused:  # a registered tensor that never enters the energy (a planted bug)
+            self.forgotten = torch.nn.Linear(n_basis, 1).to(dtype)
+
+    def descriptors(self, positions, i, j, shift):
+        rij = positions[j] - positions[i] + shift
+        d = torch.sqrt((rij * rij).sum(-1))
+        inside = d < self.cutoff
+        x = torch.where(inside, d / self.cutoff, torch.zeros_like(d))
+        fc = torch.where(inside, (1 - x * x) ** 3, torch.zeros_like(d))
+        basis = torch.exp(-self.gamma * (d[:, None] - self.mu) ** 2) * fc[:, None]
+        return torch.zeros(len(positions), len(self.mu), dtype=basis.dtype, device=basis.device).index_add(0, i, basis)
+
+    def forward(self, positions, i, j, shift):
+        return self.net(self.descriptors(positions, i, j, shift)).sum() + self.offset * len(positions)
+
+
+_NEIGHBOURS: dict = {}
+
+
+def neighbours(atoms, dtype, device="cpu"):
+    """(i, j, shift vectors in Å) at the atoms' own positions, cached by identity and dtype."""
+    key = (id(atoms), dtype)
+    if key not in _NEIGHBOURS:
+        i, j, shifts = neighbor_list("ijS", atoms, CUTOFF + SKIN)
+        shift = torch.tensor(shifts @ np.asarray(atoms.cell), dtype=dtype, device=device)
+        _NEIGHBOURS[key] = (torch.tensor(i), torch.tensor(j), shift, atoms)  # atoms kept alive: its id stays unique
+    return _NEIGHBOURS[key][:3]
+
+
+def energy_fn(model, atoms, positions):
+    """Ê (eV) of ``atoms`` at ``positions`` (Å): the ``energy_fn`` snapcheck.torch takes."""
+    return model(positions, *neighbours(atoms, positions.dtype, positions.device))
+
+
+def forces_fn(model, atoms, positions):
+    """f̂ = −∂Ê/∂r with create_graph=True: a correct trainer's force code."""
+    return -torch.autograd.grad(energy_fn(model, atoms, positions), positions, create_graph=True)[0]
+
+
+def ta_xyz_root() -> Path:
+    """The folder of the Ta extxyz files (Thompson et al. 2015): ``$SNAPCHECK_TA_XYZ``, else the shared copy."""
+    root = Path(os.environ.get("SNAPCHECK_TA_XYZ", TA_XYZ))
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{root}: no Ta extxyz folder; set SNAPCHECK_TA_XYZ to the XYZ folder of the Ta dataset (Elastic_FCC.xyz …)"
+        )
+    return root
+
+
+def ta_atoms(spec, root: str | Path | None = None) -> list:
+    """Real Ta configurations as ase.Atoms with DFT energy and forces: ``spec`` = ((group, count or index list), …)."""
+    root = Path(root) if root is not None else ta_xyz_root()
+    out = []
+    for group, which in spec:
+        frames = ase.io.read(root / f"{group}.xyz", ":")
+        for index in range(which) if isinstance(which, int) else which:
+            frames[index].info.update(group=group, name=f"{group}_{index}")
+            out.append(frames[index])
+    return out
