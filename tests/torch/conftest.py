@@ -1,0 +1,27 @@
+"""snapcheck.torch's tests: collected only when torch is importable (CI installs the torch extra).
+
+The ``force_training_check`` fixture comes from the pytest plugin ``snapcheck.torch.plugin``; it is
+imported here because ``pytest_plugins`` is allowed only in the top-level conftest (the plugin's
+loading as a plugin is tested in ``test_torch_plugin.py``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+try:
+    import torch  # noqa: F401
+except ImportError:  # the torch extra is optional: nothing here is collected without it
+    collect_ignore_glob = ["*.py"]
+else:
+    from snapcheck.torch.plugin import force_training_check  # noqa: F401 - the plugin's fixture
+    from snapcheck.torch.potential import ta_atoms
+
+    @pytest.fixture(scope="session")
+    def ta_three():
+        """4 + 24 + 48 Ta atoms: a sheared FCC cell (triclinic), a stacking fault, a displaced FCC supercell."""
+        return ta_atoms((("Elastic_FCC", 1), ("GSF_110", 1), ("Displaced_FCC", 1)))
