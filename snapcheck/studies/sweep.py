@@ -65,6 +65,7 @@ class ConfigurationSweep:
         loss_estimates: L̃, (n_models, n_g0, n_precisions, n_ε).
         gradient_estimates: ∇̃θL, (n_models, n_g0, n_precisions, n_ε, P).
         zero_errors: True where g = 0 and no difference was taken, (n_models,).
+        max_force_error: maxᵢ|gᵢ| per model, eV/Å, (n_models,).
     """
 
     exact_loss: np.ndarray
@@ -72,6 +73,7 @@ class ConfigurationSweep:
     loss_estimates: np.ndarray
     gradient_estimates: np.ndarray
     zero_errors: np.ndarray
+    max_force_error: np.ndarray
 
 
 def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: SweepSpec) -> ConfigurationSweep:
@@ -84,9 +86,11 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
     loss_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps))
     gradient_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps, n_parameters))
     zero_errors = np.zeros(n_models, dtype=bool)
+    max_force_error = np.zeros(n_models)
     for m, model in enumerate(spec.models):
         exact = model.force_loss(configuration, full)
         exact_loss[m], exact_gradient[m] = exact.loss, exact.gradient
+        max_force_error[m] = float(np.sqrt(np.max(np.sum(exact.errors**2, axis=1))))
         if not np.any(exact.errors):
             zero_errors[m] = True
             continue
@@ -117,7 +121,9 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
                     )
                     gradient_estimates[m, r, p, e] = estimate.gradient
                     loss_estimates[m, r, p, e] = estimate.loss
-    return ConfigurationSweep(exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors)
+    return ConfigurationSweep(
+        exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors, max_force_error
+    )
 
 
 # -- tasks -------------------------------------------------------------------------
@@ -159,6 +165,20 @@ def run_sweep(configurations: list[Configuration], spec: SweepSpec, **execution)
 
 
 # -- error measures ---------------------------------------------------------------
+#: eV/Å: force errors below this everywhere are round-off (perfect crystals, whose DFT forces are zero by
+#: symmetry); five orders of magnitude below the ≈ 1e-3 eV/Å precision of DFT forces.
+ROUNDOFF_FORCE_ERROR = 1e-8
+
+
+def measurable(results: list[ConfigurationSweep], m: int = 0) -> np.ndarray:
+    """True for configurations whose ∇θL is measurable at float64 precision: maxᵢ|gᵢ| ≥ :data:`ROUNDOFF_FORCE_ERROR`.
+
+    Where g is round-off, so is the exact ∇θL = A_fᵀg (|∇θL| ≈ 1e-26 eV/Å², L ≈ 1e-20 eV²/Å² for the
+    Volume groups): its relative error compares round-off with round-off and can read 1e5.
+    """
+    return np.array([r.max_force_error[m] >= ROUNDOFF_FORCE_ERROR for r in results], dtype=bool)
+
+
 def _errors(results: list[ConfigurationSweep], m: int) -> tuple[np.ndarray, np.ndarray]:
     """Eqs. 11 and 14 over the given configurations, shaped (n_g0, n_precisions, n_ε)."""
     exact_gradient = np.stack([r.exact_gradient[m] for r in results])  # (M, P)

@@ -89,9 +89,9 @@ def unknown_species(record):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (wrong_count, "NumAtoms is 55 but Positions has 54 rows"),
-        (set_nan_force, "forces holds a NaN or inf value at index (3, 1)"),
-        (drop_force_row, "forces has shape (53, 3), expected (54, 3)"),
+        (wrong_count, "Positions has shape 54 × 3, expected NumAtoms = 55 rows of x, y, z"),
+        (set_nan_force, "Forces[3][1] is nan; every value must be finite"),
+        (drop_force_row, "Forces has shape 53 × 3, expected NumAtoms = 54 rows of x, y, z"),
         (flatten_cell, "the cell is singular"),
         (mirror_cell, "the cell is left-handed"),
         (unknown_species, "unknown species ['Qq']"),

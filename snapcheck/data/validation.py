@@ -1,0 +1,74 @@
+"""Checks of a configuration's geometry that the array shapes cannot express.
+
+Two atoms at the same place, or closer than any physical bond
+(:data:`MIN_DISTANCE`, periodic images included), make the bispectrum
+descriptors and the reference potential infinite: a check would print NaN and
+a fit or training would end silently with θ = NaN.  Such a configuration is
+refused when it is built (:class:`~snapcheck.data.configuration.Configuration`
+calls :func:`check_geometry`), naming the file, the configuration, the two
+atoms and their distance.
+
+:func:`wrap_into_cell` is also what the descriptor engine uses to bring
+positions into the cell before LAMMPS sees them.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from snapcheck.base.errors import InputError
+
+#: Å: no two atoms (periodic images included) may be closer; the shortest bonds in nature are ≈ 0.74 Å (H₂).
+MIN_DISTANCE = 0.1
+
+#: The 27 lattice shifts of a cell and its neighbours, (0, 0, 0) first.
+SHIFTS = np.array(sorted(itertools.product((-1, 0, 1), repeat=3), key=lambda s: any(s)), dtype=np.float64)
+
+
+def wrap_into_cell(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Positions (rows, Å) shifted by whole lattice vectors into the cell (rows a, b, c).
+
+    LAMMPS moves an atom back by at most one period and loses atoms that lie
+    farther out (MD dumps and extxyz files often hold such unwrapped
+    positions).  Only atoms outside the cell move, by exact multiples of the
+    lattice vectors, so energies, forces and descriptors are those of the
+    wrapped configuration and atoms inside keep their coordinates bit for bit.
+    """
+    shifts = np.floor(positions @ np.linalg.inv(cell))
+    return positions - shifts @ cell if np.any(shifts) else positions
+
+
+def closest_pair(positions: np.ndarray, cell: np.ndarray, within: float) -> tuple[int, int, float] | None:
+    """(i, j, distance in Å) of the closest two atoms nearer than ``within``, periodic images included; else None.
+
+    ``i == j`` means an atom and its own periodic image (a cell thinner than ``within``).
+    """
+    n = len(positions)
+    inside = wrap_into_cell(positions, cell)
+    images = (inside[None, :, :] + (SHIFTS @ cell)[:, None, :]).reshape(-1, 3)
+    closest = None
+    for i, neighbours in enumerate(cKDTree(images).query_ball_point(inside, r=within)):
+        for k in neighbours:
+            distance = float(np.linalg.norm(images[k] - inside[i]))
+            if k != i and (closest is None or distance < closest[2]):
+                closest = (min(i, k % n), max(i, k % n), distance)
+    return closest
+
+
+def check_geometry(positions: np.ndarray, cell: np.ndarray, where: str) -> None:
+    """Refuse atoms closer than :data:`MIN_DISTANCE` (periodic images included), naming both atoms."""
+    pair = closest_pair(positions, cell, MIN_DISTANCE)
+    if pair is not None:
+        i, j, distance = pair
+        what = (
+            f"atom {i} is {distance:.3g} Å from its own periodic image"
+            if i == j
+            else (f"atoms {i} and {j} (rows of Positions, from 0) are {distance:.3g} Å apart")
+        )
+        raise InputError(
+            f"{where}: Positions: {what}, periodic images included; atoms closer than {MIN_DISTANCE} Å "
+            "make the descriptors infinite"
+        )
