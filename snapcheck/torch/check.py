@@ -197,7 +197,7 @@ def assert_force_training_gradient(
     parts = slices(params)
     n_atoms = sum(len(a) for a in atoms_list)
 
-    reference = Reference(
+    reference = Reference.from_energy_fn(
         reference_model(model, energy_fn, atoms_list, reference_dtype), energy_fn, atoms_list, loss_fn
     )
     if not reference.differentiable:

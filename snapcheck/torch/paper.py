@@ -48,7 +48,7 @@ def paper_force_loss_gradient(
     choice inside a training loop, e.g. 1e-5 in float64, 3e-3 in float32).  An energy term of the
     training loss is not included: add it with an ordinary ``backward()``.
     """
-    reference = Reference(model, energy_fn, as_atoms_list(configurations), loss_fn or default_loss)
+    reference = Reference.from_energy_fn(model, energy_fn, as_atoms_list(configurations), loss_fn or default_loss)
     if reference.g0 == 0.0:
         return PaperGradientReport(math.nan, 0.0, 0.0, {}, "none", reference.loss)
     choice = choose_epsilon(reference, epsilon, kind=proxy, paper_loss=loss_fn is None)

@@ -158,37 +158,47 @@ def energy_gradient(model, energy_fn: Callable, atoms, positions: np.ndarray, pa
 # -- the reference -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Item:
-    """One configuration: its atoms, f̂ = −∂Ê/∂r and g = ∂L/∂f̂ (N, 3)."""
+    """One configuration: its atoms (any key the evaluator understands), r, f̂ = −∂Ê/∂r and g = ∂L/∂f̂ (N, 3)."""
 
     atoms: object
+    positions: np.ndarray
     forces: np.ndarray
     g: np.ndarray
 
 
 class Reference:
-    """Reference quantities for one model (possibly a float64 copy), shared by every ε."""
+    """What Eq. 7 and its proxy need, shared by every ε: the items, L, D = Σ g·f̂ and g₀.
 
-    def __init__(self, model, energy_fn: Callable, atoms_list: Sequence, loss_fn: Callable = default_loss):
-        self.model, self.energy_fn = model, energy_fn
-        self.dtype = model_dtype(model)
-        self.params = trained_parameters(model)
-        self.items: list[Item] = []
-        self.loss = 0.0
-        self.directional = 0.0  # D = Σ g·f̂, eV²/Å² per unit loss
-        self.differentiable = True
-        enters = np.zeros(sum(p.numel() for _, p in self.params), dtype=bool)
+    ``evaluate(atoms, positions) -> Evaluation`` gives Ê and ∇θÊ (flat, float64) at fixed positions;
+    :meth:`from_energy_fn` builds everything from a PyTorch ``energy_fn``, and an adapter whose
+    energies come from elsewhere (FitSNAP's LAMMPS descriptors) passes its own.
+    """
+
+    def __init__(self, evaluate: Callable, items: list[Item], params, dtype, loss: float):
+        self.evaluate, self.items, self.params, self.dtype, self.loss = evaluate, items, params, dtype, loss
+        self.directional = float(sum(np.sum(i.g * i.forces) for i in items))  # D = Σ g·f̂
+        self.g0 = max(float(np.sqrt(np.max(np.sum(i.g * i.g, axis=1)))) for i in items)
+        self.size = sum(p.numel() for _, p in params)
+
+    @classmethod
+    def from_energy_fn(cls, model, energy_fn: Callable, atoms_list: Sequence, loss_fn: Callable = default_loss):
+        params, dtype = trained_parameters(model), model_dtype(model)
+        items, loss = [], 0.0
+        differentiable, enters = True, np.zeros(sum(p.numel() for _, p in params), dtype=bool)
         for atoms in atoms_list:
-            enters |= energy_gradient(model, energy_fn, atoms, atoms.get_positions(), self.params).energy_gradient != 0
+            enters |= energy_gradient(model, energy_fn, atoms, atoms.get_positions(), params).energy_gradient != 0
             _, forces = energy_and_forces(model, energy_fn, atoms)
             if forces is None:
-                self.differentiable = False
-                forces = np.zeros((len(atoms), 3))
-            loss, g = loss_direction(loss_fn, forces, atoms, self.dtype)
-            self.loss += loss
-            self.directional += float(np.sum(g * forces))
-            self.items.append(Item(atoms, forces, g))
-        self.enters_energy = {name: bool(enters[s].any()) for name, s in slices(self.params).items()}
-        self.g0 = max(float(np.sqrt(np.max(np.sum(i.g * i.g, axis=1)))) for i in self.items)
+                differentiable, forces = False, np.zeros((len(atoms), 3))
+            value, g = loss_direction(loss_fn, forces, atoms, dtype)
+            loss += value
+            items.append(Item(atoms, atoms.get_positions(), forces, g))
+        reference = cls(
+            lambda atoms, r: energy_gradient(model, energy_fn, atoms, r, params), items, params, dtype, loss
+        )
+        reference.model, reference.energy_fn, reference.differentiable = model, energy_fn, differentiable
+        reference.enters_energy = {name: bool(enters[s].any()) for name, s in slices(params).items()}
+        return reference
 
     def eta(self, epsilon: float) -> float:
         """η = ε a₀/g₀ (Eq. 9) with the batch's g₀ (Eq. 10), Å²/eV."""
@@ -200,11 +210,11 @@ class Reference:
         :func:`~snapcheck.gradients.paper.central_difference` is given f = 0 as the "reference forces",
         so its L̃ (Eq. 13) is −(Ê[r₊] − Ê[r₋])/(4η) = D̃/2.
         """
-        gradient, dtilde = np.zeros(sum(p.numel() for _, p in self.params)), 0.0
+        gradient, dtilde = np.zeros(self.size), 0.0
         for item in self.items:
             estimate = central_difference(
-                lambda r, atoms=item.atoms: energy_gradient(self.model, self.energy_fn, atoms, r, self.params),
-                item.atoms.get_positions(),
+                lambda r, atoms=item.atoms: self.evaluate(atoms, r),
+                item.positions,
                 item.g,
                 np.zeros_like(item.g),
                 epsilon,
@@ -217,7 +227,7 @@ class Reference:
 
     def exact(self) -> np.ndarray:
         """−∂/∂θ Σ_c g_c·∂Ê_c/∂r (flat): Eq. 6 by autograd's double backward through ``energy_fn``."""
-        total = np.zeros(sum(p.numel() for _, p in self.params))
+        total = np.zeros(self.size)
         for item in self.items:
             pos = positions_tensor(item.atoms, self.dtype, model_device(self.model), requires_grad=True)
             energy = scalar(self.energy_fn(self.model, item.atoms, pos), "energy_fn")

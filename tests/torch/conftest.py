@@ -14,10 +14,11 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 try:
-    import torch  # noqa: F401
+    import torch
 except ImportError:  # the torch extra is optional: nothing here is collected without it
     collect_ignore_glob = ["*.py"]
 else:
+    torch.set_num_threads(1)  # small models: one intra-op thread is fastest, and deterministic
     from snapcheck.torch.plugin import force_training_check  # noqa: F401 - the plugin's fixture
     from snapcheck.torch.potential import ta_atoms
 
