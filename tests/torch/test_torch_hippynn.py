@@ -1,0 +1,56 @@
+"""hippynn 0.1.3's force training (its GradientNode forces, its MSE loss graph) checked by snapcheck.torch."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+import snapcheck.torch as sc
+
+pytest.importorskip("hippynn", reason="hippynn: pip install --no-deps hippynn==0.1.3")
+from snapcheck.torch import hippynn as hp  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def two(ta_three):
+    return ta_three[:2]  # 4 + 24 atoms: hippynn's periodic pair finder dominates the cost
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_hippynn_forces_and_gradient(dtype, ta_three):
+    model = hp.build(dtype)
+    sc.assert_forces_consistent(model, hp.energy_fn, ta_three, forces_fn=hp.forces_fn)
+    report = sc.assert_force_training_gradient(
+        model, hp.energy_fn, ta_three, forces_fn=hp.forces_fn, loss_fn=hp.force_mse
+    )
+    print(report)
+    assert max(report.relative_errors.values()) < (1e-12 if dtype == torch.float64 else 1e-5)
+    assert len(report.relative_errors) == sum(1 for p in model.parameters() if p.requires_grad)
+
+
+def test_hippynn_own_training_loss(two):
+    """hippynn's assembled loss graph + backward = ∇θ of its force MSE."""
+    report = sc.assert_force_training_gradient(
+        hp.build(), hp.energy_fn, two, trainer_step=hp.trainer_step, loss_fn=hp.force_mse
+    )
+    assert max(report.relative_errors.values()) < 1e-12
+
+
+def test_hippynn_mse_against_half_sum_is_named(ta_three):
+    with pytest.raises(AssertionError, match=r"constant factor: the trainer's gradient is 0\.0138889 .*2/\(3N\)"):
+        sc.assert_force_training_gradient(hp.build(), hp.energy_fn, ta_three[2:], trainer_step=hp.trainer_step)
+
+
+def test_hippynn_sign_flip_is_named(two):
+    model = hp.build(sign=+1)  # GradientNode(..., sign=+1): the gradient, not the force
+    with pytest.raises(AssertionError, match=r"sign error: forces_fn returns \+∂Ê/∂r"):
+        sc.assert_force_training_gradient(model, hp.energy_fn, two, forces_fn=hp.forces_fn)
+    with pytest.raises(AssertionError, match=r"sign error"):
+        sc.assert_forces_consistent(model, hp.energy_fn, two, forces_fn=hp.forces_fn)
+
+
+def test_hippynn_detached_forces_are_named(two):
+    with pytest.raises(AssertionError, match=re.compile(r"zero gradient.*create_graph=True", re.S)):
+        sc.assert_force_training_gradient(hp.build(), hp.energy_fn, two, forces_fn=hp.forces_fn_detached)
