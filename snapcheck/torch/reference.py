@@ -184,9 +184,8 @@ class Reference:
     def from_energy_fn(cls, model, energy_fn: Callable, atoms_list: Sequence, loss_fn: Callable = default_loss):
         params, dtype = trained_parameters(model), model_dtype(model)
         items, loss = [], 0.0
-        differentiable, enters = True, np.zeros(sum(p.numel() for _, p in params), dtype=bool)
+        differentiable = True
         for atoms in atoms_list:
-            enters |= energy_gradient(model, energy_fn, atoms, atoms.get_positions(), params).energy_gradient != 0
             _, forces = energy_and_forces(model, energy_fn, atoms)
             if forces is None:
                 differentiable, forces = False, np.zeros((len(atoms), 3))
@@ -197,8 +196,14 @@ class Reference:
             lambda atoms, r: energy_gradient(model, energy_fn, atoms, r, params), items, params, dtype, loss
         )
         reference.model, reference.energy_fn, reference.differentiable = model, energy_fn, differentiable
-        reference.enters_energy = {name: bool(enters[s].any()) for name, s in slices(params).items()}
         return reference
+
+    def enters_energy(self) -> dict[str, bool]:
+        """name → whether the tensor's ∇θÊ is nonzero at some configuration's own positions."""
+        enters = np.zeros(self.size, dtype=bool)
+        for item in self.items:
+            enters |= self.evaluate(item.atoms, item.positions).energy_gradient != 0
+        return {name: bool(enters[s].any()) for name, s in slices(self.params).items()}
 
     def eta(self, epsilon: float) -> float:
         """η = ε a₀/g₀ (Eq. 9) with the batch's g₀ (Eq. 10), Å²/eV."""
