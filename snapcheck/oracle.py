@@ -14,8 +14,9 @@
 ``compare REFERENCE CANDIDATE``
     Compare a trainer's per-configuration L and ∇θL (an ``.npz`` with
     ``names``, ``loss`` and ``gradient``) with a reference file.  Prints the
-    error over all configurations (Eq. 11 and 14), per group and for the worst
-    configurations, names the likely bug, writes ``reports/oracle_compare.csv``
+    error over all configurations (Eq. 11 and 14), each group's share of it,
+    the worst configurations by their own relative error, names the likely bug
+    and any configuration or θ component that is NaN or inf (exit 1), writes ``reports/oracle_compare.csv``
     and exits 1 when the error exceeds ``--rtol``.
 """
 
@@ -39,6 +40,7 @@ from snapcheck.runtime.cli import (
     run,
 )
 from snapcheck.studies.golden import build_reference, compare, write_npz
+from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR
 
 
 def export(args: argparse.Namespace) -> int:
@@ -62,10 +64,17 @@ def compare_command(args: argparse.Namespace) -> int:
     print("  share of the error by group:")
     for row in table[table["level"] == "group"].itertuples():
         print(f"    {row.group:<14} ∇θL {row.gradient_error:<10.3g} L {row.loss_error:.3g}")
-    worst = table[table["level"] == "configuration"].nlargest(5, "gradient_error")
-    print("  worst configurations:")
+    configurations = table[table["level"] == "configuration"]
+    worst = configurations[configurations["measurable"]].nlargest(5, "gradient_relative_error")
+    print("  worst configurations, by their own relative error |Δ|/|exact|:")
     for row in worst.itertuples():
-        print(f"    {row.name:<40} ∇θL {row.gradient_error:<10.3g} L {row.loss_error:.3g}")
+        print(f"    {row.name:<40} ∇θL {row.gradient_relative_error:<10.3g} L {row.loss_relative_error:.3g}")
+    unmeasurable = configurations[~configurations["measurable"].astype(bool)]
+    if len(unmeasurable):
+        print(
+            f"  {len(unmeasurable)} configurations have round-off force errors (maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å):"
+            " their exact L and ∇θL are round-off, so no relative error of their own is shown"
+        )
     if likely:
         print(f"  likely bug: {likely}")
     failed = not (overall["gradient_error"] <= args.rtol and overall["loss_error"] <= args.rtol)

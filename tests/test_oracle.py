@@ -139,3 +139,30 @@ def test_the_fitted_model_exports_its_own_coefficients(tmp_path, ta_configuratio
         metadata = json.loads(str(data["metadata_json"]))
     assert metadata["model"] == "fitted"
     assert any(path.endswith("Ta-example.in") for path in metadata["input_sha256"])
+
+
+def test_a_candidate_with_nan_or_inf_fails_naming_configurations_and_parameters(reference, tmp_path, capsys):
+    with np.load(reference) as data:
+        names, loss, gradient = data["names"], data["loss"].copy(), data["gradient"].copy()
+    gradient[3, [2, 7]] = np.nan
+    gradient[5, 0] = np.inf
+    loss[5] = np.nan
+    candidate = write_candidate(tmp_path / "nan.npz", names, loss, gradient)
+    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"FAIL: {candidate}: the candidate holds NaN or inf: ")
+    assert f"L is not finite for 1 configurations ({names[5]})" in error
+    assert f"{names[3]}: θ[2], θ[7] (nan)" in error and f"{names[5]}: θ[0] (inf)" in error
+
+
+def test_the_worst_configurations_show_their_own_relative_error(reference, tmp_path, capsys):
+    with np.load(reference) as data:
+        gradient = data["gradient"].copy()
+        gradient[4] *= 1 + 1e-3  # this configuration is off by 1e-3 of itself, whatever its share of the whole
+        candidate = write_candidate(tmp_path / "one.npz", data["names"], data["loss"], gradient)
+        name = str(data["names"][4])
+    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
+    output = capsys.readouterr().out
+    line = next(line for line in output.splitlines() if line.strip().startswith(name))
+    assert "∇θL 0.001 " in line
+    assert "round-off force errors" in output  # the reference's perfect crystals have no relative error of their own

