@@ -6,8 +6,10 @@ reproduce (rather than fit something else silently):
 
 ``[BISPECTRUM]``
     The descriptor hyperparameters (``twojmax``, ``rcutfac``, ``rfac0``,
-    ``rmin0``, ``wj``, ``radelem``, ``type``, ``bzeroflag`` …), the same as a
+    ``rmin0``, ``wj``, ``radelem``, ``type``, ``bzeroflag``, ``chemflag``,
+    ``bnormflag``, ``wselfallflag``, ``quadraticflag``), the same as a
     ``.snapparam`` plus the per-element radius and weight of a ``.snapcoeff``.
+    ``twojmax`` may be given once per element (``6 6``); LAMMPS takes one.
 ``[CALCULATOR]``
     ``calculator = LAMMPSSNAP`` and which row types enter the fit: ``energy``,
     ``force``, ``stress`` (1 or 0).
@@ -22,6 +24,9 @@ reproduce (rather than fit something else silently):
     virial (stress) rows.  ``group_sections`` names the columns.
 ``[SOLVER]``
     ``solver = SVD``: weighted least squares by singular value decomposition.
+``[SCRAPER]``, ``[PATH]``
+    ``scraper = JSON`` or ``XYZ`` and ``dataPath``: where the configurations
+    are, relative to the input's folder (:mod:`snapcheck.data.datasets`).
 
 Units follow the dataset (see :mod:`snapcheck.data.fitsnap_json`): the weights
 multiply residuals in eV/atom (energy rows), eV/Å (force rows) and bar (stress
@@ -59,6 +64,8 @@ class FitInput:
         energy_shift: element → eV per atom added to the DFT energies.
         row_types: which of ``energy``, ``force``, ``stress`` enter the fit.
         sections: the whole file, section → key → text (to hand to FitSNAP itself).
+        scraper: ``json`` or ``xyz`` ([SCRAPER] scraper).
+        data_path: [PATH] dataPath (or jsonPath), relative to the input's folder; "" if absent.
     """
 
     path: Path
@@ -68,6 +75,8 @@ class FitInput:
     energy_shift: dict[str, float]
     row_types: tuple[str, ...]
     sections: dict[str, dict[str, str]]
+    scraper: str = "json"
+    data_path: str = ""
 
     def group_weights(self, group: str, source: str = "") -> GroupWeights:
         """The weights of ``group``; a InputError naming the file if the input lacks it."""
@@ -110,7 +119,18 @@ def read_fitsnap_input(path: str | Path) -> FitInput:
             if _number(path, "CALCULATOR", kind, sections["CALCULATOR"].get(kind, "0"))
         ),
         sections=sections,
+        scraper=_scraper(path, sections.get("SCRAPER", {})),
+        data_path=sections.get("PATH", {}).get("dataPath", sections.get("PATH", {}).get("jsonPath", "")),
     )
+
+
+def _scraper(path: Path, section: dict[str, str]) -> str:
+    scraper = section.get("scraper", "JSON").strip().lower()
+    if scraper not in ("json", "xyz"):
+        raise InputError(
+            f"{path}: [SCRAPER] scraper = {section['scraper']}; snapcheck reads JSON and XYZ (extxyz) data"
+        )
+    return scraper
 
 
 def _number(path: Path, section: str, key: str, text: str) -> float:
@@ -135,10 +155,11 @@ def _refuse_what_is_not_reproduced(path: Path, sections: dict[str, dict[str, str
             raise InputError(
                 f"{path}: [GROUPS] {flag} = {groups[flag]}; snapcheck's fit uses the weights as given (set it to 0)"
             )
-    for flag in ("quadraticflag", "chemflag", "bikflag", "switchinnerflag"):
+    for flag in ("bikflag", "switchinnerflag"):
         if float(sections["BISPECTRUM"].get(flag, "0")):
             raise InputError(
-                f"{path}: [BISPECTRUM] {flag} = 1; snapcheck's linear model uses the plain per-configuration bispectrum"
+                f"{path}: [BISPECTRUM] {flag} = 1; snapcheck's linear model uses the per-configuration bispectrum "
+                "without inner switching"
             )
 
 
@@ -155,12 +176,17 @@ def _bispectrum(path: Path, section: dict[str, str]) -> SnapParameters:
             )
         per_element[key] = values
     try:
-        twojmax = int(section["twojmax"])
+        twojmaxes = {int(value) for value in section["twojmax"].split()}
         rcutfac = float(section["rcutfac"])
     except KeyError as missing:
         raise InputError(f"{path}: [BISPECTRUM] {missing.args[0]} is missing") from None
     except ValueError:
         raise InputError(f"{path}: [BISPECTRUM] twojmax and rcutfac must be numbers") from None
+    if len(twojmaxes) != 1:
+        raise InputError(
+            f"{path}: [BISPECTRUM] twojmax = {section['twojmax']!r}; LAMMPS takes one twojmax for all elements"
+        )
+    (twojmax,) = twojmaxes
     # FitSNAP's own defaults differ from LAMMPS's for bzeroflag (0 against 1): an
     # input that leaves a keyword out means FitSNAP's value.
     fitsnap_defaults = {**OPTIONAL_KEYWORDS, "bzeroflag": 0}

@@ -23,7 +23,16 @@ FitSNAP input, :mod:`snapcheck.data.fitsnap_input`), and θ minimises
 
 solved as min ‖(w A) θ − w b‖ by singular value decomposition
 (``scipy.linalg.lstsq``, singular values below 1e-13 of the largest dropped,
-FitSNAP's cut-off).
+FitSNAP's cut-off).  With ``bzeroflag 1`` FitSNAP has no β₀ column (its
+descriptors are B − B_free-atom, and β₀ is written as 0); snapcheck then keeps
+β₀ = 0 and fits β alone.
+
+The force and stress rows are taken in LAMMPS's frame (the lower-triangular
+cell of :mod:`snapcheck.descriptors.cell`), as FitSNAP rotates the DFT forces
+and stresses into it: the fit is the same in any frame (each atom's three
+rows turn by one rotation), but the mean absolute error of a component is not,
+and FitSNAP's stored metrics of rotated cells (InP's Shear group) reproduce
+only in LAMMPS's frame.
 
 FitSNAP's metrics (:func:`fit_metrics`) are computed per group and for all
 groups (``*ALL``), per row type, unweighted and weighted (residuals multiplied
@@ -46,6 +55,7 @@ import scipy.linalg
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.fitsnap_input import FitInput
+from snapcheck.descriptors.cell import lammps_rotation
 from snapcheck.descriptors.engine import VOIGT, SnapEngine
 from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.models.linear_snap import LinearSnap
@@ -87,8 +97,9 @@ class LinearFit:
 
 
 def configuration_rows(configuration: Configuration, descriptors: SummedDescriptors, fit_input: FitInput) -> FitRows:
-    """FitSNAP's rows of one configuration (module docstring)."""
+    """FitSNAP's rows of one configuration (module docstring), forces and stresses in LAMMPS's frame."""
     n, counts = configuration.n_atoms, descriptors.counts
+    rotation = lammps_rotation(configuration.cell)  # v' = v Q
     weights = fit_input.group_weights(configuration.group, configuration.source)
     blocks, truths, row_weights, kinds, components = [], [], [], [], []
 
@@ -107,19 +118,35 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
         )
     if "force" in fit_input.row_types:
         rows = np.concatenate([np.zeros((n, 3, len(counts), 1)), descriptors.force_rows], axis=3)
-        add(rows, (configuration.forces - descriptors.reference_forces).ravel(), weights.force, "Force")
+        rows = np.einsum("iaek,ab->ibek", rows, rotation)
+        truth = (configuration.forces - descriptors.reference_forces) @ rotation
+        add(rows, truth.ravel(), weights.force, "Force")
     if "stress" in fit_input.row_types:
         if configuration.stress is None:
             raise InputError(
                 f"{configuration.label}: the fit asks for stress rows ([CALCULATOR] stress = 1) but the configuration has no Stress"
             )
         rows = np.concatenate([np.zeros((6, len(counts), 1)), descriptors.stress_rows], axis=2)
-        voigt = np.array([configuration.stress[a, b] for a, b in VOIGT])
-        add(rows, voigt - descriptors.reference_stress, weights.virial, "Stress")
+        truth = (
+            np.array([configuration.stress[a, b] for a, b in VOIGT])[:, None] - descriptors.reference_stress[:, None]
+        )
+        combined = _voigt_in_lammps_frame(np.concatenate([rows.reshape(6, -1), truth], axis=1), rotation)
+        add(combined[:, :-1].reshape(rows.shape), combined[:, -1], weights.virial, "Stress")
     index = pd.DataFrame(
         {"configuration": configuration.label, "group": configuration.group, "row_type": kinds, "component": components}
     )
     return FitRows(np.concatenate(blocks), np.concatenate(truths), np.concatenate(row_weights), index)
+
+
+def _voigt_in_lammps_frame(voigt: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Symmetric tensors (6, ...) in Voigt order turned into LAMMPS's frame: T' = Qᵀ T Q."""
+    if np.array_equal(rotation, np.eye(3)):
+        return voigt
+    tensor = np.empty((3, 3) + voigt.shape[1:])
+    for row, (a, b) in enumerate(VOIGT):
+        tensor[a, b] = tensor[b, a] = voigt[row]
+    turned = np.einsum("ca,cd...,db->ab...", rotation, tensor, rotation)
+    return np.stack([turned[a, b] for a, b in VOIGT])
 
 
 def build_rows(
@@ -138,10 +165,15 @@ def build_rows(
     )
 
 
-def solve(rows: FitRows) -> np.ndarray:
-    """θ minimising ‖w ⊙ (A θ − b)‖ by SVD (FitSNAP's ``solver = SVD``)."""
-    weighted_matrix = rows.weights[:, None] * rows.matrix
-    theta, *_ = scipy.linalg.lstsq(weighted_matrix, rows.weights * rows.truth, cond=SINGULAR_VALUE_CUTOFF)
+def solve(rows: FitRows, n_elements: int = 1, fit_beta0: bool = True) -> np.ndarray:
+    """θ minimising ‖w ⊙ (A θ − b)‖ by SVD (FitSNAP's ``solver = SVD``); β₀ = 0 unless ``fit_beta0``."""
+    columns = np.ones(rows.matrix.shape[1], dtype=bool)
+    if not fit_beta0:
+        columns[:: rows.matrix.shape[1] // n_elements] = False
+    weighted_matrix = rows.weights[:, None] * rows.matrix[:, columns]
+    solution, *_ = scipy.linalg.lstsq(weighted_matrix, rows.weights * rows.truth, cond=SINGULAR_VALUE_CUTOFF)
+    theta = np.zeros(rows.matrix.shape[1])
+    theta[columns] = solution
     return theta
 
 
@@ -199,7 +231,8 @@ def fit_linear_snap(
     start = time.perf_counter()
     rows = build_rows(configurations, fit_input, progress)
     built = time.perf_counter()
-    theta = solve(rows)
+    parameters = fit_input.parameters
+    theta = solve(rows, len(parameters.elements), fit_beta0=not parameters.bzeroflag)
     solved = time.perf_counter()
     model = LinearSnap(
         fit_input.parameters, theta.reshape(len(fit_input.parameters.elements), -1), fit_input.reference, name

@@ -24,6 +24,21 @@ matrix–vector product, and it shares no code with the paper's estimate
 (:mod:`snapcheck.gradients.paper`), which sees the model only through Ê and
 ∇θÊ at displaced positions.
 
+The same holds, unchanged, for the two richer SNAP forms
+(:mod:`snapcheck.data.snap_files`): explicit multi-element SNAP (``chemflag
+1``, InP: 240 columns B^{κλμ}_{j1 j2 j} per element) and quadratic SNAP
+(``quadraticflag 1``: E_i = β·B_i + ½B_iᵀαB_i, whose products are just more
+columns of ΣB, with θ = (β₀, β, α)).  Both are linear in θ, so ∇θÊ is still
+the column sum and ∇θL = A_fᵀg is still exact.
+
+With ``chemflag 1`` and ``bnormflag 1`` some columns are identical
+(:meth:`~snapcheck.data.snap_files.SnapParameters.identical_columns`); Ê and
+f̂ depend only on the sum of β over each group, and A_fᵀg is equal within each
+group, so gradient steps keep β's within-group differences.  LAMMPS's
+``pair_style snap`` computes correct forces only for β equal within groups:
+:meth:`LinearSnap.symmetrized` gives that β (same Ê and f̂), and Kaiming draws
+are symmetrised.
+
 Units: β₀ and β are in eV (B is dimensionless); Ê in eV; f̂ in eV/Å; L in
 eV²/Å²; ∇θL in eV/Å² (θ in eV).
 
@@ -123,12 +138,29 @@ class LinearSnap:
 
     @classmethod
     def kaiming(cls, parameters: SnapParameters, seed: int, reference: ReferencePotential = ZBL_TANTALUM) -> LinearSnap:
-        """An untrained model: β_k ~ N(0, 2/K) from ``numpy.random.default_rng(seed)``, β₀ = 0."""
+        """An untrained model: β_k ~ N(0, 2/K) from ``numpy.random.default_rng(seed)``, β₀ = 0.
+
+        K is the number of columns per element (:attr:`SnapParameters.n_descriptors`);
+        with identical columns (``chemflag``) the draw is then symmetrised
+        (:meth:`symmetrized`) so that LAMMPS's ``pair_style snap`` agrees with it.
+        """
         k = parameters.n_descriptors
         rng = np.random.default_rng(seed)
         coefficients = np.zeros((len(parameters.elements), k + 1))
         coefficients[:, 1:] = rng.normal(0.0, np.sqrt(2.0 / k), size=(len(parameters.elements), k))
-        return cls(parameters, coefficients, reference, name="untrained")
+        return cls(parameters, coefficients, reference, name="untrained").symmetrized()
+
+    def symmetrized(self) -> LinearSnap:
+        """β averaged over each group of identical columns (the same Ê and f̂; the identity without any)."""
+        groups = self.parameters.identical_columns()
+        if np.array_equal(groups, np.arange(len(groups))):
+            return self
+        sums = np.zeros_like(self.coefficients[:, 1:])
+        np.add.at(sums.T, groups, self.coefficients[:, 1:].T)
+        sizes = np.bincount(groups, minlength=len(groups)).astype(np.float64)
+        coefficients = self.coefficients.copy()
+        coefficients[:, 1:] = (sums / np.where(sizes > 0, sizes, 1.0))[:, groups]
+        return replace(self, coefficients=coefficients)
 
     def write(self, snapcoeff: str | Path, snapparam: str | Path, comment: str) -> None:
         """Write the model as LAMMPS ``.snapcoeff`` and ``.snapparam`` files."""

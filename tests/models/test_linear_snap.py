@@ -85,7 +85,8 @@ def test_from_files_rejects_a_coefficient_count_that_twojmax_does_not_give(tmp_p
         "\n".join(line.replace("1 31", "1 30") if line.strip() == "1 31" else line for line in lines[:-1])
     )
     with pytest.raises(
-        ValueError, match=r"30 coefficients per element, but twojmax 6 .* gives K = 30 descriptors plus β₀ = 31"
+        ValueError,
+        match=r"30 coefficients per element, but twojmax 6, chemflag 0 and quadraticflag 0 .* give 30 descriptors plus β₀ = 31",
     ):
         LinearSnap.from_files(broken, LAMMPS_POTENTIALS / "Ta06A.snapparam")
 
