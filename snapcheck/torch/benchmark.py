@@ -1,0 +1,194 @@
+"""Benchmark: the paper's first-order step against double backprop, and snapcheck's check against gradgradcheck.
+
+For networks of about 1e3 … 1e6 parameters (:class:`~snapcheck.torch.potential.RadialPotential`,
+two hidden layers of width h, P = h² + 11h + 3) and rattled BCC Ta cells of 2 … 200 atoms,
+measured side by side in one run, one thread:
+
+* **training step**: time of :func:`snapcheck.torch.paper_force_loss_gradient` at fixed ε (one
+  backward pass for f̂, two for ∇θÊ at r ± ηg; Eq. 7) against double backprop (f̂ with
+  ``create_graph=True``, then ``loss.backward()``; Eq. 5), best of ``repeat``;
+* **graph memory**: the bytes autograd saves for backward (counted by
+  ``torch.autograd.graph.saved_tensors_hooks``, each storage once), at their peak: for the paper's
+  step the largest single first-order graph, for double backprop the forward graph plus the
+  recorded first backward, all alive when ``loss.backward()`` starts.  This is the memory the
+  paper's method removes (Sec. II B); it excludes the parameters and the optimizer state, which
+  both methods share;
+* **check**: time of :func:`snapcheck.torch.assert_force_training_gradient` (automatic ε over the
+  23-point grid, the exact product, the diagnosis) against ``torch.autograd.gradgradcheck`` on the
+  same model and configuration (E as a function of θ and r; its numerical Jacobian costs O(P)
+  gradient evaluations, so the full mode runs only up to ``gradgradcheck_max_parameters`` and on the 2-atom cell:
+  175 s at 1e4 parameters) and
+  against gradgradcheck's ``fast_mode=True`` (random projections).
+
+``python -m snapcheck.bench torch --out-dir out`` writes ``out/reports/torch_benchmark.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from snapcheck.base.files import write_csv
+from snapcheck.torch.check import assert_force_training_gradient
+from snapcheck.torch.paper import paper_force_loss_gradient
+from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, neighbours
+from snapcheck.torch.reference import default_loss
+
+PARAMETERS = (1_000, 10_000, 100_000, 1_000_000)
+ATOMS = (2, 16, 54, 128, 200)
+#: BCC supercell repeats giving each atom count (2 atoms per cubic cell).
+REPEATS = {2: (1, 1, 1), 16: (2, 2, 2), 54: (3, 3, 3), 128: (4, 4, 4), 200: (5, 5, 4)}
+TA_LATTICE = 3.30  # Å
+
+
+def width_for(parameters: float) -> int:
+    """h with h² + 11h + 3 ≈ ``parameters`` (two hidden layers on 8 radial features)."""
+    return max(1, round((-11 + math.sqrt(121 + 4 * (parameters - 3))) / 2))
+
+
+def bcc_ta(n_atoms: int, seed: int = 0):
+    """A BCC Ta cell of ``n_atoms``, rattled by 0.05 Å (seeded), with reference forces f = 0 attached."""
+    atoms = bulk("Ta", "bcc", a=TA_LATTICE, cubic=True).repeat(REPEATS[n_atoms])
+    atoms.rattle(0.05, seed=seed)
+    atoms.calc = SinglePointCalculator(atoms, energy=0.0, forces=np.zeros((n_atoms, 3)))
+    return atoms
+
+
+class GraphMemory:
+    """Bytes autograd saves for backward, per phase (each storage counted once), and the peak over phases."""
+
+    def __init__(self):
+        self.peak, self._seen, self._bytes = 0, set(), 0
+
+    def phase(self) -> None:
+        self._seen, self._bytes = set(), 0
+
+    def _pack(self, tensor):
+        storage = tensor.untyped_storage()
+        key = (storage.data_ptr(), storage.nbytes())
+        if key not in self._seen:
+            self._seen.add(key)
+            self._bytes += storage.nbytes()
+            self.peak = max(self.peak, self._bytes)
+        return tensor
+
+    def hooks(self):
+        return torch.autograd.graph.saved_tensors_hooks(self._pack, lambda tensor: tensor)
+
+
+def _best(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def paper_step(model, atoms, memory: GraphMemory | None = None) -> None:
+    """One first-order training step's gradient (Eq. 7, ε = 1e-5); each energy evaluation is a new memory phase."""
+
+    def energy(m, a, positions):
+        if memory is not None:
+            memory.phase()
+        return energy_fn(m, a, positions)
+
+    model.zero_grad(set_to_none=True)
+    paper_force_loss_gradient(model, energy, [atoms], epsilon=1e-5)
+
+
+def double_backprop_step(model, atoms, memory: GraphMemory | None = None) -> None:
+    """One double-backprop gradient: f̂ with create_graph=True, then loss.backward() (Eq. 5)."""
+    model.zero_grad(set_to_none=True)
+    if memory is not None:
+        memory.phase()
+    positions = torch.tensor(atoms.get_positions(), requires_grad=True)
+    default_loss(forces_fn(model, atoms, positions), torch.tensor(atoms.get_forces()), atoms).backward()
+
+
+def gradgradcheck_time(model, atoms, fast_mode: bool) -> tuple[float, bool]:
+    """Seconds and verdict of ``torch.autograd.gradgradcheck`` on E(θ, r) for this model and configuration."""
+    names = [n for n, _ in model.named_parameters()]
+    i, j, shift = neighbours(atoms, torch.float64)
+
+    def energy(*tensors):
+        state = dict(zip(names, tensors[:-1]))
+        return torch.func.functional_call(model, state, (tensors[-1], i, j, shift))
+
+    inputs = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
+    inputs.append(torch.tensor(atoms.get_positions(), requires_grad=True))
+    start = time.perf_counter()
+    verdict = torch.autograd.gradgradcheck(energy, inputs, fast_mode=fast_mode, raise_exception=False)
+    return time.perf_counter() - start, bool(verdict)
+
+
+def run_benchmark(
+    parameters: Sequence[float] = PARAMETERS,
+    atoms: Sequence[int] = ATOMS,
+    *,
+    seed: int = 0,
+    repeat: int = 3,
+    gradgradcheck_max_parameters: float = 1.2e4,
+    gradgradcheck_max_atoms: int = 2,
+    fast_max_parameters: float = 1.2e5,
+) -> pd.DataFrame:
+    """One row per (network, configuration); ratios > 1 favour the paper's step and snapcheck's check."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rows = []
+    try:
+        for target in parameters:
+            model = RadialPotential(hidden=width_for(target), layers=2, seed=seed)
+            count = sum(p.numel() for p in model.parameters())
+            for n in atoms:
+                configuration = bcc_ta(n, seed)
+                row = {"parameters": count, "atoms": n}
+                memories = {}
+                for name, step in (("paper", paper_step), ("double", double_backprop_step)):
+                    memory = GraphMemory()
+                    with memory.hooks():
+                        step(model, configuration, memory)
+                    memories[name] = memory.peak
+                    row[f"seconds_{name}_step"] = _best(lambda s=step, m=model, c=configuration: s(m, c), repeat)
+                row["time_ratio_double_over_paper"] = row["seconds_double_step"] / row["seconds_paper_step"]
+                row["graph_bytes_paper"], row["graph_bytes_double"] = memories["paper"], memories["double"]
+                row["memory_ratio_double_over_paper"] = memories["double"] / memories["paper"]
+                start = time.perf_counter()
+                report = assert_force_training_gradient(model, energy_fn, [configuration])
+                row["seconds_check"] = time.perf_counter() - start
+                row["check_max_relative_error"] = max(report.relative_errors.values())
+                for mode, limit, fast in (
+                    ("gradgradcheck", gradgradcheck_max_parameters, False),
+                    ("gradgradcheck_fast", fast_max_parameters, True),
+                ):
+                    seconds, verdict = math.nan, None
+                    if count <= limit and (fast or n <= gradgradcheck_max_atoms):
+                        seconds, verdict = gradgradcheck_time(model, configuration, fast)
+                    row[f"seconds_{mode}"], row[f"{mode}_passed"] = seconds, verdict
+                    row[f"speedup_check_vs_{mode}"] = seconds / row["seconds_check"]
+                rows.append(row)
+    finally:
+        torch.set_num_threads(threads)
+    return pd.DataFrame(rows)
+
+
+def bench_torch(args) -> int:
+    """``python -m snapcheck.bench torch``: write ``<out_dir>/reports/torch_benchmark.csv``; exit code 0.
+
+    ``args``: ``out_dir`` and ``seed``; optional ``parameters`` and ``atoms`` (lists) narrow the grid.
+    """
+    table = run_benchmark(
+        getattr(args, "parameters", None) or PARAMETERS, getattr(args, "atoms", None) or ATOMS, seed=args.seed
+    )
+    path = write_csv(table, Path(args.out_dir) / "reports" / "torch_benchmark.csv")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(f"wrote {path}")
+    return 0

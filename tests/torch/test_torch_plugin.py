@@ -1,0 +1,41 @@
+"""The pytest plugin as a trainer's suite loads it (``-p snapcheck.torch.plugin``, what the pytest11 entry point does)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+TRAINER_SUITE = """
+    import torch
+    from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, ta_atoms
+
+    def sign_flipped(model, atoms, positions):
+        return -forces_fn(model, atoms, positions)
+
+    # the three lines of a trainer's own test
+    def test_force_training(force_training_check):
+        configurations = ta_atoms((("Elastic_FCC", 1),))
+        force_training_check(RadialPotential(), energy_fn, configurations, forces_fn={forces})
+"""
+
+
+def run_suite(tmp_path, forces: str) -> subprocess.CompletedProcess:
+    (tmp_path / "test_trainer.py").write_text(textwrap.dedent(TRAINER_SUITE.format(forces=forces)))
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "snapcheck.torch.plugin", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+
+
+def test_plugin_passes_a_correct_trainer_and_names_a_sign_flip(tmp_path):
+    good = run_suite(tmp_path, "forces_fn")
+    assert good.returncode == 0 and "1 passed" in good.stdout, good.stdout + good.stderr
+    bad = run_suite(tmp_path, "sign_flipped")
+    assert bad.returncode == 1 and "sign error: forces_fn returns +∂Ê/∂r" in bad.stdout, bad.stdout + bad.stderr
