@@ -78,7 +78,7 @@ def test_without_an_exact_gradient_the_reference_is_eq_7_and_its_epsilon_is_repo
         assert_force_loss_gradient(morse.exact_force_loss_gradient, small, reference=ProtocolOnly(morse), rtol=1e-6)
         < 1e-6
     )
-    with pytest.raises(AssertionError, match=r"reference: the paper's central difference at ε = "):
+    with pytest.raises(AssertionError, match=r"with the paper's central difference \(Eq. 7\) at ε = 1e-05 as given"):
         assert_force_loss_gradient(
             lambda c: -morse.exact_force_loss_gradient(c), small, reference=ProtocolOnly(morse), epsilon=1e-5
         )
@@ -87,3 +87,44 @@ def test_without_an_exact_gradient_the_reference_is_eq_7_and_its_epsilon_is_repo
 def test_a_bare_function_needs_a_reference(one_per_group):
     with pytest.raises(TypeError, match="a bare gradient function needs reference="):
         assert_force_loss_gradient(lambda c: np.zeros(3), one_per_group)
+
+
+class SelfCheckingMorse:
+    """A trainer whose force_loss_gradient is its own 'exact' method, with a planted sign bug in that method."""
+
+    def __init__(self, theta):
+        self.model = Morse(theta)
+        self.theta, self.energy, self.forces, self.energy_gradient = (
+            self.model.theta,
+            self.model.energy,
+            self.model.forces,
+            self.model.energy_gradient,
+        )
+
+    def exact_force_loss_gradient(self, configuration):
+        return -self.model.exact_force_loss_gradient(configuration)
+
+    force_loss_gradient = exact_force_loss_gradient
+
+
+def test_a_model_is_never_checked_against_its_own_exact_gradient(one_per_group):
+    small = sorted(one_per_group, key=lambda c: c.n_atoms)[:4]
+    with pytest.raises(AssertionError) as failure:
+        assert_force_loss_gradient(SelfCheckingMorse((0.4, 1.4, 2.9)), small)
+    message = str(failure.value)
+    assert (
+        "compared the candidate SelfCheckingMorse.exact_force_loss_gradient with the paper's central difference"
+        in message
+    )
+    assert "chosen by the proxy, Err[L̃] = " in message and "wrong sign" in message
+
+
+def test_linear_snap_is_checked_against_the_lammps_closed_form(potential, one_per_group):
+    def off(configuration):
+        return 1.01 * potential.exact_force_loss_gradient(configuration)
+
+    with pytest.raises(AssertionError, match=r"with the linear SNAP closed form A_fᵀg from LAMMPS compute snap"):
+        assert_force_loss_gradient(off, one_per_group[:3], reference=potential)
+    # the closed form itself as the candidate is not compared with itself: the paper's estimate is the reference
+    error = assert_force_loss_gradient(potential.exact_force_loss_gradient, one_per_group[:3], reference=potential)
+    assert 0 < error < 1e-6
