@@ -348,14 +348,45 @@ class CostSpec:
         return dict(sorted(grid.items()))
 
 
+def lammps_times(engine: SnapEngine, displaced: np.ndarray, repeats: int) -> dict[str, float]:
+    """Median seconds of the two LAMMPS evaluations a descriptor-based network needs.
+
+    ``derivatives``: Bᵢ and ∂Bᵢ/∂rⱼ at r (what every force prediction needs);
+    ``values``: Bᵢ alone at one displaced position r₊ (the paper's method needs two, at r±).
+    """
+    return median_times(
+        {
+            "derivatives": engine.evaluate_per_atom,
+            "values": lambda: engine.evaluate_per_atom_values(displaced),
+        },
+        repeats,
+    )
+
+
+def lammps_time(method: str, lammps: dict[str, float]) -> float:
+    """Seconds of LAMMPS a neural method needs besides its network arithmetic: Bᵢ, ∂Bᵢ/∂rⱼ, and B(r±) for (b)."""
+    return lammps["derivatives"] + (2 * lammps["values"] if method == PAPER else 0.0)
+
+
 def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
-    """time_ratio and memory_ratio: every method over the force prediction of the same model, system and network."""
+    """Every method over the force prediction of the same model, system and network.
+
+    ``full_time_ratio`` is the headline: LAMMPS's descriptor evaluations included (for the network,
+    ``lammps_time_s``: Bᵢ and ∂Bᵢ/∂rⱼ for every method, plus B(r±) for the paper's; the linear rows
+    time LAMMPS already).  ``time_ratio`` is the network arithmetic alone (descriptors precomputed);
+    ``memory_ratio`` the network's peak memory.
+    """
+    if "lammps_time_s" not in table:
+        table = table.assign(lammps_time_s=np.nan)
+    table = table.assign(lammps_time_s=table["lammps_time_s"].where(table["model"] != LINEAR, 0.0))
     keys = ["model", "n_atoms", "widths"]
-    reference = table.loc[table["method"] == FORCES, [*keys, "time_s", "peak_memory_mb"]].rename(
-        columns={"time_s": "time_s_forces", "peak_memory_mb": "peak_memory_mb_forces"}
+    reference = table.loc[table["method"] == FORCES, [*keys, "time_s", "peak_memory_mb", "lammps_time_s"]].rename(
+        columns={"time_s": "time_s_forces", "peak_memory_mb": "peak_memory_mb_forces", "lammps_time_s": "lammps_forces"}
     )
     joined = table.merge(reference, on=keys, how="left")
     table = table.assign(
+        full_time_ratio=(joined["time_s"] + joined["lammps_time_s"])
+        / (joined["time_s_forces"] + joined["lammps_forces"]),
         time_ratio=joined["time_s"] / joined["time_s_forces"],
         memory_ratio=joined["peak_memory_mb"] / joined["peak_memory_mb_forces"],
         includes=[INCLUDES[(model, method)] for model, method in zip(table["model"], table["method"])],
@@ -382,8 +413,12 @@ def run_cost_study(spec: CostSpec, with_torch: bool) -> pd.DataFrame:
                 problems = [
                     neural_problem(engine, descriptors, configuration.forces, (w, w), spec.seed) for w in widths
                 ]
+                lammps = lammps_times(engine, problems[0].plus_positions, spec.repeats) if problems else {}
             for problem in problems:
-                rows += measure_neural(problem, spec.repeats, with_torch)
+                rows += [
+                    {**row, "lammps_time_s": lammps_time(row["method"], lammps)}
+                    for row in measure_neural(problem, spec.repeats, with_torch)
+                ]
                 progress.update()
     return add_ratios(pd.DataFrame(rows))
 
@@ -417,7 +452,18 @@ def cost_figure(table: pd.DataFrame, spec: CostSpec):
             for method, (colour, marker) in METHOD_STYLES.items():
                 curve = rows[rows["method"] == method].sort_values(x)
                 if len(curve):
-                    ax.plot(curve[x], curve[quantity], marker=marker, color=colour, label=method)
+                    suffix = ", network only" if row == 0 else ""
+                    ax.plot(curve[x], curve[quantity], marker=marker, color=colour, label=f"{method}{suffix}")
+                    if row == 0 and method == PAPER and curve["full_time_ratio"].notna().any():
+                        ax.plot(
+                            curve[x],
+                            curve["full_time_ratio"],
+                            marker=marker,
+                            color=colour,
+                            linewidth=2.0,
+                            markerfacecolor=colour,
+                            label=f"{method}, LAMMPS descriptors included (headline)",
+                        )
             if row == 0 and x == "n_atoms":
                 linear = table[(table["model"] == LINEAR) & (table["method"] == PAPER)].sort_values("n_atoms")
                 ax.plot(

@@ -56,3 +56,20 @@ def test_cost_command_without_torch_says_so_and_measures_the_rest(tmp_path, caps
     assert "pip install -e '.[torch]'" in capsys.readouterr().out
     methods = set(pd.read_csv(tmp_path / "reports" / "cost.csv")["method"])
     assert methods == {cost.FORCES, cost.PAPER, cost.EXACT}
+
+
+def test_the_headline_ratio_includes_the_lammps_evaluations_the_network_needs():
+    table = cost.run_cost_study(
+        cost.CostSpec(cells=(2,), widths=(8,), n_width=8, p_cells=2, repeats=1), with_torch=False
+    )
+    neural = table[table["model"] == cost.NEURAL].set_index("method")
+    forces, paper = neural.loc[cost.FORCES], neural.loc[cost.PAPER]
+    # every network method needs B and ∂B/∂r from LAMMPS; the paper's also B(r±): two more evaluations
+    assert 0 < forces["lammps_time_s"] < paper["lammps_time_s"]
+    assert neural.loc[cost.EXACT, "lammps_time_s"] == forces["lammps_time_s"]
+    assert paper["full_time_ratio"] == (paper["time_s"] + paper["lammps_time_s"]) / (
+        forces["time_s"] + forces["lammps_time_s"]
+    )
+    assert paper["time_ratio"] == paper["time_s"] / forces["time_s"]
+    linear = table[table["model"] == cost.LINEAR].set_index("method")
+    assert linear.loc[cost.PAPER, "full_time_ratio"] == linear.loc[cost.PAPER, "time_ratio"]  # LAMMPS timed already
