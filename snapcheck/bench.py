@@ -1,5 +1,15 @@
 """``python -m snapcheck.bench``: benchmarks, timed side by side in one run (never tests).
 
+``startup``
+    ``python -m snapcheck.fig1`` followed by ``python -m snapcheck.fig2`` on the
+    dataset, as a user runs them (fresh processes, ``--jobs`` workers), against
+    the same LAMMPS evaluations as a plain serial loop in one process
+    (:mod:`snapcheck.studies.serial_baseline`).  Each is run as a child process
+    and timed by its wall time and its CPU time (user + system of the process
+    and every worker it waited for).  Prints both and the ratios, figures over
+    loop, and writes ``reports/bench_startup.csv``.  The goal: CPU ≤ 1.0× and
+    wall time ≤ 0.5× the loop's on 2 cores.
+
 ``descriptors``
     The LAMMPS engine on every configuration: the wall time to set up an
     instance and run the full evaluation (ΣB, A_f, ZBL) for the whole dataset,
@@ -42,6 +52,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -64,6 +79,85 @@ def paper_models(seed: int) -> tuple:
     """The paper's two models, trained and untrained (from ``seed``)."""
     request = ModelRequest(seed=seed)
     return load_model("trained", request).model, load_model("untrained", request).model
+
+
+def timed_child(command: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s) of a child process and every process it waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def bench_startup(args: argparse.Namespace) -> int:
+    data = ["--data", str(args.data)] if args.data else []
+    python = sys.executable
+    loop = [python, "-c", f"from snapcheck.studies.serial_baseline import run; run({args.data!r}, {args.seed})"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="snapcheck-bench-") as scratch:
+        for repeat in range(args.repeats):
+            wall, cpu = timed_child(loop)
+            rows.append({"repeat": repeat, "run": "serial loop (1 process)", "wall_time_s": wall, "cpu_time_s": cpu})
+            walls, cpus = [], []
+            for figure in ("fig1", "fig2"):
+                out_dir = os.path.join(scratch, f"{figure}-{repeat}")
+                command = [
+                    python,
+                    "-m",
+                    f"snapcheck.{figure}",
+                    *data,
+                    "--seed",
+                    str(args.seed),
+                    "--jobs",
+                    str(args.jobs),
+                    "--out-dir",
+                    out_dir,
+                ]
+                wall, cpu = timed_child(command)
+                walls.append(wall)
+                cpus.append(cpu)
+            rows.append(
+                {
+                    "repeat": repeat,
+                    "run": f"fig1 + fig2 (--jobs {args.jobs})",
+                    "wall_time_s": sum(walls),
+                    "cpu_time_s": sum(cpus),
+                }
+            )
+    table = pd.DataFrame(rows)
+    medians = table.groupby("run", sort=False)[["wall_time_s", "cpu_time_s"]].median()
+    loop_row, figures_row = medians.iloc[0], medians.iloc[1]
+    ratios = figures_row / loop_row
+    table = pd.concat(
+        [
+            table,
+            pd.DataFrame(
+                [
+                    {
+                        "repeat": "median ratio, figures / loop",
+                        "run": "",
+                        "wall_time_s": ratios["wall_time_s"],
+                        "cpu_time_s": ratios["cpu_time_s"],
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    write_csv(table, args.out_dir / "reports" / "bench_startup.csv")
+    print(
+        f"Figs. 1 and 2 as commands against a serial loop over the same LAMMPS evaluations ({args.repeats} runs each, medians):"
+    )
+    for name, row in medians.iterrows():
+        print(f"  {name:<28} wall {row['wall_time_s']:7.1f} s   CPU {row['cpu_time_s']:7.1f} s")
+    print(
+        f"  figures / loop               wall {ratios['wall_time_s']:7.2f}×   CPU {ratios['cpu_time_s']:7.2f}×   (goal: wall ≤ 0.5×, CPU ≤ 1.0×)"
+    )
+    met = ratios["wall_time_s"] <= 0.5 and ratios["cpu_time_s"] <= 1.0
+    print("goal met" if met else "goal NOT met")
+    return EXIT_OK
 
 
 def bench_descriptors(args: argparse.Namespace) -> int:
@@ -262,6 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m snapcheck.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="benchmark", required=True)
+    startup = common_parser(
+        "python -m snapcheck.bench startup",
+        "Time fig1 + fig2 as commands against a serial loop of the same LAMMPS evaluations.",
+    )
+    startup.add_argument(
+        "--repeats", type=positive_int, default=1, help="runs of each, interleaved; medians compared (default: 1)"
+    )
+    commands.add_parser("startup", parents=[startup], add_help=False, help="fig1 + fig2 against a serial loop")
     descriptors = common_parser(
         "python -m snapcheck.bench descriptors", "Time the LAMMPS engine: set-up, full and fast evaluations."
     )
@@ -323,9 +425,13 @@ def main(argv: list[str] | None = None) -> int:
         "cost", parents=[costs], add_help=False, help="time and memory of the force-loss gradient against N and P"
     )
     args = parser.parse_args(argv)
-    return {"descriptors": bench_descriptors, "figures": bench_figures, "dask": bench_dask, "cost": bench_cost}[
-        args.benchmark
-    ](args)
+    return {
+        "startup": bench_startup,
+        "descriptors": bench_descriptors,
+        "figures": bench_figures,
+        "dask": bench_dask,
+        "cost": bench_cost,
+    }[args.benchmark](args)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ from snapcheck.data.configuration import Configuration  # noqa: E402
 from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters  # noqa: E402
 from snapcheck.data.validation import wrap_into_cell  # noqa: E402
 from snapcheck.descriptors.cell import to_lammps_frame  # noqa: E402
+from snapcheck.descriptors.neighbours import neighbour_pair_style  # noqa: E402
 from snapcheck.descriptors.results import (  # noqa: E402
     AtomDescriptors,
     AtomDescriptorValues,
@@ -177,7 +178,7 @@ class SnapEngine:
             )
         lmp.commands_string(
             f"""
-            pair_style {reference.pair_style}
+            pair_style {neighbour_pair_style(reference.pair_style, self.parameters)}
             {chr(10).join(f"pair_coeff {coeff}" for coeff in reference.pair_coeffs)}
             compute sna all sna/atom {self.parameters.compute_args()}
             thermo_style custom step pe
