@@ -7,6 +7,7 @@ then the cache, then a download); ``.ci/run`` sets ``SNAPCHECK_DATA`` to the cop
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,28 @@ try:
     import torch  # noqa: F401
 except ImportError:  # the torch extra is optional: its tests are not collected without it
     collect_ignore = ["models/test_torch_snap.py", "studies/test_cost_torch.py"]
+
+
+#: The folder of the shared copies of FitSNAP's examples (``ta_jcp2014``, ``ta_xyz``, ``inp_jpca2020``,
+#: ``ta_quadratic_jcp2018``): ``$SNAPCHECK_DATASETS``, which ``.ci/run`` sets, else ``../shared/datasets``.
+SHARED_DATASETS = Path(
+    os.environ.get("SNAPCHECK_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+)
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="session")
+def shared_datasets(monkeypatch_session) -> Path:
+    """The folder of the shared dataset copies, also exported as ``$SNAPCHECK_DATASETS``; fails when missing."""
+    if not SHARED_DATASETS.is_dir():
+        pytest.fail(f"{SHARED_DATASETS}: the shared datasets folder is missing; set SNAPCHECK_DATASETS")
+    monkeypatch_session.setenv("SNAPCHECK_DATASETS", str(SHARED_DATASETS))
+    return SHARED_DATASETS
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,10 @@
-"""Fixtures of the data tests: the shared copies of FitSNAP's examples and an HTTP mirror of them.
-
-``$SNAPCHECK_DATASETS`` names the folder of shared copies (``ta_jcp2014``, ``ta_xyz``,
-``inp_jpca2020``, ``ta_quadratic_jcp2018``); it defaults to ``../shared/datasets``.
-"""
+"""Fixtures of the data tests: ``$SNAPCHECK_DATASETS`` for one test, and an HTTP mirror of the shared copies
+(the ``shared_datasets`` fixture is in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,18 +13,8 @@ import pytest
 
 from snapcheck.data.datasets import DATASETS, FITSNAP_COMMIT, read_manifest
 
-SHARED_DATASETS = Path(
-    os.environ.get("SNAPCHECK_DATASETS") or Path(__file__).resolve().parents[3] / "shared" / "datasets"
-)
 #: The mirror stops itself after this many seconds, whatever happens to the test.
 MIRROR_LIFETIME = 300
-
-
-@pytest.fixture(scope="session")
-def shared_datasets() -> Path:
-    if not SHARED_DATASETS.is_dir():
-        pytest.fail(f"{SHARED_DATASETS}: the shared datasets folder is missing; set SNAPCHECK_DATASETS")
-    return SHARED_DATASETS
 
 
 @pytest.fixture

