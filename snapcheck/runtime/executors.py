@@ -9,8 +9,10 @@ of three executors, all :class:`concurrent.futures.Executor`, so local and
 cluster runs share one code path:
 
 * ``--jobs 1``: :class:`SerialExecutor`, each task in this process;
-* ``--jobs N``: a :class:`~concurrent.futures.ProcessPoolExecutor` of N
-  processes (spawn context, so nothing leaks from the parent);
+* ``--jobs N``: this process and a :class:`~concurrent.futures.ProcessPoolExecutor`
+  of N − 1 more (spawn context, so nothing leaks from the parent); this process
+  runs a task whenever it has no finished result to collect, so N jobs cost
+  N processes, not N + 1, and one fewer interpreter starts;
 * ``--scheduler tcp://HOST:PORT`` (or ``$SNAPCHECK_SCHEDULER``): an existing Dask
   cluster, through ``distributed.Client(address).get_executor()``.  ``--jobs``
   is then ignored: the cluster's workers are the jobs.  ``distributed`` is the
@@ -114,11 +116,15 @@ class SerialExecutor(Executor):
 
 @dataclass
 class Pool:
-    """An open executor, how many tasks to keep in flight on it now, and what it is (for the run log)."""
+    """An open executor, how many tasks to keep in flight on it now, and what it is (for the run log).
+
+    ``works_locally``: this process runs tasks too while the executor's workers run theirs.
+    """
 
     executor: Executor
     capacity: Callable[[], int]
     description: dict
+    works_locally: bool = False
 
 
 def require_distributed(purpose: str):
@@ -152,8 +158,11 @@ def open_executor(jobs: int = 1, scheduler: str | None = None) -> Iterator[Pool]
     elif jobs == 1:
         yield Pool(SerialExecutor(), lambda: 1, {"kind": "serial", "host": host})
     else:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as executor:
-            yield Pool(executor, lambda: 2 * jobs, {"kind": "process-pool", "processes": jobs, "host": host})
+        # this process is one of the ``jobs``: it runs tasks between collecting the workers' results
+        workers = jobs - 1
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as executor:
+            description = {"kind": "process-pool", "processes": jobs, "worker_processes": workers, "host": host}
+            yield Pool(executor, lambda: 2 * workers, description, works_locally=True)
 
 
 @contextmanager
@@ -282,12 +291,17 @@ def _stream(
 
     top_up()
     try:
-        while in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        while in_flight or pending:
+            if pool.works_locally and pending:
+                index = pending.pop()
+                yield index, timed_call(function, tasks[index])
+                done = [future for future in in_flight if future.done()]
+            else:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=in_flight.__getitem__):
                 index = in_flight.pop(future)
                 yield index, future.result()
-                top_up()
+            top_up()
     finally:
         for future in in_flight:
             future.cancel()
