@@ -187,3 +187,13 @@ def test_paper_gradient_fills_grad(dtype, tolerance, ta_three):
             continue
         assert float((paper[name] - p.grad).norm() / p.grad.norm()) < tolerance, name
     assert report.proxy_kind == ("energy" if dtype == torch.float64 else "gradient")
+
+
+def test_configuration_round_trip_through_ase(ta_three):
+    atoms = ta_three[1]
+    configuration = Configuration.from_atoms(atoms)
+    back = configuration.to_atoms()
+    assert configuration.label == "GSF_110/GSF_110_0" and configuration.n_atoms == 24
+    assert (back.get_positions() == atoms.get_positions()).all() and (back.get_forces() == atoms.get_forces()).all()
+    assert back.get_potential_energy() == atoms.get_potential_energy()
+    assert abs(back.get_stress() - atoms.get_stress()).max() < 1e-12 * abs(atoms.get_stress()).max()
