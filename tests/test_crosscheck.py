@@ -26,6 +26,12 @@ def test_everything_agrees_with_fitsnap(fitsnap, tmp_path, capsys):
     output = capsys.readouterr().out
     assert "wall time of the fit: snapcheck" in output and "PASS" in output
     assert (tmp_path / "reports" / "crosscheck_fitsnap.md").read_text().startswith("| quantity")
+    # only the round-off lines are left out of the metrics: the Volume crystals' forces, both weightings
+    left_out = set(table.loc[table["quantity"] == "metrics, mae", "left_out_lines"])
+    volume_forces = {f"Volume_{s} Force {w}" for s in ("A15", "BCC", "FCC") for w in ("Unweighted", "weighted")}
+    assert left_out == {"; ".join(sorted(volume_forces))}
+    times = pd.read_csv(tmp_path / "reports" / "crosscheck_fitsnap_time.csv")
+    assert list(times["fit"]) == ["snapcheck", "FitSNAP 3.1.0.4"] and (times["seconds"] > 0).all()
 
 
 def test_a_perturbed_stored_coefficient_fails_the_check(fitsnap, tmp_path, data_root, capsys):

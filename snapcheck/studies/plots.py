@@ -1,7 +1,8 @@
 """Figures in the paper's style: relative error against ε on log-log axes.
 
 Circles are the true error Err[∇̃L] (Eq. 11), crosses its proxy Err[L̃]
-(Eq. 14); one colour per model.
+(Eq. 14); one colour per model.  In the precision figure, emulated float32
+is dashed with squares and pluses, and a note under the axes says what is emulated.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 MODEL_COLOURS = {"trained": "tab:blue", "untrained": "tab:red", "fitted": "tab:green"}
-PRECISION_STYLES = {"float64": "-", "float32": "--"}
+#: float64 and emulated float32 differ in line style and in both markers: (line, Err[∇̃L] marker, Err[L̃] marker).
+PRECISION_STYLES = {"float64": ("-", "o", "x"), "float32": ("--", "s", "+")}
+#: What the float32 curves emulate (:func:`snapcheck.studies.sweep.float32_evaluation`), printed under the figure.
+FLOAT32_NOTE = (
+    "float32 emulated: Bᵢ stored as float32, ΣB and θ·∇θÊ summed in float32, r± rounded to float32;"
+    " LAMMPS computes Bᵢ in float64"
+)
 
 
 def _axes(title: str):
@@ -27,11 +34,12 @@ def _axes(title: str):
     return figure, axes
 
 
-def _curves(axes, curve: pd.DataFrame, colour: str, label: str, linestyle: str = "-") -> None:
+def _curves(axes, curve: pd.DataFrame, colour: str, label: str, precision: str = "float64") -> None:
+    linestyle, grad_marker, loss_marker = PRECISION_STYLES[precision]
     axes.plot(
         curve["epsilon"],
         curve["err_grad"],
-        "o",
+        grad_marker,
         linestyle=linestyle,
         linewidth=0.6,
         color=colour,
@@ -39,7 +47,12 @@ def _curves(axes, curve: pd.DataFrame, colour: str, label: str, linestyle: str =
         label=rf"{label}: Err[$\tilde\nabla L$]",
     )
     axes.plot(
-        curve["epsilon"], curve["err_loss"], "x", linestyle="none", color=colour, label=rf"{label}: Err[$\tilde L$]"
+        curve["epsilon"],
+        curve["err_loss"],
+        loss_marker,
+        linestyle="none",
+        color=colour,
+        label=rf"{label}: Err[$\tilde L$]",
     )
 
 
@@ -54,7 +67,7 @@ def error_figure(table: pd.DataFrame, title: str, precision: str = "float64"):
 
 
 def precision_figure(table: pd.DataFrame, title: str):
-    """Float64 (solid) beside emulated float32 (dashed), every model."""
+    """Float64 (solid, circles and crosses) beside emulated float32 (dashed, squares and pluses), every model."""
     figure, axes = _axes(title)
     whole = table[table["group"] == "all"]
     for (model, precision), curve in whole.groupby(["model", "precision"], sort=False):
@@ -63,7 +76,9 @@ def precision_figure(table: pd.DataFrame, title: str):
             curve.sort_values("epsilon"),
             MODEL_COLOURS.get(model, "tab:purple"),
             f"{model}, {precision}",
-            PRECISION_STYLES[precision],
+            precision,
         )
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    figure.text(0.01, 0.005, FLOAT32_NOTE, fontsize=6, ha="left", va="bottom", wrap=True)
+    figure.subplots_adjust(bottom=0.2)
     return figure

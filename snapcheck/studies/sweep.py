@@ -28,9 +28,8 @@ import pandas as pd
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.selection import group_indices
 from snapcheck.descriptors.engine import SnapEngine
-from snapcheck.descriptors.results import SummedDescriptorValues
 from snapcheck.gradients.epsilon import EPSILON_GRID
-from snapcheck.gradients.paper import Evaluation, central_difference, round_to_precision
+from snapcheck.gradients.paper import Evaluation, central_difference
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
 
@@ -98,16 +97,11 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
             for p, precision in enumerate(spec.precisions):
 
                 def evaluate(positions: np.ndarray, model=model, precision=precision) -> Evaluation:
-                    """Ê and ∇θÊ from one evaluation without derivatives, rounded to ``precision``."""
+                    """Ê and ∇θÊ from one evaluation without derivatives, in ``precision`` (float32 emulated)."""
+                    if precision == "float32":
+                        return float32_evaluation(engine, model, positions)
                     values = engine.evaluate_values(positions)
-                    rounded = SummedDescriptorValues(
-                        counts=values.counts,
-                        sum_b=round_to_precision(values.sum_b, precision),
-                        reference_energy=float(round_to_precision(values.reference_energy, precision)),
-                    )
-                    return Evaluation(
-                        round_to_precision(model.energy(rounded), precision), model.energy_gradient(rounded)
-                    )
+                    return Evaluation(model.energy(values), model.energy_gradient(values))
 
                 for e, epsilon in enumerate(spec.epsilons):
                     estimate = central_difference(
@@ -124,6 +118,25 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
     return ConfigurationSweep(
         exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors, max_force_error
     )
+
+
+def float32_evaluation(engine: SnapEngine, model: LinearSnap, positions: np.ndarray) -> Evaluation:
+    """Ê and ∇θÊ as a float32 trainer computes them, emulated from LAMMPS's float64 descriptors.
+
+    What is emulated: every atom's Bᵢ is stored as float32; ΣB_e is summed over
+    atoms in float32; ∇θÊ = (n_e, ΣB_e) is float32; Ê = θ·∇θÊ + E_ref is
+    formed with θ and E_ref in float32 and the products accumulated in float32.
+    What is not: LAMMPS computes Bᵢ in float64 before it is stored, and the
+    positions r± are rounded to float32 by
+    :func:`~snapcheck.gradients.paper.central_difference`.  The estimate of
+    Eq. 7 then divides these float32 differences by 2η in float64.
+    """
+    atoms = engine.evaluate_per_atom_values(positions)
+    stored = atoms.descriptors.astype(np.float32)
+    sum_b = np.stack([stored[engine.types == e + 1].sum(axis=0, dtype=np.float32) for e in range(engine.n_elements)])
+    gradient = np.column_stack([engine.counts.astype(np.float32), sum_b]).ravel()
+    energy = np.dot(model.theta.astype(np.float32), gradient) + np.float32(atoms.reference_energy)
+    return Evaluation(float(np.float32(energy)), gradient.astype(np.float64))
 
 
 # -- tasks -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
@@ -40,3 +41,40 @@ def test_a_used_engine_gives_the_same_bits_as_a_new_one(one_per_group, ta06a):
             again = sweep_configuration(engine, configuration, spec)
         for name in ("exact_gradient", "loss_estimates", "gradient_estimates"):
             np.testing.assert_array_equal(getattr(first, name), getattr(again, name), err_msg=name)
+
+
+def test_float32_emulation_stores_descriptors_and_sums_in_float32(ta_configurations, ta06a):
+    """Not only the final sums are rounded: Bᵢ are stored in float32 and ΣB, θ·∇θÊ accumulate in float32."""
+    from snapcheck.studies.sweep import float32_evaluation
+
+    liquid = next(c for c in ta_configurations if c.group == "Liquid")
+    with SnapEngine(liquid, ta06a.parameters) as engine:
+        emulated = float32_evaluation(engine, ta06a, liquid.positions)
+        exact = engine.evaluate_values(liquid.positions)
+        atoms = engine.evaluate_per_atom_values(liquid.positions).descriptors
+    rounded_sum = exact.sum_b.ravel().astype(np.float32)
+    emulated_sum = emulated.energy_gradient.reshape(1, -1)[:, 1:].ravel()
+    # float32 values, summed in float32 from float32 Bᵢ: equal to that sum, and not to the rounded float64 sum
+    np.testing.assert_array_equal(emulated_sum, atoms.astype(np.float32).sum(axis=0, dtype=np.float32))
+    assert np.any(emulated_sum != rounded_sum)
+    relative = np.abs(emulated_sum - exact.sum_b.ravel()) / np.abs(exact.sum_b.ravel())
+    assert 1e-9 < relative.max() < 1e-5  # float32 accumulation over 100 atoms, not float64 round-off
+    assert emulated.energy == float(np.float32(emulated.energy))
+    assert abs(emulated.energy - ta06a.energy(exact)) / abs(ta06a.energy(exact)) < 1e-5
+
+
+def test_the_precision_figure_tells_float64_from_float32_by_line_and_marker(tmp_path):
+    from snapcheck.studies.plots import FLOAT32_NOTE, precision_figure
+
+    rows = [
+        {"model": "trained", "precision": p, "epsilon": e, "group": "all", "err_grad": 1e-3 * e, "err_loss": 2e-3 * e}
+        for p in ("float64", "float32")
+        for e in (1e-6, 1e-4)
+    ]
+    figure = precision_figure(pd.DataFrame(rows), "test")
+    styles = {line.get_label(): (line.get_linestyle(), line.get_marker()) for line in figure.axes[0].get_lines()}
+    float64 = {v for k, v in styles.items() if "float64" in k}
+    float32 = {v for k, v in styles.items() if "float32" in k}
+    assert float64 and float32 and not float64 & float32
+    assert {marker for _, marker in float64}.isdisjoint({marker for _, marker in float32})
+    assert any(FLOAT32_NOTE in text.get_text() for text in figure.texts)
