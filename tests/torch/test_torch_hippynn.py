@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
@@ -9,8 +10,14 @@ import torch
 
 import snapcheck.torch as sc
 
-pytest.importorskip("hippynn", reason="hippynn: pip install --no-deps hippynn==0.1.3")
-from snapcheck.torch import hippynn as hp  # noqa: E402
+from snapcheck.torch import hippynn as hp
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hippynn_installed():
+    """hippynn is a test requirement of the torch extra: fail with the install line, never skip."""
+    if importlib.util.find_spec("hippynn") is None:
+        pytest.fail("hippynn is not installed: pip install --no-deps hippynn==0.1.3 (it needs only numpy and torch)")
 
 
 @pytest.fixture(scope="module")
