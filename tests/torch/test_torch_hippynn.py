@@ -9,7 +9,6 @@ import pytest
 import torch
 
 import snapcheck.torch as sc
-
 from snapcheck.torch import hippynn as hp
 
 
