@@ -60,10 +60,18 @@ from snapcheck.torch.check import default_rtol, per_tensor
 from snapcheck.torch.diagnosis import ForcesComparison, describe_forces, describe_gradient
 from snapcheck.torch.reference import Item, Reference, choose_epsilon, flat, slices
 
-#: FitSNAP's Ta PyTorch example input (``examples/Ta_PyTorch_NN``); ``$SNAPCHECK_FITSNAP_TORCH_INPUT`` overrides.
-EXAMPLE = Path(
-    os.environ.get("SNAPCHECK_FITSNAP_TORCH_INPUT", "/work/shared/datasets/fitsnap_pytorch_ta/Ta-example.in")
-)
+
+def example_input() -> Path:
+    """FitSNAP's Ta PyTorch example input (``examples/Ta_PyTorch_NN``): ``$SNAPCHECK_FITSNAP_TORCH_INPUT``, else
+    ``fitsnap_pytorch_ta/Ta-example.in`` in the folder of local dataset copies ``$SNAPCHECK_DATASETS``."""
+    named = os.environ.get("SNAPCHECK_FITSNAP_TORCH_INPUT")
+    return (
+        Path(named)
+        if named
+        else Path(os.environ.get("SNAPCHECK_DATASETS", ".")) / "fitsnap_pytorch_ta" / "Ta-example.in"
+    )
+
+
 #: (group, JSON file or None for the group's first) of the default batch: 48 + 24 atoms.
 DEFAULT_CONFIGS = (("Displaced_FCC", "FCC_1.json"), ("GSF_110", None))
 
@@ -72,14 +80,16 @@ class _Stop(Exception):
     """Raised by the replaced ``optimizer.step`` once FitSNAP's ``.grad`` is captured."""
 
 
-def example_sections(data_path: Path, groups, *, energy_weight=None, example: Path = EXAMPLE) -> dict:
+def example_sections(data_path: Path, groups, *, energy_weight=None, example: Path | None = None) -> dict:
     """The Ta PyTorch example's input as a dict, restricted to ``groups`` (all training, one batch, one epoch)."""
+    example = example_input() if example is None else example
     parser = configparser.ConfigParser(inline_comment_prefixes=("#",))
     parser.optionxform = str
     if not parser.read(example):
         raise FileNotFoundError(
             f"{example}: FitSNAP's Ta PyTorch example input is missing; set SNAPCHECK_FITSNAP_TORCH_INPUT to "
-            "examples/Ta_PyTorch_NN/Ta-example.in of a FitSNAP checkout"
+            "examples/Ta_PyTorch_NN/Ta-example.in of a FitSNAP checkout (or SNAPCHECK_DATASETS to a folder holding "
+            "fitsnap_pytorch_ta/Ta-example.in)"
         )
     sections = {name: dict(parser[name]) for name in parser.sections()}
     sections["PATH"] = {"dataPath": str(data_path)}

@@ -10,7 +10,6 @@ the offset enter Ê but not f̂, so their force-loss gradient is exactly zero.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import ase.io
@@ -20,7 +19,6 @@ from ase.neighborlist import neighbor_list
 
 CUTOFF = 4.5  # Å
 SKIN = 0.5  # Å
-TA_XYZ = "/work/shared/datasets/ta_xyz/XYZ"
 
 
 class RadialPotential(torch.nn.Module):
@@ -80,13 +78,11 @@ def forces_fn(model, atoms, positions):
 
 
 def ta_xyz_root() -> Path:
-    """The folder of the Ta extxyz files (Thompson et al. 2015): ``$SNAPCHECK_TA_XYZ``, else the shared copy."""
-    root = Path(os.environ.get("SNAPCHECK_TA_XYZ", TA_XYZ))
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"{root}: no Ta extxyz folder; set SNAPCHECK_TA_XYZ to the XYZ folder of the Ta dataset (Elastic_FCC.xyz …)"
-        )
-    return root
+    """The folder of the Ta extxyz files (Thompson et al. 2015): the ``ta-xyz`` dataset, found as every
+    dataset is (``$SNAPCHECK_DATASETS``, the cache, or a verified download; :mod:`snapcheck.data.datasets`)."""
+    from snapcheck.data.datasets import resolve_dataset_root
+
+    return resolve_dataset_root("ta-xyz") / "XYZ"
 
 
 def ta_atoms(spec, root: str | Path | None = None) -> list:
