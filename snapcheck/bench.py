@@ -34,6 +34,14 @@
     ``reports/bench_dask.csv``, and compares the numbers bit for bit (exit 1
     otherwise).  Needs ``snapcheck[dask]``.
 
+``torch``
+    :mod:`snapcheck.torch` on PyTorch networks of 10³ to 10⁶ parameters and 2
+    to 200 atoms: the paper's first-order training step against double
+    backpropagation (time and autograd memory), and snapcheck's check against
+    ``torch.autograd.gradgradcheck`` (time); ratios measured side by side in
+    one run, written to ``reports/torch_benchmark.csv``
+    (:mod:`snapcheck.torch.benchmark`).  Needs ``snapcheck[torch]``.
+
 ``cost``
     The cost of the force-loss gradient over a force prediction, in time and
     peak memory, for a neural network on SNAP descriptors as the number of
@@ -62,7 +70,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK
+from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK, MissingDependency
 from snapcheck.base.files import write_csv
 from snapcheck.base.progress import progress_bar
 from snapcheck.data.datasets import load_configurations
@@ -158,6 +166,14 @@ def bench_startup(args: argparse.Namespace) -> int:
     met = ratios["wall_time_s"] <= 0.5 and ratios["cpu_time_s"] <= 1.0
     print("goal met" if met else "goal NOT met")
     return EXIT_OK
+
+
+def bench_torch(args: argparse.Namespace) -> int:
+    try:
+        from snapcheck.torch.benchmark import bench_torch as run_torch_benchmark
+    except ImportError as missing:
+        raise MissingDependency(f"bench torch needs PyTorch ({missing}); pip install -e '.[torch]'") from None
+    return run_torch_benchmark(args)
 
 
 def bench_descriptors(args: argparse.Namespace) -> int:
@@ -356,6 +372,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m snapcheck.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="benchmark", required=True)
+    torch_benchmark = common_parser(
+        "python -m snapcheck.bench torch",
+        "snapcheck.torch: first-order step vs double backprop; check vs gradgradcheck.",
+    )
+    commands.add_parser("torch", parents=[torch_benchmark], add_help=False, help="snapcheck.torch against autograd")
     startup = common_parser(
         "python -m snapcheck.bench startup",
         "Time fig1 + fig2 as commands against a serial loop of the same LAMMPS evaluations.",
@@ -427,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     return {
         "startup": bench_startup,
+        "torch": bench_torch,
         "descriptors": bench_descriptors,
         "figures": bench_figures,
         "dask": bench_dask,
