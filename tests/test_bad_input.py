@@ -259,3 +259,17 @@ def test_docs_bad_input_table_is_what_the_commands_print(outcomes):
         "docs/bad-input.md differs from what the commands print; rerun with SNAPCHECK_WRITE_DOCS=1 and review the diff"
     )
     assert len(produced.splitlines()) == 2 + len(data_cases(slow=False)) + len(FLAG_INPUTS)
+
+
+def test_a_binary_fit_input_is_bad_input_naming_the_file(tmp_path):
+    """``--fit-input`` that is not UTF-8 text: exit 2 naming the file (needs the UnicodeDecodeError branch in
+    snapcheck/data/fitsnap_input.py's read_fitsnap_input, next to its OSError branch)."""
+    source = resolve_dataset_root(None)
+    data = copy_dataset(source, tmp_path / "data")
+    binary = tmp_path / "weights.in"
+    binary.write_bytes(b"\xff\xfe[BISPECTRUM]\x00")
+    out = tmp_path / "out"
+    out.mkdir()
+    code, stderr = run_command(["snapcheck.fit", "--fit-input", str(binary)], data, out, source / FITSNAP_REFERENCE)
+    assert code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert stderr.startswith(f"error: {binary}: ") and "UTF-8" in stderr

@@ -1,0 +1,301 @@
+"""Every figure the README and docs/ quote comes from a report a named command writes.
+
+Commands write ``reports/`` (not tracked); ``tests/references/`` holds copies of those
+reports from full runs (its README names the command of each).  Each claim below is a
+sentence fragment of a document, and the same fragment formatted from a reference file:
+the test fails when the document no longer holds the fragment (a figure was edited, or
+the sentence reworded without updating the claim) and when the fragment no longer
+follows from the report.  The documented figures are redrawn from the reference tables
+with the commands' own plotting code and compared pixel for pixel with ``docs/img/``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCES = Path(__file__).resolve().parent / "references"
+
+
+def sci(value: float, digits: int = 2) -> str:
+    """1.5e-9 style: ``digits`` significant digits, no zero padding in the exponent."""
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa}e{int(exponent)}"
+
+
+def reference(name: str) -> pd.DataFrame:
+    return pd.read_csv(REFERENCES / name)
+
+
+def best(table: pd.DataFrame, model: str, precision: str = "float64") -> pd.Series:
+    curve = table[(table["model"] == model) & (table["precision"] == precision)]
+    return curve.loc[curve["err_grad"].idxmin()]
+
+
+def figure_row(figure: str, label: str, model: str, description: str) -> str:
+    row = best(reference(f"{figure}.csv"), model)
+    return f"| {label} | {description} | {sci(row['epsilon'])} | {sci(row['err_grad'])} | {sci(row['err_loss'])} |"
+
+
+def digits() -> str:
+    worst = max(best(reference("fig1.csv"), model)["err_grad"] for model in ("trained", "untrained"))
+    return f"{-np.log10(worst):.1f} correct digits or better"
+
+
+def float32_move() -> str:
+    fig1 = reference("fig1.csv")
+    return (
+        f"The measured best ε moves from {sci(best(fig1, 'trained')['epsilon'])} to "
+        f"{sci(best(fig1, 'trained', 'float32')['epsilon'])}"
+    )
+
+
+def table1_forces() -> str:
+    summary = reference("table1.csv").set_index(["setting", "quantity"])
+    energy, force = summary.loc[("energy", "Force RMSE")], summary.loc[("energy+force", "Force RMSE")]
+    return (
+        f"held-out force RMSE {energy['mean'] / force['mean']:.1f}-fold (ensemble-averaged\n"
+        f"  predictions: {energy['ensemble_average_rmse']:.3f} → {force['ensemble_average_rmse']:.3f} eV/Å"
+    )
+
+
+def table1_data() -> str:
+    data = reference("table1_data.csv").set_index("group")
+    return (
+        f"only {data.loc['all', 'with_force_above_2_meV_per_A']} of the {data.loc['all', 'configurations']} "
+        "have a force above 2 meV/Å"
+    )
+
+
+def table1_times() -> str:
+    text = (REFERENCES / "table1.md").read_text()
+    energy, force = re.search(r"energy (\d+) s, energy\+force (\d+) s", text).groups()
+    return f"a force-trained network took {force} s (200 epochs, about 1.8 s each, most of it the 2 × 291 LAMMPS evaluations at r±), an energy-only one {energy} s"
+
+
+def fitsnap_table() -> str:
+    """docs/fitsnap.md's table from ``crosscheck_fitsnap.csv``: each figure is the one the command judges."""
+    table = reference("crosscheck_fitsnap.csv")
+    table["kind"] = table["quantity"].where(~table["quantity"].str.startswith("metrics"), "metrics")
+    lines = [
+        "| quantity | criterion | against the FitSNAP run | against the stored fit | tolerance |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for kind, rows in table.groupby("kind", sort=False):
+        figures = []
+        for against in ("run", "stored"):
+            part = rows[rows["against"].str.contains(against)]
+            column = "max_rel_diff" if (part["criterion"] == "relative").all() else "max_abs_diff"
+            value = part[column].max()
+            figures.append("identical" if value == 0 else sci(value))
+        criterion = "max \\|Δ\\| / max \\|x\\|" if (rows["criterion"] == "relative").all() else "max \\|Δ\\|"
+        tolerances = " / ".join(
+            sci(t) if t else "exact" for t in rows.groupby("against", sort=False)["tolerance"].max().unique()
+        )
+        criterion = "max over lines of \\|Δ\\| / \\|x\\|" if kind == "metrics" else criterion
+        lines.append(f"| {kind} | {criterion} | {figures[0]} | {figures[1]} | {tolerances} |")
+    return "\n".join(lines)
+
+
+def fitsnap_left_out() -> str:
+    table = reference("crosscheck_fitsnap.csv")
+    lines = table.loc[table["quantity"] == "metrics, mae", "left_out_lines"].unique()
+    assert len(lines) == 1
+    return f"The metrics comparison leaves out {lines[0].count(';') + 1} lines: {lines[0]}."
+
+
+def fitsnap_times() -> str:
+    times = reference("crosscheck_fitsnap_time.csv").set_index("fit")["seconds"]
+    ours, theirs = times["snapcheck"], times.drop("snapcheck").iloc[0]
+    return f"is {ours:.2f} s for snapcheck and {theirs:.2f} s for FitSNAP (ratio {theirs / ours:.2f})"
+
+
+def cost_rows() -> pd.DataFrame:
+    return reference("cost.csv").set_index(["model", "n_atoms", "widths", "method"])
+
+
+COST_POINTS = [
+    (16, "64x64"),
+    (128, "64x64"),
+    (1024, "64x64"),
+    (2000, "64x64"),
+    (250, "20x20"),
+    (250, "128x128"),
+    (250, "300x300"),
+]
+
+
+def cost_table() -> str:
+    """docs/cost.md's table: the headline (LAMMPS included) beside the network-only ratios."""
+    rows = cost_rows().loc["neural-snap"]
+    lines = [
+        "| N | P | (b) paper, LAMMPS included (headline) | (b) paper, network only | (c) exact, network only "
+        "| (d) double backprop, network only | (b) / (d), peak memory |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for n_atoms, widths in COST_POINTS:
+        paper, exact = rows.loc[(n_atoms, widths, "paper gradient")], rows.loc[(n_atoms, widths, "exact product")]
+        double = rows.loc[(n_atoms, widths, "double backprop")]
+        lines.append(
+            f"| {n_atoms} | {int(paper['n_parameters'])} | {paper['full_time_ratio']:.2f}× | {paper['time_ratio']:.2f}× "
+            f"| {exact['time_ratio']:.2f}× | {double['time_ratio']:.2f}× "
+            f"| {paper['peak_memory_mb'] / double['peak_memory_mb']:.2f}× |"
+        )
+    return "\n".join(lines)
+
+
+def ratio_range(column: str, points) -> str:
+    rows = cost_rows().loc["neural-snap"]
+    values = [rows.loc[(n, w, "paper gradient"), column] for n, w in points]
+    return f"{min(values):.2f}× to {max(values):.2f}×"
+
+
+N_SWEEP = [(n, "64x64") for n in (16, 54, 128, 250, 432, 1024, 2000)]
+P_SWEEP = [(250, w) for w in ("20x20", "64x64", "128x128", "300x300")]
+
+
+def cost_headline() -> str:
+    return (
+        f"With LAMMPS included, the paper's gradient costs {ratio_range('full_time_ratio', N_SWEEP)} a force prediction "
+        f"from N = 16 to 2000 and {ratio_range('full_time_ratio', P_SWEEP)} from P = 10³ to 10⁵"
+    )
+
+
+def cost_network_only() -> str:
+    return (
+        f"The network arithmetic alone costs {ratio_range('time_ratio', N_SWEEP)} over N and "
+        f"{ratio_range('time_ratio', P_SWEEP)} over P"
+    )
+
+
+def cost_linear() -> str:
+    rows = cost_rows().loc["linear-snap"]
+    ratios = rows.xs("paper gradient", level="method")["time_ratio"]
+    paper, forces = (
+        rows.loc[(2000, np.nan, "paper gradient"), "time_s"],
+        rows.loc[(2000, np.nan, "force prediction"), "time_s"],
+    )
+    return (
+        f"the ratio is {ratios.min():.2f}× to {ratios.max():.2f}× from N = 16 to 2000 "
+        f"({1e3 * paper:.0f} ms against {1e3 * forces:.0f} ms at N = 2000)"
+    )
+
+
+def cost_memory() -> str:
+    rows = cost_rows().loc["neural-snap"]
+    paper, double = rows.loc[(2000, "64x64", "paper gradient")], rows.loc[(2000, "64x64", "double backprop")]
+    torch_forces, forces = (
+        rows.loc[(2000, "64x64", "force prediction (torch)")],
+        rows.loc[(2000, "64x64", "force prediction")],
+    )
+    return (
+        f"At N = 2000 it uses {paper['peak_memory_mb'] / double['peak_memory_mb']:.2f}× the memory of double "
+        f"backpropagation ({paper['peak_memory_mb']:.1f} MB against {double['peak_memory_mb']:.1f} MB). "
+        f"Most of the difference is PyTorch's force prediction itself ({torch_forces['peak_memory_mb']:.0f} MB, "
+        f"{torch_forces['peak_memory_mb'] / forces['peak_memory_mb']:.1f}× numpy's)"
+    )
+
+
+def cost_accuracy() -> str:
+    errors = reference("cost.csv").groupby("method")["relative_error_vs_exact"].max()
+    return f"(b) is within {sci(errors['paper gradient'])} of it (ε = 1e-5), and (d) within {sci(errors['double backprop'])}"
+
+
+#: (document, fragment function): the function formats the fragment from the reference reports.
+CLAIMS = [
+    ("docs/figures.md", lambda: figure_row("fig1", "Fig. 1, g₀ = max\\|g\\|", "trained", "trained (Ta06A)")),
+    ("docs/figures.md", lambda: figure_row("fig1", "Fig. 1, g₀ = max\\|g\\|", "untrained", "untrained (Kaiming)")),
+    ("docs/figures.md", lambda: figure_row("fig2", "Fig. 2, g₀ = 1 eV/Å", "trained", "trained (Ta06A)")),
+    ("docs/figures.md", lambda: figure_row("fig2", "Fig. 2, g₀ = 1 eV/Å", "untrained", "untrained (Kaiming)")),
+    ("docs/figures.md", digits),
+    ("docs/figures.md", float32_move),
+    ("docs/table1.md", table1_forces),
+    ("docs/table1.md", table1_data),
+    ("docs/table1.md", table1_times),
+    ("docs/fitsnap.md", fitsnap_table),
+    ("docs/fitsnap.md", fitsnap_left_out),
+    ("docs/fitsnap.md", fitsnap_times),
+    ("docs/cost.md", cost_table),
+    ("docs/cost.md", cost_headline),
+    ("docs/cost.md", cost_network_only),
+    ("docs/cost.md", cost_linear),
+    ("docs/cost.md", cost_memory),
+    ("docs/cost.md", cost_accuracy),
+]
+
+
+@pytest.mark.parametrize(
+    ("document", "fragment"), CLAIMS, ids=[f"{d}:{f.__name__}-{i}" for i, (d, f) in enumerate(CLAIMS)]
+)
+def test_the_document_quotes_the_report(document, fragment):
+    expected = fragment()
+    text = " ".join((ROOT / document).read_text().split())
+    assert " ".join(expected.split()) in text, f"{document} should say (from tests/references/): {expected!r}"
+
+
+def test_every_reference_file_names_its_command():
+    listed = (REFERENCES / "README.md").read_text()
+    files = sorted(p.name for p in REFERENCES.iterdir() if p.suffix in {".csv", ".md"} and p.name != "README.md")
+    assert files, "no reference reports"
+    missing = [name for name in files if f"`{name}`" not in listed]
+    assert not missing, f"tests/references/README.md does not say which command wrote {missing}"
+
+
+def test_no_document_embeds_a_command_output():
+    """Docs show figures from docs/img/ (checked below), never from figures/, which git ignores."""
+    for document in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        assert "](../figures/" not in document.read_text() and "](figures/" not in document.read_text(), document
+
+
+def redrawn(name: str, tmp_path: Path) -> Path:
+    """Draw a documented figure from the reference tables with the commands' own code (as ``figures`` does)."""
+    import matplotlib.pyplot as plt
+
+    from snapcheck.base.files import save_figure
+    from snapcheck.studies.epsilon_study import FIG1, fig2_spec
+    from snapcheck.studies.cost import CostSpec, cost_figure
+    from snapcheck.studies.plots import error_figure, precision_figure
+
+    fig1, fig2 = (reference(f"{f}.csv").assign(group="all") for f in ("fig1", "fig2"))
+    draw = {
+        "fig1": lambda: error_figure(fig1, FIG1.title),
+        "fig2": lambda: error_figure(fig2, fig2_spec(fig2["g0_eV_per_A"].iloc[0]).title),
+        "fig1_precision": lambda: precision_figure(fig1, "Fig. 1 in float64 and emulated float32"),
+        "cost_scaling": lambda: cost_figure(reference("cost.csv"), CostSpec()),
+    }[name]
+    figure = draw()
+    try:
+        return save_figure(figure, tmp_path / f"{name}.png")
+    finally:
+        plt.close(figure)
+
+
+@pytest.mark.parametrize("name", ["fig1", "fig2", "fig1_precision", "cost_scaling"])
+def test_the_documented_figure_is_what_the_command_draws_from_the_reference_table(name, tmp_path):
+    from matplotlib.image import imread
+
+    shown, drawn = imread(ROOT / "docs" / "img" / f"{name}.png"), imread(redrawn(name, tmp_path))
+    assert shown.shape == drawn.shape and np.array_equal(shown, drawn), (
+        f"docs/img/{name}.png is not what its command draws from tests/references/; copy the figure of the run"
+    )
+
+
+def test_the_outputs_of_fig1_are_ignored_by_git(tmp_path):
+    """A clone stays clean after ``python -m snapcheck.fig1``: every file it writes is ignored by git."""
+    import subprocess
+    import sys
+
+    arguments = ["--configs", "3", "--epsilons", "1e-5", "--jobs", "1", "--out-dir", str(tmp_path)]
+    subprocess.run([sys.executable, "-m", "snapcheck.fig1", *arguments], check=True, capture_output=True, cwd=tmp_path)
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert {"reports/fig1.csv", "figures/fig1.png", "figures/fig1.pdf"} <= set(written)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *written], capture_output=True, text=True, cwd=ROOT
+    ).stdout.split()
+    assert sorted(ignored) == written, f"written but not ignored: {sorted(set(written) - set(ignored))}"
