@@ -207,6 +207,35 @@ def cost_accuracy() -> str:
     return f"(b) is within {sci(errors['paper gradient'])} of it (ε = 1e-5), and (d) within {sci(errors['double backprop'])}"
 
 
+def proxy_tracks() -> str:
+    """The proxy's factor to the true error over ε = 1e-8 … 1e-2 (float64, both models), rounded up to a power of 10."""
+    fig1 = reference("fig1.csv")
+    part = fig1[(fig1["precision"] == "float64") & fig1["epsilon"].between(0.999e-8, 1.001e-2)]
+    ratio = part["err_loss"] / part["err_grad"]
+    factor = 10 ** int(np.ceil(np.log10(max(ratio.max(), (1 / ratio).max()))))
+    return f"the proxy tracks the true error within a factor of {factor} everywhere from ε = 1e-8 to 1e-2"
+
+
+def fig2_shift() -> str:
+    fig2 = reference("fig2.csv")
+    shift = best(fig2, "trained")["epsilon"] / best(fig2, "untrained")["epsilon"]
+    return f"its best ε moves {shift:.0f}× lower"
+
+
+def figures_time() -> str:
+    import json
+
+    seconds = json.loads((REFERENCES / "figures_run.json").read_text())["wall_time_s"]
+    return f"took {seconds:.0f} s with `--jobs 2`"
+
+
+def dask_times() -> str:
+    times = reference("bench_dask.csv").set_index("workers")["wall_time_s"]
+    return (
+        f"it took {times[1]:.1f} s on 1 worker and {times[2]:.1f} s on 2 workers, a ratio of {times[1] / times[2]:.2f}"
+    )
+
+
 #: (document, fragment function): the function formats the fragment from the reference reports.
 CLAIMS = [
     ("docs/figures.md", lambda: figure_row("fig1", "Fig. 1, g₀ = max\\|g\\|", "trained", "trained (Ta06A)")),
@@ -215,12 +244,16 @@ CLAIMS = [
     ("docs/figures.md", lambda: figure_row("fig2", "Fig. 2, g₀ = 1 eV/Å", "untrained", "untrained (Kaiming)")),
     ("docs/figures.md", digits),
     ("docs/figures.md", float32_move),
+    ("docs/figures.md", proxy_tracks),
+    ("docs/figures.md", fig2_shift),
+    ("docs/figures.md", figures_time),
     ("docs/table1.md", table1_forces),
     ("docs/table1.md", table1_data),
     ("docs/table1.md", table1_times),
     ("docs/fitsnap.md", fitsnap_table),
     ("docs/fitsnap.md", fitsnap_left_out),
     ("docs/fitsnap.md", fitsnap_times),
+    ("docs/scaling.md", dask_times),
     ("docs/cost.md", cost_table),
     ("docs/cost.md", cost_headline),
     ("docs/cost.md", cost_network_only),
@@ -241,7 +274,9 @@ def test_the_document_quotes_the_report(document, fragment):
 
 def test_every_reference_file_names_its_command():
     listed = (REFERENCES / "README.md").read_text()
-    files = sorted(p.name for p in REFERENCES.iterdir() if p.suffix in {".csv", ".md"} and p.name != "README.md")
+    files = sorted(
+        p.name for p in REFERENCES.iterdir() if p.suffix in {".csv", ".md", ".json"} and p.name != "README.md"
+    )
     assert files, "no reference reports"
     missing = [name for name in files if f"`{name}`" not in listed]
     assert not missing, f"tests/references/README.md does not say which command wrote {missing}"
@@ -258,8 +293,8 @@ def redrawn(name: str, tmp_path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from snapcheck.base.files import save_figure
-    from snapcheck.studies.epsilon_study import FIG1, fig2_spec
     from snapcheck.studies.cost import CostSpec, cost_figure
+    from snapcheck.studies.epsilon_study import FIG1, fig2_spec
     from snapcheck.studies.plots import error_figure, precision_figure
 
     fig1, fig2 = (reference(f"{f}.csv").assign(group="all") for f in ("fig1", "fig2"))
