@@ -76,7 +76,14 @@ def table1_data() -> str:
 def table1_times() -> str:
     text = (REFERENCES / "table1.md").read_text()
     energy, force = re.search(r"energy (\d+) s, energy\+force (\d+) s", text).groups()
-    return f"a force-trained network took {force} s (200 epochs, about 1.8 s each, most of it the 2 × 291 LAMMPS evaluations at r±), an energy-only one {energy} s"
+    epochs_energy, epochs_force = re.search(
+        r"c₂ = 0 for (\d+) epochs .* for (\d+) epochs \(energy and force\)", text
+    ).groups()
+    n_train = re.search(r"Data: (\d+) training", text).group(1)
+    return (
+        f"a force-trained network took {force} s ({epochs_force} epochs, about {int(force) / int(epochs_force):.1f} s each, "
+        f"most of it the 2 × {n_train} LAMMPS evaluations at r±), an energy-only one {energy} s ({epochs_energy} epochs)"
+    )
 
 
 def fitsnap_table() -> str:
