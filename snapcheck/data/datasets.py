@@ -48,16 +48,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from snapcheck.base.errors import InputError
 from snapcheck.base.progress import progress_bar
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.extxyz import extxyz_files, read_extxyz
+from snapcheck.data.extxyz import EXTXYZ_SUFFIXES, extxyz_files, read_extxyz
 from snapcheck.data.fitsnap_input import FitInput, read_fitsnap_input
 from snapcheck.data.fitsnap_json import UNIT_FACTORS, read_fitsnap_json
+from snapcheck.data.selection import stratified_subset
 
 # InP's JSON files give StressStyle "kB" (VASP's kilobar): 1 kB = 1000 bar.  FitSNAP converts it so
 # (InP Bulk: −0.49498 kB − P̂ = −494.98 − (−315.35) bar = the stored −179.6 bar residual).
@@ -198,6 +201,7 @@ class Dataset:
         fit_input: its FitSNAP input, or None (a plain folder of configurations).
         configurations: the folder of ``<group>/*.json`` or of ``*.xyz`` files.
         scraper: ``json`` or ``xyz``.
+        verified: its files were checked against the manifest in this process (a registered name).
     """
 
     root: Path
@@ -205,6 +209,7 @@ class Dataset:
     fit_input: Path | None
     configurations: Path
     scraper: str
+    verified: bool = False
 
     @property
     def name(self) -> str:
@@ -393,7 +398,7 @@ def resolve_dataset(data: str | Path | None = None) -> Dataset:
         root = _named_root(spec.name)
         fit_input = root / spec.fit_input
         folder, scraper = _configurations_folder(root, read_fitsnap_input(fit_input))
-        return Dataset(root, spec, fit_input, folder, scraper)
+        return Dataset(root, spec, fit_input, folder, scraper, verified=folder.is_relative_to(root))
     root = Path(data)
     if not root.is_dir():
         raise InputError(f"{root}: no such dataset folder, and not a dataset name ({', '.join(DATASETS)})")
@@ -441,28 +446,94 @@ def json_files(root: Path) -> list[Path]:
     return files
 
 
-def read_configurations(dataset: Dataset, leave_out: frozenset[str] = frozenset()) -> list[Configuration]:
-    """The configurations of a resolved dataset, by group and then file name (JSON) or frame (extxyz)."""
+class _File(NamedTuple):
+    """One configuration file before it is read: what :func:`stratified_subset` needs to choose it."""
+
+    group: str
+    path: Path
+
+
+def _configuration_files(dataset: Dataset, leave_out: frozenset[str], groups: Collection[str] | None) -> list[_File]:
+    """The dataset's files in load order (group, then name), with their groups, before any is parsed."""
     if dataset.scraper == "xyz":
-        files = extxyz_files(dataset.configurations)
-        if not files:
+        paths = extxyz_files(dataset.configurations)
+        if not paths:
             raise InputError(f"{dataset.configurations}: no extended XYZ files (*.xyz, *.extxyz)")
-        return [c for path in files for c in read_extxyz(path)]
-    configurations = []
-    for path in json_files(dataset.configurations):
-        if f"JSON/{path.parent.name}/{path.name}" not in leave_out:
-            configurations.extend(read_fitsnap_json(path))
-    return configurations
+        files = [_File(path.stem, path) for path in paths]
+    else:
+        files = [
+            _File(path.parent.name, path)
+            for path in json_files(dataset.configurations)
+            if f"JSON/{path.parent.name}/{path.name}" not in leave_out
+        ]
+    if groups is not None:
+        unknown = sorted(set(groups) - {f.group for f in files})
+        if unknown:
+            raise InputError(f"{dataset.configurations}: no group {', '.join(unknown)} in the dataset")
+        files = [f for f in files if f.group in groups]
+    return files
 
 
-def load_configurations(data: str | Path | None = None, subset: str | None = None) -> list[Configuration]:
+def _read(file: _File, verified: bool) -> list[Configuration]:
+    """One file's configurations; a verified dataset's files are parsed once per process (they are pinned)."""
+    if verified:
+        stat = file.path.stat()
+        return list(_read_pinned(file.path, stat.st_mtime_ns, stat.st_size))
+    return _parse(file.path)
+
+
+def _parse(path: Path) -> list[Configuration]:
+    return read_extxyz(path) if path.suffix in EXTXYZ_SUFFIXES else read_fitsnap_json(path)
+
+
+@lru_cache(maxsize=8192)
+def _read_pinned(path: Path, mtime_ns: int, size: int) -> tuple[Configuration, ...]:
+    """The configurations of a file checked against its manifest (immutable: read-only arrays)."""
+    return tuple(_parse(path))
+
+
+def read_configurations(
+    dataset: Dataset,
+    leave_out: frozenset[str] = frozenset(),
+    *,
+    groups: Collection[str] | None = None,
+    count: int | None = None,
+) -> list[Configuration]:
+    """The configurations of a resolved dataset, by group and then file name (JSON) or frame (extxyz).
+
+    ``groups`` keeps only those groups; ``count`` keeps that many, stratified
+    by group (:func:`~snapcheck.data.selection.stratified_subset`), and gives
+    exactly ``stratified_subset(read_configurations(dataset), count)``.  Where
+    every file holds one configuration (FitSNAP JSON as distributed), the files
+    are chosen before any is read, so a subset of InP's 1894 costs only its own
+    files; otherwise everything is read and then chosen.
+    """
+    files = _configuration_files(dataset, leave_out, groups)
+    if count is not None and dataset.scraper == "json" and count <= len(files):
+        chosen = [_read(file, dataset.verified) for file in stratified_subset(files, count)]
+        if all(len(read) == 1 for read in chosen):
+            return [read[0] for read in chosen]
+    configurations = [configuration for file in files for configuration in _read(file, dataset.verified)]
+    return configurations if count is None else stratified_subset(configurations, count)
+
+
+def load_configurations(
+    data: str | Path | None = None,
+    subset: str | None = None,
+    *,
+    groups: Collection[str] | None = None,
+    count: int | None = None,
+) -> list[Configuration]:
     """Load a dataset: every configuration, sorted by group and file name.
 
     ``subset`` ``ta-jcp2014-362`` leaves out the one file the paper does not
-    count; by default it follows ``data`` when that is that name.
+    count; by default it follows ``data`` when that is that name.  ``groups``
+    and ``count`` choose before reading where they can (:func:`read_configurations`):
+    ``load_configurations(data, count=N)`` equals
+    ``stratified_subset(load_configurations(data), N)``.
     """
     if subset is not None and subset not in DATASETS:
         raise InputError(f"unknown dataset {subset!r}; choose one of {', '.join(DATASETS)}")
     name = subset or (str(data) if str(data) in DATASETS else None)
     leave_out = DATASETS[name].leave_out if name else frozenset()
-    return read_configurations(resolve_dataset(data), leave_out)
+    return read_configurations(resolve_dataset(data), leave_out, groups=groups, count=count)

@@ -178,10 +178,18 @@ def solve(rows: FitRows, n_elements: int = 1, fit_beta0: bool = True) -> np.ndar
 
 
 def _errors(frame: pd.DataFrame) -> pd.Series:
-    """FitSNAP's count, MAE, RMSE and R² of one set of rows, unweighted and weighted."""
+    """FitSNAP's count, MAE, RMSE and R² of one set of rows, unweighted and weighted.
+
+    R² is −inf or NaN where the truth is constant (InP Bulk's forces, zero by symmetry), without a warning.
+    """
     truth, residual, weights = frame["truth"], frame["truth"] - frame["prediction"], frame["weight"]
     n, n_weighted = len(truth), np.count_nonzero(weights)
     weighted_truth, weighted_residual = weights * truth, weights * residual
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _error_series(n, n_weighted, truth, residual, weighted_truth, weighted_residual)
+
+
+def _error_series(n, n_weighted, truth, residual, weighted_truth, weighted_residual) -> pd.Series:
     return pd.Series(
         {
             ("Unweighted", "ncount"): n,

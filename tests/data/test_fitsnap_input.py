@@ -12,7 +12,10 @@ from snapcheck.descriptors.engine import ZBL_TANTALUM
 
 @pytest.fixture(scope="module")
 def example_text(data_root):
-    return (data_root / FIT_INPUT).read_text()
+    """The Ta example's input with an explicit ``bikflag = 0`` (FitSNAP's default), so that a case can turn it on."""
+    text = (data_root / FIT_INPUT).read_text()
+    assert "bikflag" not in text and "quadraticflag = 0\n" in text
+    return text.replace("quadraticflag = 0\n", "quadraticflag = 0\nbikflag = 0\n")
 
 
 def test_the_ta_example_gives_ta06as_descriptors_zbl_and_its_group_weights(data_root, ta06a):
@@ -46,7 +49,11 @@ def test_a_group_missing_from_the_input_is_named(data_root):
             "Liquid        =  0.8    0.2",
             r"\[GROUPS\] Liquid: snapcheck fits every configuration",
         ),
-        ("quadraticflag = 0", "quadraticflag = 1", r"\[BISPECTRUM\] quadraticflag = 1"),
+        (
+            "bikflag = 0",
+            "bikflag = 1",
+            r"\[BISPECTRUM\] bikflag = 1; snapcheck's linear model uses the per-configuration",
+        ),
         ("twojmax = 6", "twojmax = six", r"\[BISPECTRUM\] twojmax and rcutfac must be numbers"),
         ("[REFERENCE]", "[REFERENCES]", r"the section \[REFERENCE\] is missing"),
     ],
@@ -57,6 +64,14 @@ def test_settings_snapcheck_does_not_reproduce_are_refused_by_name(tmp_path, exa
     path.write_text(example_text.replace(old, new))
     with pytest.raises(InputError, match=rf"edited\.in: {message}"):
         read_fitsnap_input(path)
+
+
+def test_quadratic_and_explicit_bikflag_0_are_accepted(tmp_path, example_text):
+    """quadraticflag 1 is a linear model in θ = (β₀, β, α) and is read; bikflag = 0 is FitSNAP's default."""
+    path = tmp_path / "quadratic.in"
+    path.write_text(example_text.replace("quadraticflag = 0", "quadraticflag = 1"))
+    parameters = read_fitsnap_input(path).parameters
+    assert parameters.quadraticflag == 1 and parameters.n_descriptors == 30 + 30 * 31 // 2
 
 
 def test_a_missing_file_is_named(tmp_path):

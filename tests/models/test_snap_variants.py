@@ -18,8 +18,10 @@ from snapcheck.studies.fitsnap_crosscheck import read_stored_metrics
 
 
 @pytest.fixture(scope="module")
-def inp(shared_datasets, monkeypatch_session):
-    return load_configurations(shared_datasets / "inp_jpca2020")
+def inp(shared_datasets):
+    """``inp(count=None, groups=None)``: InP's configurations (of ``groups``; ``count`` of them stratified by
+    group), reading only the files chosen (the registered copy's files are parsed once per process)."""
+    return lambda count=None, groups=None: load_configurations("inp-jpca2020", count=count, groups=groups)
 
 
 def _model(shared_datasets, folder, name):
@@ -43,7 +45,7 @@ def test_inp_forces_match_lammps_pair_snap(inp, shared_datasets, lammps_pair_sna
     """hybrid/overlay zbl 4.0 4.2 snap with chem: f̂ agrees to 1e-10 eV/Å once β is equal over identical columns."""
     model = _model(shared_datasets, "inp_jpca2020", name)
     assert model.parameters.chemflag == 1 and model.n_parameters == 2 * 241
-    subset = stratified_subset(inp, 10)
+    subset = inp(count=10)
     force, energy = _against_pair_snap(subset, model.symmetrized(), lammps_pair_snap)
     assert force < 1e-10 and energy < 1e-12
     if name == "trained":
@@ -55,7 +57,7 @@ def test_inp_forces_match_lammps_pair_snap(inp, shared_datasets, lammps_pair_sna
 
 def test_symmetrizing_keeps_energy_and_forces(inp, shared_datasets):
     model = _model(shared_datasets, "inp_jpca2020", "trained")
-    configuration = inp[0]
+    configuration = inp(count=1)[0]
     with SnapEngine(configuration, model.parameters, model.reference) as engine:
         descriptors = engine.evaluate()
     symmetric = model.symmetrized()
@@ -78,10 +80,13 @@ def test_quadratic_forces_match_lammps_pair_snap(ta_configurations, shared_datas
 def test_paper_estimate_agrees_with_the_exact_gradient(inp, ta_configurations, shared_datasets, folder, name):
     model = _model(shared_datasets, folder, name)
     # groups whose force errors are well above round-off (a perfect crystal has L ≈ 1e-28)
-    groups = {"Shear", "s_vv", "vP"} if folder == "inp_jpca2020" else {"Liquid", "Displaced_BCC", "GSF_110"}
-    configurations = inp if folder == "inp_jpca2020" else ta_configurations
+    if folder == "inp_jpca2020":
+        configurations = inp(count=3, groups={"Shear", "s_vv", "vP"})
+    else:
+        groups = {"Liquid", "Displaced_BCC", "GSF_110"}
+        configurations = stratified_subset([c for c in ta_configurations if c.group in groups], 3)
     with LinearSnapPotential(model) as potential:
-        for configuration in stratified_subset([c for c in configurations if c.group in groups], 3):
+        for configuration in configurations:
             exact = potential.exact_force_loss_gradient(configuration)
             estimate = paper_force_loss_gradient(potential, configuration, epsilon=1e-5)
             assert np.linalg.norm(estimate - exact) / np.linalg.norm(exact) < 1e-6, configuration.label
@@ -108,7 +113,7 @@ def _assert_reproduced(ours, stored, index):
 def test_inp_metrics_of_whole_groups_match_the_stored_fit(inp, shared_datasets):
     """Groups evaluated completely (Bulk, vP): energy, force and stress lines."""
     groups = {"Bulk", "vP"}
-    ours, stored = _metrics([c for c in inp if c.group in groups], shared_datasets)
+    ours, stored = _metrics(inp(groups=groups), shared_datasets)
     index = [i for i in ours.index if i[0] in groups]
     assert len(index) == 2 * 2 * 3
     _assert_reproduced(ours, stored, index)
@@ -117,6 +122,6 @@ def test_inp_metrics_of_whole_groups_match_the_stored_fit(inp, shared_datasets):
 @pytest.mark.slow
 def test_inp_metrics_of_the_full_set_match_the_stored_fit(inp, shared_datasets):
     """All 1894 configurations: every line of InP_metrics.md (20 groups incl. *ALL, energy, force, stress)."""
-    ours, stored = _metrics(inp, shared_datasets)
+    ours, stored = _metrics(inp(), shared_datasets)
     assert set(ours.index) == set(stored.index) and len(ours) == 120
     _assert_reproduced(ours, stored, list(ours.index))
