@@ -32,7 +32,6 @@ from ase.data import atomic_numbers
 
 from snapcheck.base.errors import InputError, locate
 from snapcheck.data.validation import check_geometry
-from snapcheck.data.validation import check_geometry
 
 
 def _finite_array(value, shape, what: str, where: str) -> np.ndarray:
@@ -86,7 +85,6 @@ class Configuration:
             if array is not None:
                 array.flags.writeable = False
         _check_cell(self.cell, where)
-        check_geometry(self.positions, self.cell, where)
         check_geometry(self.positions, self.cell, where)
 
     @property
