@@ -53,7 +53,12 @@ def test_the_export_over_two_processes_equals_a_serial_build_bit_for_bit(referen
         for key, value in serial.items():
             np.testing.assert_array_equal(archive[key], value, err_msg=key)
     log = json.loads((reference.parent / "reports" / "oracle_export_run.json").read_text())
-    assert log["executor"] == {"kind": "process-pool", "processes": 2, "host": socket.gethostname()}
+    assert log["executor"] == {
+        "kind": "process-pool",
+        "processes": 2,
+        "worker_processes": 1,
+        "host": socket.gethostname(),
+    }
     assert log["chunks_computed"] == log["chunks"] and sum(task["configurations"] for task in log["tasks"]) == 24
     assert not (reference.parent / "partials").exists()  # deleted once the run completed
 

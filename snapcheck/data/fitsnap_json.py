@@ -35,7 +35,7 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
         "hartreeperbohr": units.Hartree / units.Bohr,
         "kcal/mol/angstrom": units.kcal / units.mol,
     },
-    "StressStyle": {"bar": 1.0, "kbar": 1e3, "gpa": 1e4},
+    "StressStyle": {"bar": 1.0, "kbar": 1e3, "kb": 1e3, "gpa": 1e4},
     "AtomTypeStyle": {"chemicalsymbol": 1.0},
 }
 
