@@ -59,13 +59,8 @@ from snapcheck.base.progress import progress_bar
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.extxyz import EXTXYZ_SUFFIXES, extxyz_files, read_extxyz
 from snapcheck.data.fitsnap_input import FitInput, read_fitsnap_input
-from snapcheck.data.fitsnap_json import UNIT_FACTORS, read_fitsnap_json
+from snapcheck.data.fitsnap_json import read_fitsnap_json
 from snapcheck.data.selection import stratified_subset
-
-# InP's JSON files give StressStyle "kB" (VASP's kilobar): 1 kB = 1000 bar.  FitSNAP converts it so
-# (InP Bulk: −0.49498 kB − P̂ = −494.98 − (−315.35) bar = the stored −179.6 bar residual).
-# TODO(owner of fitsnap_json.py): move this entry into UNIT_FACTORS there.
-UNIT_FACTORS["StressStyle"].setdefault("kb", 1e3)
 
 FITSNAP_REPOSITORY = "FitSNAP/FitSNAP"
 FITSNAP_COMMIT = "1a9b0507fa2ba292a6497ec363707944c1cb89cd"
