@@ -74,7 +74,6 @@ from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK, MissingDependency
 from snapcheck.base.files import write_csv
 from snapcheck.base.progress import progress_bar
 from snapcheck.data.datasets import load_configurations
-from snapcheck.data.selection import stratified_subset
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.models.registry import ModelRequest, load_model
 from snapcheck.runtime.cli import Parser, add_configs_argument, common_parser, positive_int, run
@@ -177,7 +176,7 @@ def bench_torch(args: argparse.Namespace) -> int:
 
 
 def bench_descriptors(args: argparse.Namespace) -> int:
-    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    configurations = load_configurations(args.data, count=args.configs)
     trained = paper_models(args.seed)[0]
     parameters, reference = trained.parameters, trained.reference
     full_times, fast_times = [], []
@@ -229,7 +228,7 @@ def identical_sweeps(first: list, second: list) -> bool:
 
 
 def bench_figures(args: argparse.Namespace) -> int:
-    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    configurations = load_configurations(args.data, count=args.configs)
     spec = SweepSpec(models=paper_models(args.seed), g0_rules=("max", 1.0))
     n_evaluations = lammps_evaluations(configurations, spec)
     timings, results = {}, {}
@@ -262,7 +261,7 @@ def bench_figures(args: argparse.Namespace) -> int:
 
 def bench_dask(args: argparse.Namespace) -> int:
     distributed = require_distributed("bench dask")
-    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    configurations = load_configurations(args.data, count=args.configs)
     spec = SweepSpec(models=paper_models(args.seed), g0_rules=("max", 1.0))
     n_evaluations = lammps_evaluations(configurations, spec)
     timings, results = {}, {}

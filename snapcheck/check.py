@@ -35,7 +35,6 @@ import numpy as np
 from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK
 from snapcheck.base.files import write_csv
 from snapcheck.data.datasets import load_configurations
-from snapcheck.data.selection import stratified_subset
 from snapcheck.gradients.epsilon import EPSILON_GRID
 from snapcheck.models.registry import ModelRequest, load_model
 from snapcheck.runtime.cli import (
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = load_model(args.model, ModelRequest(args.seed, args.data, args.fit_input), args.snapparam).model
-    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    configurations = load_configurations(args.data, count=args.configs)
     spec = SweepSpec(models=(model,), epsilons=EPSILON_GRID if args.epsilon == "auto" else (args.epsilon,))
     results = run_sweep(configurations, spec, **execution_options(args, "check"))
     keep = measurable(results)

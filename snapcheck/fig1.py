@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from snapcheck.base.errors import EXIT_OK
 from snapcheck.data.datasets import load_configurations
-from snapcheck.data.selection import stratified_subset
 from snapcheck.models.registry import ModelRequest, load_model
 from snapcheck.runtime.cli import execution_options, figures_parser, run
 from snapcheck.studies.epsilon_study import FIG1, FigureSpec, run_figures
@@ -19,7 +18,7 @@ from snapcheck.studies.epsilon_study import FIG1, FigureSpec, run_figures
 
 def make_figures(args, figures: list[FigureSpec], command: str) -> int:
     """What ``fig1``, ``fig2`` and ``figures`` do once their flags are parsed."""
-    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    configurations = load_configurations(args.data, count=args.configs)
     request = ModelRequest(seed=args.seed, data=args.data, fit_input=args.fit_input)
     models = [load_model(name, request) for name in args.models]
     precisions = ("float64", "float32") if args.precision == "float32" else ("float64",)

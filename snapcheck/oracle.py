@@ -28,7 +28,6 @@ from pathlib import Path
 from snapcheck.base.errors import EXIT_CHECK_FAILED, EXIT_OK
 from snapcheck.base.files import write_csv
 from snapcheck.data.datasets import load_configurations
-from snapcheck.data.selection import stratified_subset
 from snapcheck.models.registry import ModelRequest, load_model
 from snapcheck.runtime.cli import (
     Parser,
@@ -46,7 +45,7 @@ from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR
 def export(args: argparse.Namespace) -> int:
     named = load_model(args.model, ModelRequest(args.seed, args.data, args.fit_input), args.snapparam)
     model = named.model
-    configurations = stratified_subset(load_configurations(args.data), args.configs)
+    configurations = load_configurations(args.data, count=args.configs)
     arrays = build_reference(model, configurations, named.files, **execution_options(args, "oracle_export"))
     path = write_npz(arrays, args.out)
     print(f"wrote {path}: model {model.name}, {len(configurations)} configurations, {arrays['theta'].size} parameters")

@@ -94,10 +94,14 @@ def read_fitsnap_input(path: str | Path) -> FitInput:
     parser = configparser.ConfigParser(inline_comment_prefixes=("#",))
     parser.optionxform = str  # group names are case-sensitive folder names
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the FitSNAP input ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not a FitSNAP input: byte {exc.start} is not UTF-8 text (a binary file, or text in another encoding)"
+        ) from None
     except configparser.Error as exc:
         raise InputError(f"{path}: not a valid FitSNAP input ({exc.message.splitlines()[0]})") from None
     sections = {name: dict(parser[name]) for name in parser.sections()}

@@ -48,18 +48,22 @@ def wrap_into_cell(positions: np.ndarray, cell: np.ndarray, *, leave_within: int
 def closest_pair(positions: np.ndarray, cell: np.ndarray, within: float) -> tuple[int, int, float] | None:
     """(i, j, distance in Å) of the closest two atoms nearer than ``within``, periodic images included; else None.
 
-    ``i == j`` means an atom and its own periodic image (a cell thinner than ``within``).
+    ``i == j`` means an atom and its own periodic image (a cell thinner than ``within``).  One k-d tree
+    query over the cell and its 26 neighbours: each atom's nearest points are itself and its nearest
+    other point (an atom, or an image), whatever their order when two coincide.
     """
     n = len(positions)
     inside = wrap_into_cell(positions, cell)
     images = (inside[None, :, :] + (SHIFTS @ cell)[:, None, :]).reshape(-1, 3)
-    closest = None
-    for i, neighbours in enumerate(cKDTree(images).query_ball_point(inside, r=within)):
-        for k in neighbours:
-            distance = float(np.linalg.norm(images[k] - inside[i]))
-            if k != i and (closest is None or distance < closest[2]):
-                closest = (min(i, k % n), max(i, k % n), distance)
-    return closest
+    distances, indices = cKDTree(images).query(inside, k=3, distance_upper_bound=within)
+    others = indices != np.arange(n)[:, None]  # not the atom itself (SHIFTS starts with 0, 0, 0)
+    distances = np.where(others, distances, np.inf)
+    nearest = distances.min(axis=1)
+    if not np.any(nearest < within):
+        return None
+    i = int(np.argmin(nearest))
+    k = int(indices[i, np.argmin(distances[i])])
+    return min(i, k % n), max(i, k % n), float(nearest[i])
 
 
 def check_geometry(positions: np.ndarray, cell: np.ndarray, where: str) -> None:

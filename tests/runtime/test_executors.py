@@ -32,6 +32,7 @@ from snapcheck.runtime.cli import run
 from snapcheck.runtime.executors import MAX_CHUNK, SerialExecutor, chunk_indices, run_chunks
 from snapcheck.studies.golden import build_reference
 from snapcheck.studies.sweep import SweepSpec, run_sweep
+from snapcheck.studies.training import EnsembleData, MemberTask, TrainingSpec, split_by_group, train_ensemble
 
 
 class DaskProcesses:
@@ -237,6 +238,20 @@ def test_the_commands_run_on_the_cluster_and_write_the_same_bytes(
     with np.load(exported, allow_pickle=False) as archive:
         for key, value in serial.items():
             np.testing.assert_array_equal(archive[key], value, err_msg=key)
+
+
+def test_table1_training_on_dask_equals_the_serial_run_bit_for_bit(scheduler, ta_configurations, ta06a):
+    """Training (Table I) goes through the same executors as the sweeps: one network per task."""
+    subset = stratified_subset(ta_configurations, 24)
+    data = EnsembleData(tuple(subset), split_by_group(subset, 0.25, seed=3), ta06a.parameters)
+    spec = TrainingSpec(widths=(6,), activation="silu", epochs=2, batch_size=4, force_weight=0.5)
+    tasks = [MemberTask("energy+force", member, spec, 5, data) for member in range(2)]
+    serial = train_ensemble(tasks, jobs=1, progress=False)
+    on_dask = train_ensemble(tasks, scheduler=scheduler, progress=False)
+    for one, other in zip(serial, on_dask, strict=True):
+        np.testing.assert_array_equal(one.theta, other.theta)
+        np.testing.assert_array_equal(one.predictions.forces, other.predictions.forces)
+    assert not np.array_equal(serial[0].theta, serial[1].theta)
 
 
 def test_bad_data_on_a_worker_arrives_as_bad_input(scheduler, one_per_group, ta06a):

@@ -1,7 +1,8 @@
-"""The pytest plugin as a trainer's suite loads it (``-p snapcheck.torch.plugin``, what the pytest11 entry point does)."""
+"""The pytest plugin as a trainer's suite gets it: through the ``pytest11`` entry point of an installed snapcheck."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -25,13 +26,18 @@ def run_suite(tmp_path, forces: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_trainer.py").write_text(textwrap.dedent(TRAINER_SUITE.format(forces=forces)))
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "snapcheck.torch.plugin", "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
         env=environment,
         timeout=120,
     )
+
+
+def test_the_entry_point_is_installed():
+    entry_points = importlib.metadata.entry_points(group="pytest11")
+    assert [e.value for e in entry_points if e.name == "snapcheck_torch"] == ["snapcheck.torch.plugin"]
 
 
 def test_plugin_passes_a_correct_trainer_and_names_a_sign_flip(tmp_path):
