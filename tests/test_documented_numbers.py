@@ -274,6 +274,206 @@ def table1_epochs() -> str:
     return f"The energy-only networks also trained {int(energy) / int(force):.1f} times more epochs"
 
 
+# -- docs/datasets.md: Figs. 1 and 2 on the other datasets (tests/references/datasets/NAME/) ------------------
+#: (--data NAME, the N column's note), in the table's order.
+DATASET_RUNS = [("inp-jpca2020", " (1 per group)"), ("ta-quadratic-jcp2018", ""), ("ta-xyz", "")]
+
+
+def dataset_reference(name: str, figure: str) -> pd.DataFrame:
+    return reference(f"datasets/{name}/{figure}.csv")
+
+
+def dataset_row(name: str, note: str) -> str:
+    """One row of docs/datasets.md's table: best ε and min Err[∇̃L] per figure and model, the sweep's wall time."""
+    import json
+
+    cells = []
+    for figure in ("fig1", "fig2"):
+        table = dataset_reference(name, figure)
+        for model in ("trained", "untrained"):
+            row = best(table, model)
+            cells.append(f"{sci(row['epsilon'], 3)}, {sci(row['err_grad'], 3)}")
+    (configurations,) = dataset_reference(name, "fig1")["n_configurations"].unique()
+    seconds = json.loads((REFERENCES / "datasets" / name / "figures_run.json").read_text())["wall_time_s"]
+    return f"| `{name}` | {configurations}{note} | {' | '.join(cells)} | {seconds:.0f} s |"
+
+
+def dataset_fig1_range() -> str:
+    epsilons = [
+        best(dataset_reference(name, "fig1"), m)["epsilon"]
+        for name, _ in DATASET_RUNS
+        for m in ("trained", "untrained")
+    ]
+    return f"the best ε stays within {sci(min(epsilons), 3)} … {sci(max(epsilons), 3)} for every model"
+
+
+def dataset_quadratic_fig2() -> str:
+    fig1, fig2 = dataset_reference("ta-quadratic-jcp2018", "fig1"), dataset_reference("ta-quadratic-jcp2018", "fig2")
+    norm = {m: best(fig1, m)["grad_norm"] for m in ("trained", "untrained")}
+    epsilon = {m: best(fig2, m)["epsilon"] for m in ("trained", "untrained")}
+    orders = round(np.log10(epsilon["trained"] / epsilon["untrained"]))
+    return (
+        f"|∇θL| = {sci(norm['untrained'])} eV/Å² against the trained {sci(norm['trained'])}) needs "
+        f"ε = {sci(epsilon['untrained'], 3)}, {orders} orders of magnitude below its trained model"
+    )
+
+
+# -- docs/torch.md (tests/references/torch/) ---------------------------------------------------------------
+def torch_training() -> str:
+    table = reference("torch/torch_training.csv")
+    return (
+        f"Over {len(table)} steps the loss falls from {table['loss_double'].iloc[0]:.2f} to "
+        f"{table['loss_double'].iloc[-1]:.2f} eV²/Å², and the two curves agree to ≤ "
+        f"{sci(table['relative_difference'].max(), 1)} relative at every step"
+    )
+
+
+def torch_checks(trainer: str, dtype: str | None = None) -> pd.DataFrame:
+    table = reference("torch/torch_checks.csv")
+    table = table[table["trainer"] == trainer]
+    return table if dtype is None else table[table["dtype"] == dtype]
+
+
+def fitsnap_torch_summary() -> str:
+    row = torch_checks("fitsnap").iloc[0]
+    return (
+        f"Measured: automatic ε = {sci(row['epsilon'])}, proxy bound {sci(row['error_bound'])}. FitSNAP's forces are float32, "
+        "so D has a floor of about the bound. The descriptors "
+        f"reproduce FitSNAP's to {sci(row['descriptor_mismatch'])}. FitSNAP's forces match central differences "
+        f"along random directions to {sci(row['forces_directional_error'])}."
+    )
+
+
+def fitsnap_torch_table() -> str:
+    lines = ["| tensor | total ∇θL | force term only |", "| --- | --- | --- |"]
+    for _, row in torch_checks("fitsnap").iterrows():
+        force = "energy only" if row["energy_only"] else f"{row['force_term_relative_error']:.2e}"
+        lines.append(f"| {row['tensor']} | {row['relative_error']:.2e} | {force} |")
+    return "\n".join(lines)
+
+
+def hippynn_float64() -> str:
+    table = torch_checks("hippynn", "float64")
+    moving = table[~table["energy_only"]]
+    worst = moving.loc[moving["fd_vs_exact"].idxmax()]
+    return (
+        f"float64: ε = {sci(table['epsilon'].iloc[0])}, bound {sci(table['error_bound'].iloc[0])}. The trainer "
+        f"agrees with the exact product to ≤ {sci(table['relative_error'].max())} in every tensor (both come from "
+        f"autograd, so this is not independent). Eq. 7 agrees with the exact product to "
+        f"{sci(moving['fd_vs_exact'].min())} … {sci(moving['fd_vs_exact'].max())} per tensor; "
+        f"`{worst['tensor']}` is worst at {sci(worst['fd_vs_exact'])}."
+    )
+
+
+def hippynn_float32() -> str:
+    moving = torch_checks("hippynn", "float32")
+    moving = moving[~moving["energy_only"]]
+    worst = moving.loc[moving["relative_error"].idxmax()]
+    return (
+        f"float32 trainer against the float64 reference: {sci(moving['relative_error'].min())} … "
+        f"{sci(moving['relative_error'].max())} per tensor; `{worst['tensor']}` is worst at "
+        f"{sci(worst['relative_error'], 3)}."
+    )
+
+
+def hippynn_energy_only() -> str:
+    names = torch_checks("hippynn", "float64").query("energy_only")["tensor"]
+    return "Energy only (correctly zero): " + ", ".join(f"`{name}`" for name in names) + "."
+
+
+def radial_table() -> str:
+    f64, f32 = (torch_checks("radial", d).set_index("tensor") for d in ("float64", "float32"))
+    lines = [
+        f"Same three configurations, automatic ε = {sci(f64['epsilon'].iloc[0])}, bound "
+        f"{sci(f64['error_bound'].iloc[0])}:",
+        "",
+        "| tensor | float64: trainer vs exact | Eq. 7 vs exact | float32 trainer vs float64 exact |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, row in f64[~f64["energy_only"]].iterrows():
+        trainer = "0" if row["relative_error"] == 0 else sci(row["relative_error"])
+        lines.append(f"| {name} | {trainer} | {sci(row['fd_vs_exact'])} | {sci(f32.loc[name, 'relative_error'])} |")
+    energy_only = ", ".join(f64.index[f64["energy_only"]])
+    lines.append(f"| {energy_only} | energy only | — | energy only |")
+    return "\n".join(lines)
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
+
+
+def torch_benchmark_table() -> str:
+    """docs/torch.md's benchmark table, row by row from ``torch_benchmark.csv``."""
+    table = reference("torch/torch_benchmark.csv")
+    lines = [
+        "| P | N | paper step (s) | double backprop (s) | time double/paper | graph MB paper | graph MB double "
+        "| memory double/paper | check (s) | gradgradcheck (s) | gradgradcheck / check | gradgradcheck fast (s) "
+        "| fast / check |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def cell(value, form=lambda v: f"{v:.3g}"):
+        return "—" if pd.isna(value) else form(value)
+
+    for _, r in table.iterrows():
+        cells = [
+            f"{r['parameters']:.0f}",
+            f"{r['atoms']:.0f}",
+            cell(r["seconds_paper_step"]),
+            cell(r["seconds_double_step"]),
+            cell(r["time_ratio_double_over_paper"], ratio),
+            cell(r["graph_bytes_paper"] / 1e6),
+            cell(r["graph_bytes_double"] / 1e6),
+            cell(r["memory_ratio_double_over_paper"]),
+            cell(r["seconds_check"]),
+            cell(r["seconds_gradgradcheck"]),
+            cell(r["speedup_check_vs_gradgradcheck"], ratio),
+            cell(r["seconds_gradgradcheck_fast"]),
+            cell(r["speedup_check_vs_gradgradcheck_fast"], ratio),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def torch_benchmark_gradgradcheck() -> str:
+    table = reference("torch/torch_benchmark.csv").dropna(subset=["seconds_gradgradcheck"])
+    small, large = table.iloc[0], table.iloc[-1]
+    return (
+        f"At 1e4 parameters the check is {sci(large['speedup_check_vs_gradgradcheck'])}× faster "
+        f"({large['seconds_check']:.2g} s against {large['seconds_gradgradcheck']:.3g} s). At 1e3 parameters it is "
+        f"{small['speedup_check_vs_gradgradcheck']:.0f}× faster."
+    )
+
+
+def torch_benchmark_fast() -> str:
+    fast = reference("torch/torch_benchmark.csv")["speedup_check_vs_gradgradcheck_fast"].dropna()
+    return (
+        f"gradgradcheck's `fast_mode=True` (random projections) costs about as much as the check: it takes "
+        f"{fast.min():.1f}–{fast.max():.1f}× the check's time"
+    )
+
+
+def torch_benchmark_exact() -> str:
+    errors = reference("torch/torch_benchmark.csv")["check_max_relative_error"]
+    return f"On every row it found the trainer exact to ≤ {sci(errors.max())}."
+
+
+def torch_benchmark_memory() -> str:
+    table = reference("torch/torch_benchmark.csv")
+    memory = table["memory_ratio_double_over_paper"]
+    corner = table[(table["parameters"] == table["parameters"].max()) & (table["atoms"] == table["atoms"].min())]
+    return (
+        f"Double backprop keeps {memory.min():.2f}–{memory.max():.2f}× more, and the ratio grows with N. At 1e6 "
+        f"parameters and 2 atoms the parameter-sized tensors dominate, so the ratio is only "
+        f"{corner['memory_ratio_double_over_paper'].iloc[0]:.2f}."
+    )
+
+
+def torch_benchmark_time() -> str:
+    ratios = reference("torch/torch_benchmark.csv")["time_ratio_double_over_paper"]
+    return f"double backprop takes {ratios.min():.2f}–{ratios.max():.2f}× its time"
+
+
 #: (document, fragment function): the function formats the fragment from the reference reports.
 CLAIMS = [
     ("docs/figures.md", lambda: figure_row("fig1", "Fig. 1, g₀ = max\\|g\\|", "trained", "trained (Ta06A)")),
@@ -302,6 +502,22 @@ CLAIMS = [
     ("docs/cost.md", cost_linear),
     ("docs/cost.md", cost_memory),
     ("docs/cost.md", cost_accuracy),
+    *[("docs/datasets.md", lambda name=name, note=note: dataset_row(name, note)) for name, note in DATASET_RUNS],
+    ("docs/datasets.md", dataset_fig1_range),
+    ("docs/datasets.md", dataset_quadratic_fig2),
+    ("docs/torch.md", torch_training),
+    ("docs/torch.md", fitsnap_torch_summary),
+    ("docs/torch.md", fitsnap_torch_table),
+    ("docs/torch.md", hippynn_float64),
+    ("docs/torch.md", hippynn_float32),
+    ("docs/torch.md", hippynn_energy_only),
+    ("docs/torch.md", radial_table),
+    ("docs/torch.md", torch_benchmark_table),
+    ("docs/torch.md", torch_benchmark_gradgradcheck),
+    ("docs/torch.md", torch_benchmark_fast),
+    ("docs/torch.md", torch_benchmark_exact),
+    ("docs/torch.md", torch_benchmark_memory),
+    ("docs/torch.md", torch_benchmark_time),
 ]
 
 
@@ -376,3 +592,15 @@ def test_the_outputs_of_fig1_are_ignored_by_git(tmp_path):
         ["git", "check-ignore", "--no-index", *written], capture_output=True, text=True, cwd=ROOT
     ).stdout.split()
     assert sorted(ignored) == written, f"written but not ignored: {sorted(set(written) - set(ignored))}"
+
+
+def test_every_reference_file_in_a_subfolder_names_its_command():
+    """Reference copies under tests/references/SUBFOLDER/ are listed in its README by their relative path."""
+    listed = (REFERENCES / "README.md").read_text()
+    files = sorted(
+        str(p.relative_to(REFERENCES))
+        for p in REFERENCES.rglob("*")
+        if p.is_file() and p.parent != REFERENCES and p.suffix in {".csv", ".md", ".json"}
+    )
+    missing = [name for name in files if f"`{name}`" not in listed]
+    assert not missing, f"tests/references/README.md does not say which command wrote {missing}"

@@ -192,3 +192,105 @@ def bench_torch(args) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"wrote {path}")
     return 0
+
+
+#: The three Ta configurations of docs/torch.md's per-tensor tables (4 + 24 + 48 atoms).
+CHECK_CONFIGURATIONS = (("Elastic_FCC", 1), ("GSF_110", 1), ("Displaced_FCC", 1))
+
+
+def _gradient_rows(trainer: str, report, extra: dict | None = None) -> list[dict]:
+    """One row per parameter tensor of a :class:`~snapcheck.torch.check.GradientReport`."""
+    rows = []
+    for name, error in report.relative_errors.items():
+        rows.append(
+            {
+                "trainer": trainer,
+                "dtype": str(report.dtype).removeprefix("torch."),
+                "tensor": name,
+                "relative_error": error,
+                "fd_vs_exact": (report.fd_vs_exact or {}).get(name, math.nan),
+                "force_term_relative_error": math.nan,
+                "energy_only": name in report.energy_only,
+                "epsilon": report.epsilon,
+                "error_bound": report.error_bound,
+                **(extra or {}),
+            }
+        )
+    return rows
+
+
+def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -> pd.DataFrame:
+    """Per-tensor relative errors of the checks docs/torch.md quotes, one row per (trainer, dtype, tensor).
+
+    ``radial``: :class:`~snapcheck.torch.potential.RadialPotential` (float64 and float32) on
+    :data:`CHECK_CONFIGURATIONS`; ``hippynn``: :func:`snapcheck.torch.hippynn.build` (float64 and
+    float32, ``loss_fn=force_mse``) on the same; ``fitsnap``: :func:`snapcheck.torch.fitsnap.check_fitsnap_gradient`
+    on :func:`~snapcheck.torch.fitsnap.run_one_batch` (float32 trainer, float64 reference).
+    """
+    from snapcheck.torch import potential
+    from snapcheck.torch.check import assert_forces_consistent
+
+    configurations = potential.ta_atoms(CHECK_CONFIGURATIONS)
+    rows = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if "radial" in trainers:
+            for dtype in (torch.float64, torch.float32):
+                model = RadialPotential(dtype=dtype)
+                report = assert_force_training_gradient(model, energy_fn, configurations, forces_fn=forces_fn)
+                rows += _gradient_rows("radial", report)
+        if "hippynn" in trainers:
+            from snapcheck.torch import hippynn as hp
+
+            for dtype in (torch.float64, torch.float32):
+                model = hp.build(dtype)
+                forces = assert_forces_consistent(model, hp.energy_fn, configurations, forces_fn=hp.forces_fn)
+                report = assert_force_training_gradient(
+                    model, hp.energy_fn, configurations, forces_fn=hp.forces_fn, loss_fn=hp.force_mse
+                )
+                rows += _gradient_rows("hippynn", report, {"forces_relative_error": forces.relative_error})
+        if "fitsnap" in trainers:
+            from snapcheck.torch import fitsnap as fa
+
+            report = fa.check_fitsnap_gradient(fa.run_one_batch())
+            for name, error in report.relative_errors.items():
+                force_term = report.force_term_relative_errors[name]
+                rows.append(
+                    {
+                        "trainer": "fitsnap",
+                        "dtype": str(report.dtype).removeprefix("torch."),
+                        "tensor": name,
+                        "relative_error": error,
+                        "fd_vs_exact": math.nan,
+                        "force_term_relative_error": force_term,
+                        "energy_only": math.isnan(force_term),
+                        "epsilon": report.epsilon,
+                        "error_bound": report.error_bound,
+                        "forces_directional_error": report.forces_directional_error,
+                        "descriptor_mismatch": report.descriptor_mismatch,
+                    }
+                )
+    finally:
+        torch.set_num_threads(threads)
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> int:
+    """``python -m snapcheck.torch.benchmark checks --out-dir out``: write ``out/reports/torch_checks.csv``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m snapcheck.torch.benchmark", description=trainer_checks.__doc__)
+    parser.add_argument("what", choices=["checks"], help="checks: the per-tensor errors of docs/torch.md")
+    parser.add_argument("--out-dir", type=Path, default=Path("."))
+    parser.add_argument("--trainers", default="radial,hippynn,fitsnap", help="comma list (default: all three)")
+    args = parser.parse_args(argv)
+    table = trainer_checks(args.trainers.split(","))
+    path = write_csv(table, args.out_dir / "reports" / "torch_checks.csv")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
