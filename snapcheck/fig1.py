@@ -13,11 +13,13 @@ from snapcheck.base.errors import EXIT_OK
 from snapcheck.data.datasets import load_configurations
 from snapcheck.models.registry import ModelRequest, load_model
 from snapcheck.runtime.cli import execution_options, figures_parser, run
+from snapcheck.runtime.executors import prestart
 from snapcheck.studies.epsilon_study import FIG1, FigureSpec, run_figures
 
 
 def make_figures(args, figures: list[FigureSpec], command: str) -> int:
     """What ``fig1``, ``fig2`` and ``figures`` do once their flags are parsed."""
+    prestart(args.jobs, args.scheduler)  # the workers start while the data and models load
     configurations = load_configurations(args.data, count=args.configs)
     request = ModelRequest(seed=args.seed, data=args.data, fit_input=args.fit_input)
     models = [load_model(name, request) for name in args.models]

@@ -28,7 +28,9 @@ MIN_DISTANCE = 0.1
 SHIFTS = np.array(sorted(itertools.product((-1, 0, 1), repeat=3), key=lambda s: any(s)), dtype=np.float64)
 
 
-def wrap_into_cell(positions: np.ndarray, cell: np.ndarray, *, leave_within: int = 0) -> np.ndarray:
+def wrap_into_cell(
+    positions: np.ndarray, cell: np.ndarray, *, leave_within: int = 0, inverse: np.ndarray | None = None
+) -> np.ndarray:
     """Positions (rows, Å) shifted by whole lattice vectors into the cell (rows a, b, c).
 
     Only atoms outside move, by exact multiples of the lattice vectors, so
@@ -37,9 +39,10 @@ def wrap_into_cell(positions: np.ndarray, cell: np.ndarray, *, leave_within: int
     also leaves alone every fractional coordinate within one period of the
     cell, [−1, 2): LAMMPS moves those back itself (it moves an atom by at most
     one period and loses atoms that lie farther out, as MD dumps and extxyz
-    files often hold them), and leaving them to it keeps earlier results bit for bit.
+    files often hold them), and leaving them to it keeps earlier results bit for bit.  ``inverse``: the
+    cell's inverse, when the caller wraps often into one cell.
     """
-    fractional = positions @ np.linalg.inv(cell)
+    fractional = positions @ (np.linalg.inv(cell) if inverse is None else inverse)
     shifts = np.floor(fractional)
     shifts[(fractional >= -leave_within) & (fractional < 1 + leave_within)] = 0.0
     return positions - shifts @ cell if np.any(shifts) else positions

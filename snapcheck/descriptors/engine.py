@@ -81,7 +81,10 @@ sna/atom``, which the engine keeps defined, and orders them by atom ID.
 Each :class:`SnapEngine` owns one LAMMPS instance bound to one configuration.
 Creating and setting it up costs milliseconds, so it is built once and every
 later evaluation only moves the atoms and calls ``run 0``
-(:mod:`snapcheck.descriptors.cache` keeps engines across calls).
+(:mod:`snapcheck.descriptors.cache` keeps engines across calls).  Every
+``run 0`` rebuilds the neighbour lists, so they carry no skin (``neighbor 0.0``)
+and no longer cutoff than a term needs (:mod:`snapcheck.descriptors.neighbours`):
+both only lengthen the lists, and results move by round-off only.
 """
 
 from __future__ import annotations
@@ -112,6 +115,25 @@ from snapcheck.descriptors.results import (  # noqa: E402
 )
 
 LAMMPS_ARGS = ["-log", "none", "-screen", "none", "-nocite"]
+
+#: LAMMPS instances of closed engines, kept for this process's next engine: starting an instance
+#: (loading the library, MPI) costs more than ``clear``, which resets it to a new instance's state.
+_IDLE_INSTANCES: list[lammps] = []
+#: At most this many are kept; more are closed.
+MAX_IDLE_INSTANCES = 4
+
+
+def _lammps_instance() -> lammps:
+    """A LAMMPS instance in its initial state: an idle one after ``clear``, or a new one."""
+    while _IDLE_INSTANCES:
+        lmp = _IDLE_INSTANCES.pop()
+        try:
+            lmp.command("clear")
+            return lmp
+        except Exception:  # an instance left broken by an error: start afresh
+            lmp.close()
+    return lammps(cmdargs=LAMMPS_ARGS)
+
 
 #: bar per eV/Å³: LAMMPS's ``nktv2p`` in ``metal`` units, which its pressures use.
 NKTV2P_METAL = 1.6021765e6
@@ -145,7 +167,7 @@ class SnapEngine:
         self.types = np.array([parameters.elements.index(s) + 1 for s in configuration.species], dtype=np.int32)
         self.counts = np.bincount(self.types - 1, minlength=self.n_elements).astype(np.float64)
         self.volume = abs(float(np.linalg.det(lower_cell)))
-        self._lmp = lammps(cmdargs=LAMMPS_ARGS)
+        self._lmp = _lammps_instance()
         try:
             self._setup(lower_cell, positions, reference)
         except Exception:
@@ -162,13 +184,14 @@ class SnapEngine:
             atom_style atomic
             atom_modify map array sort 0 0
             boundary p p p
+            neighbor 0.0 bin
             region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
             create_box {self.n_elements} cell
             """
         )
         for index, element in enumerate(self.parameters.elements, start=1):
             lmp.command(f"mass {index} {atomic_masses[atomic_numbers[element]]:.10g}")
-        self._cell = cell
+        self._cell, self._cell_inverse = cell, np.linalg.inv(cell)
         wrapped = wrap_into_cell(positions, cell)
         ids = list(range(1, self.n_atoms + 1))
         created = lmp.create_atoms(self.n_atoms, ids, self.types.tolist(), wrapped.ravel().tolist())
@@ -196,7 +219,8 @@ class SnapEngine:
                 raise ValueError(f"positions have shape {positions.shape}, expected ({self.n_atoms}, 3)")
             x = lmp.numpy.extract_atom("x")
             tags = lmp.numpy.extract_atom("id")[: self.n_atoms]
-            x[: self.n_atoms] = wrap_into_cell(positions @ self.rotation, self._cell, leave_within=1)[tags - 1]
+            wrapped = wrap_into_cell(positions @ self.rotation, self._cell, leave_within=1, inverse=self._cell_inverse)
+            x[: self.n_atoms] = wrapped[tags - 1]
         lmp.command("run 0")
 
     def _reference_energy(self) -> float:
@@ -251,9 +275,12 @@ class SnapEngine:
         """ΣB and E_ref at ``positions`` (Å, user frame), without derivatives."""
         self._run_at(positions)
         per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
-        types = self._lmp.numpy.extract_atom("type")[: self.n_atoms]
-        sum_b = np.zeros((self.n_elements, self.n_descriptors))
-        np.add.at(sum_b, types - 1, per_atom)
+        if self.n_elements == 1:
+            sum_b = per_atom.sum(axis=0, keepdims=True)
+        else:
+            types = self._lmp.numpy.extract_atom("type")[: self.n_atoms]
+            sum_b = np.zeros((self.n_elements, self.n_descriptors))
+            np.add.at(sum_b, types - 1, per_atom)
         return SummedDescriptorValues(counts=self.counts, sum_b=sum_b, reference_energy=self._reference_energy())
 
     def evaluate_per_atom(self, positions: np.ndarray | None = None) -> AtomDescriptors:
@@ -318,8 +345,12 @@ class SnapEngine:
 
     # -- lifetime -----------------------------------------------------------
     def close(self) -> None:
+        """Release the LAMMPS instance (kept idle for this process's next engine)."""
         if getattr(self, "_lmp", None) is not None:
-            self._lmp.close()
+            if len(_IDLE_INSTANCES) < MAX_IDLE_INSTANCES:
+                _IDLE_INSTANCES.append(self._lmp)
+            else:
+                self._lmp.close()
             self._lmp = None
 
     def __enter__(self) -> SnapEngine:
