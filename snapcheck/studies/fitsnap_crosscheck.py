@@ -130,7 +130,7 @@ def run_fitsnap(fit_input: FitInput, data_root: Path) -> FitsnapRun:
         start = time.perf_counter()
         # FitSNAP 3.1.0.4 calls APIs that LAMMPS and Python have since deprecated;
         # their warnings say nothing about the fit.
-        with contextlib.redirect_stdout(log), warnings.catch_warnings(), _settings_as_integers():
+        with contextlib.redirect_stdout(log), warnings.catch_warnings(), settings_as_integers():
             warnings.simplefilter("ignore", DeprecationWarning)
             fitsnap = FitSnap(sections, arglist=["--overwrite"])
             fitsnap.scrape_configs()
@@ -167,7 +167,7 @@ def run_fitsnap(fit_input: FitInput, data_root: Path) -> FitsnapRun:
 
 
 @contextlib.contextmanager
-def _settings_as_integers() -> Iterator[None]:
+def settings_as_integers() -> Iterator[None]:
     """Make FitSNAP's ``strtobool`` return 1 or 0, as distutils' did before setuptools 76."""
     from fitsnap3lib.io.sections import sections
 

@@ -55,7 +55,7 @@ from snapcheck.data.datasets import resolve_dataset
 from snapcheck.data.snap_files import SnapParameters
 from snapcheck.descriptors.cache import EngineCache
 from snapcheck.gradients.paper import Evaluation
-from snapcheck.studies.fitsnap_crosscheck import _settings_as_integers, require_fitsnap
+from snapcheck.studies.fitsnap_crosscheck import require_fitsnap, settings_as_integers
 from snapcheck.torch.check import default_rtol, per_tensor
 from snapcheck.torch.diagnosis import ForcesComparison, describe_forces, describe_gradient
 from snapcheck.torch.reference import Item, Reference, choose_epsilon, flat, slices
@@ -120,7 +120,7 @@ def fitsnap_compatibility(seed: int = 0):
     scrape.shuffle = lambda items, _random=None: rng.shuffle(items)
     torch.optim.lr_scheduler.ReduceLROnPlateau = ReduceLROnPlateau
     try:
-        with _settings_as_integers():
+        with settings_as_integers():
             yield
     finally:
         scrape.shuffle, torch.optim.lr_scheduler.ReduceLROnPlateau = original_shuffle, original_plateau
