@@ -41,9 +41,12 @@ LAMMPS evaluation), the automatic choice of ε
 (:mod:`snapcheck.studies.training`) takes r± and η from :func:`displacement`
 and folds Eq. 7 into the seeds of one backward pass over a whole batch.
 
-Floating-point precision: :func:`round_to_precision` emulates a code that
-evaluates Ê and ∇θÊ in single precision by rounding the perturbed positions
-and the returned values to float32.  The round-off term then grows like
+Floating-point precision: :func:`central_difference` rounds the perturbed
+positions r± to float32 when asked (:func:`round_to_precision`); what the
+evaluation itself loses in single precision is the caller's to emulate (the
+sweep of Figs. 1–2 stores descriptors and sums them in float32,
+:func:`snapcheck.studies.sweep.float32_evaluation`; ε selection rounds the
+returned energies).  The round-off term then grows like
 u/ε with u ≈ 6e-8 instead of 1.1e-16, and balancing it against the ε²
 truncation term puts the best ε near u^(1/3): about 5e-6 in float64 and 4e-3
 in float32.
