@@ -18,7 +18,7 @@ its gradient has a closed form.  With g_i = f̂_i − f_i (Eq. 4) and Eq. 5,
 
     L = ½ Σ_i |g_i|²,      ∇_{β_e} L = A_f,eᵀ g,      ∇_{β₀,e} L = 0.
 
-This closed form (:meth:`LinearSnap.force_loss`) is what makes the linear model
+This closed form (:meth:`LinearSnap.force_loss_from`) is what makes the linear model
 an oracle: it has no finite-difference error, only the round-off of one
 matrix–vector product, and it shares no code with the paper's estimate
 (:mod:`snapcheck.gradients.paper`), which sees the model only through Ê and
@@ -180,27 +180,27 @@ class LinearSnap:
     def n_parameters(self) -> int:
         return self.coefficients.size
 
-    def energy_gradient(self, descriptors: SummedDescriptors | SummedDescriptorValues) -> np.ndarray:
+    def energy_gradient_from(self, descriptors: SummedDescriptors | SummedDescriptorValues) -> np.ndarray:
         """∇θÊ = (n_e, ΣB_e) per element, flat like θ (dimensionless)."""
         return np.column_stack([descriptors.counts, descriptors.sum_b]).ravel()
 
-    def energy(self, descriptors: SummedDescriptors | SummedDescriptorValues) -> float:
+    def energy_from(self, descriptors: SummedDescriptors | SummedDescriptorValues) -> float:
         """Ê = θ · ∇θÊ + E_ref, in eV."""
-        return float(self.theta @ self.energy_gradient(descriptors)) + descriptors.reference_energy
+        return float(self.theta @ self.energy_gradient_from(descriptors)) + descriptors.reference_energy
 
-    def forces(self, descriptors: SummedDescriptors) -> np.ndarray:
+    def forces_from(self, descriptors: SummedDescriptors) -> np.ndarray:
         """f̂ = A_f β + f_ref, (N, 3) in eV/Å."""
         beta = self.coefficients[:, 1:]
         return np.einsum("iaek,ek->ia", descriptors.force_rows, beta) + descriptors.reference_forces
 
-    def stress(self, descriptors: SummedDescriptors) -> np.ndarray:
+    def stress_from(self, descriptors: SummedDescriptors) -> np.ndarray:
         """The pressure tensor P̂ = A_s β + P_ref, (6,) in bar, Voigt order xx, yy, zz, yz, xz, xy."""
         beta = self.coefficients[:, 1:]
         return np.einsum("vek,ek->v", descriptors.stress_rows, beta) + descriptors.reference_stress
 
-    def force_loss(self, configuration: Configuration, descriptors: SummedDescriptors) -> ForceLoss:
+    def force_loss_from(self, configuration: Configuration, descriptors: SummedDescriptors) -> ForceLoss:
         """L (Eq. 2) and its exact gradient ∇_β L = A_fᵀ g, ∇_β₀ L = 0 (module docstring), for one configuration."""
-        forces = self.forces(descriptors)
+        forces = self.forces_from(descriptors)
         errors = forces - configuration.forces
         gradient = np.zeros_like(self.coefficients)
         gradient[:, 1:] = np.einsum("iaek,ia->ek", descriptors.force_rows, errors)

@@ -293,18 +293,18 @@ class NeuralSnap:
         return np.concatenate(pieces)
 
     # -- one configuration --------------------------------------------------
-    def energy(self, descriptors: AtomDescriptors | AtomDescriptorValues) -> float:
+    def energy_from(self, descriptors: AtomDescriptors | AtomDescriptorValues) -> float:
         """Ê = Σᵢ Eᵢ + E_ref, eV."""
         return float(self.atom_energies(descriptors.descriptors).sum()) + descriptors.reference_energy
 
-    def energy_gradient(self, descriptors: AtomDescriptors | AtomDescriptorValues) -> np.ndarray:
+    def energy_gradient_from(self, descriptors: AtomDescriptors | AtomDescriptorValues) -> np.ndarray:
         """∇θÊ = Σᵢ ∇θEᵢ, flat like θ (E_ref does not depend on θ)."""
         return self.atom_energy_gradient(descriptors.descriptors)
 
-    def forces(self, descriptors: AtomDescriptors) -> np.ndarray:
+    def forces_from(self, descriptors: AtomDescriptors) -> np.ndarray:
         """f̂ⱼ = −Σᵢ (∂Eᵢ/∂Bᵢ) · (∂Bᵢ/∂rⱼ) + f_ref,ⱼ, (N, 3) in eV/Å."""
         return -descriptors.pull_back(self.descriptor_gradients(descriptors.descriptors)) + descriptors.reference_forces
 
-    def exact_force_loss_gradient(self, descriptors: AtomDescriptors, errors: np.ndarray) -> np.ndarray:
+    def force_loss_gradient_from(self, descriptors: AtomDescriptors, errors: np.ndarray) -> np.ndarray:
         """∇θL = −Σᵢ Jᵢ uᵢ with uᵢ = Σⱼ (∂Bᵢ/∂rⱼ) · gⱼ, for force errors g = f̂ − f (N, 3)."""
         return -self.atom_energy_gradient_directional(descriptors.descriptors, descriptors.along(errors))

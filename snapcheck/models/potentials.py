@@ -58,19 +58,19 @@ class LinearSnapPotential(_BoundPotential):
 
     def energy(self, configuration: Configuration, positions: np.ndarray | None = None) -> float:
         """Ê in eV."""
-        return self.model.energy(self.cache.summed_values(configuration, positions))
+        return self.model.energy_from(self.cache.summed_values(configuration, positions))
 
     def energy_gradient(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
         """∇θÊ = (n_e, ΣB_e) per element, flat like θ."""
-        return self.model.energy_gradient(self.cache.summed_values(configuration, positions))
+        return self.model.energy_gradient_from(self.cache.summed_values(configuration, positions))
 
     def forces(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
         """f̂ in eV/Å, (N, 3)."""
-        return self.model.forces(self.cache.summed(configuration, positions))
+        return self.model.forces_from(self.cache.summed(configuration, positions))
 
     def exact_force_loss_gradient(self, configuration: Configuration) -> np.ndarray:
-        """∇θL = A_fᵀ g in closed form (:meth:`LinearSnap.force_loss`)."""
-        return self.model.force_loss(configuration, self.cache.summed(configuration)).gradient
+        """∇θL = A_fᵀ g in closed form (:meth:`LinearSnap.force_loss_from`)."""
+        return self.model.force_loss_from(configuration, self.cache.summed(configuration)).gradient
 
 
 class NeuralSnapPotential(_BoundPotential):
@@ -81,17 +81,17 @@ class NeuralSnapPotential(_BoundPotential):
 
     def energy(self, configuration: Configuration, positions: np.ndarray | None = None) -> float:
         """Ê in eV."""
-        return self.model.energy(self.cache.per_atom_values(configuration, positions))
+        return self.model.energy_from(self.cache.per_atom_values(configuration, positions))
 
     def energy_gradient(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
         """∇θÊ, flat like θ."""
-        return self.model.energy_gradient(self.cache.per_atom_values(configuration, positions))
+        return self.model.energy_gradient_from(self.cache.per_atom_values(configuration, positions))
 
     def forces(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
         """f̂ in eV/Å, (N, 3)."""
-        return self.model.forces(self.cache.per_atom(configuration, positions))
+        return self.model.forces_from(self.cache.per_atom(configuration, positions))
 
     def exact_force_loss_gradient(self, configuration: Configuration) -> np.ndarray:
         """∇θL of Eq. 2 by the analytic R-op (:mod:`snapcheck.models.neural_snap`)."""
         descriptors = self.cache.per_atom(configuration)
-        return self.model.exact_force_loss_gradient(descriptors, self.model.forces(descriptors) - configuration.forces)
+        return self.model.force_loss_gradient_from(descriptors, self.model.forces_from(descriptors) - configuration.forces)

@@ -110,7 +110,7 @@ class TorchSnap:
         weight, bias = self.layers[-1]
         return h @ weight[:, 0] + bias[0]
 
-    def forces(self, descriptors: TorchDescriptors, create_graph: bool = False) -> torch.Tensor:
+    def forces_from(self, descriptors: TorchDescriptors, create_graph: bool = False) -> torch.Tensor:
         """f̂ⱼ = −Σᵢ (∂Eᵢ/∂Bᵢ) · (∂Bᵢ/∂rⱼ) + f_ref,ⱼ, (N, 3) in eV/Å, by the first backpropagation."""
         b = descriptors.descriptors.detach().requires_grad_(True)
         (energy_gradients,) = torch.autograd.grad(self.atom_energies(b).sum(), b, create_graph=create_graph)
@@ -118,11 +118,11 @@ class TorchSnap:
         gradient = torch.zeros(3 * b.shape[0], dtype=torch.float64).index_add(0, descriptors.coordinates, contributions)
         return -gradient.reshape(-1, 3) + descriptors.reference_forces
 
-    def force_loss_gradient(self, descriptors: TorchDescriptors, target_forces: torch.Tensor) -> torch.Tensor:
+    def force_loss_gradient_from(self, descriptors: TorchDescriptors, target_forces: torch.Tensor) -> torch.Tensor:
         """∇θL for L = ½ Σⱼ |f̂ⱼ − fⱼ|², by double backpropagation; flat like :attr:`NeuralSnap.theta`."""
         for tensor in self.parameters:
             tensor.grad = None
-        loss = 0.5 * ((self.forces(descriptors, create_graph=True) - target_forces) ** 2).sum()
+        loss = 0.5 * ((self.forces_from(descriptors, create_graph=True) - target_forces) ** 2).sum()
         loss.backward()
         # the output bias c does not reach the forces: autograd leaves its gradient None, it is 0
         return torch.cat(

@@ -74,11 +74,11 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
-from ase.build import bulk
 
 from snapcheck.base.files import save_figure
 from snapcheck.base.progress import progress_bar
 from snapcheck.data.configuration import Configuration
+from snapcheck.data.structures import bcc_tantalum
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import AtomDescriptors
 from snapcheck.gradients.paper import Evaluation, central_difference, displacement, relative_error
@@ -89,7 +89,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
-LATTICE_CONSTANT = 3.316  # Å, bcc Ta
 DISPLACEMENT = 0.1  # Å, standard deviation of every coordinate's random displacement
 EPSILON = 1e-5  # the paper's ε (Eq. 9), g₀ = max|gᵢ|
 DEFAULT_CELLS = (2, 3, 4, 5, 6, 8, 10)  # m: N = 2m³ = 16 … 2000
@@ -117,24 +116,6 @@ MEMORY_TRACKERS = {"numpy": "tracemalloc", "torch": "torch.profiler memory event
 
 def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
-
-
-def bcc_tantalum(cells: int, seed: int, displacement: float = DISPLACEMENT) -> Configuration:
-    """An m × m × m supercell of the cubic bcc Ta cell (N = 2m³), every coordinate displaced by N(0, σ²) Å.
-
-    The forces are zeros; :func:`with_target_forces` sets them.
-    """
-    atoms = bulk("Ta", "bcc", a=LATTICE_CONSTANT, cubic=True).repeat((cells, cells, cells))
-    positions = atoms.positions + np.random.default_rng(seed).normal(0.0, displacement, atoms.positions.shape)
-    return Configuration(
-        name=f"bcc Ta {cells}x{cells}x{cells}",
-        group="cost benchmark",
-        positions=positions,
-        cell=np.array(atoms.cell),
-        species=tuple(atoms.get_chemical_symbols()),
-        energy=0.0,
-        forces=np.zeros_like(positions),
-    )
 
 
 # -- measurement -------------------------------------------------------------
@@ -203,7 +184,7 @@ class NeuralProblem:
 
 
 def force_prediction(problem: NeuralProblem) -> np.ndarray:
-    return problem.model.forces(problem.descriptors)
+    return problem.model.forces_from(problem.descriptors)
 
 
 def paper_gradient(problem: NeuralProblem) -> np.ndarray:
@@ -214,13 +195,13 @@ def paper_gradient(problem: NeuralProblem) -> np.ndarray:
         descriptors = problem.plus if np.array_equal(displaced, problem.plus_positions) else problem.minus
         return Evaluation(None, model.atom_energy_gradient(descriptors))
 
-    errors = model.forces(problem.descriptors) - problem.targets
+    errors = model.forces_from(problem.descriptors) - problem.targets
     return central_difference(energy_gradient, positions, errors, problem.targets, EPSILON).gradient
 
 
 def exact_product(problem: NeuralProblem) -> np.ndarray:
     model = problem.model
-    return model.exact_force_loss_gradient(problem.descriptors, model.forces(problem.descriptors) - problem.targets)
+    return model.force_loss_gradient_from(problem.descriptors, model.forces_from(problem.descriptors) - problem.targets)
 
 
 def neural_problem(
@@ -230,7 +211,7 @@ def neural_problem(
     b = descriptors.descriptors
     model = NeuralSnap.initialize(engine.parameters, widths, seed=seed, shift=b.mean(axis=0), scale=b.std(axis=0))
     positions = engine.configuration.positions
-    step = displacement(positions, model.forces(descriptors) - targets, EPSILON)
+    step = displacement(positions, model.forces_from(descriptors) - targets, EPSILON)
     plus, minus = (engine.evaluate_per_atom_values(r).descriptors for r in (step.plus, step.minus))
     return NeuralProblem(model, descriptors, targets, plus, minus, positions, step.plus)
 
@@ -252,8 +233,8 @@ def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[
             TorchDescriptors.from_numpy(problem.descriptors),
             torch.tensor(problem.targets),
         )
-        methods[TORCH_FORCES] = ("torch", lambda: network.forces(tensors).numpy())
-        methods[DOUBLE_BACKPROP] = ("torch", lambda: network.force_loss_gradient(tensors, targets).numpy())
+        methods[TORCH_FORCES] = ("torch", lambda: network.forces_from(tensors).numpy())
+        methods[DOUBLE_BACKPROP] = ("torch", lambda: network.force_loss_gradient_from(tensors, targets).numpy())
     return methods
 
 
@@ -293,10 +274,10 @@ def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int
     with SnapEngine(configuration, model.parameters, model.reference) as engine:
 
         def forces() -> np.ndarray:
-            return model.forces(engine.evaluate())
+            return model.forces_from(engine.evaluate())
 
         def energy_gradient(positions: np.ndarray) -> Evaluation:
-            return Evaluation(None, model.energy_gradient(engine.evaluate_values(positions)))
+            return Evaluation(None, model.energy_gradient_from(engine.evaluate_values(positions)))
 
         def paper() -> np.ndarray:
             return central_difference(
@@ -304,7 +285,7 @@ def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int
             ).gradient
 
         estimate = paper()
-        exact = model.force_loss(configuration, engine.evaluate()).gradient
+        exact = model.force_loss_from(configuration, engine.evaluate()).gradient
         timed = median_times({FORCES: forces, PAPER: paper}, repeats)
     return [
         {
@@ -325,7 +306,7 @@ def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int
 def with_target_forces(configuration: Configuration, model: LinearSnap) -> Configuration:
     """The configuration with ``model``'s forces (eV/Å) as its targets."""
     with SnapEngine(configuration, model.parameters, model.reference) as engine:
-        return replace(configuration, forces=model.forces(engine.evaluate()))
+        return replace(configuration, forces=model.forces_from(engine.evaluate()))
 
 
 # -- the study ---------------------------------------------------------------
@@ -406,7 +387,7 @@ def run_cost_study(spec: CostSpec, with_torch: bool) -> pd.DataFrame:
     points = spec.points()
     with progress_bar(total=sum(len(w) for w in points.values()), desc="cost", unit="point") as progress:
         for cells, widths in points.items():
-            configuration = with_target_forces(bcc_tantalum(cells, spec.seed), trained)
+            configuration = with_target_forces(bcc_tantalum(cells, spec.seed, DISPLACEMENT), trained)
             rows += measure_linear(configuration, untrained, spec.repeats)
             with SnapEngine(configuration, trained.parameters, trained.reference) as engine:
                 descriptors = engine.evaluate_per_atom()

@@ -96,7 +96,7 @@ def exact_answers_chunk(task: ReferenceTask) -> list[ExactAnswers]:
     for configuration in task.configurations:
         with SnapEngine(configuration, task.model.parameters, task.model.reference) as engine:
             descriptors = engine.evaluate()
-        result = task.model.force_loss(configuration, descriptors)
+        result = task.model.force_loss_from(configuration, descriptors)
         force_rows = descriptors.force_rows.reshape(configuration.n_atoms, 3, -1)
         answers.append(
             ExactAnswers(

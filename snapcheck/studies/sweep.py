@@ -87,7 +87,7 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
     zero_errors = np.zeros(n_models, dtype=bool)
     max_force_error = np.zeros(n_models)
     for m, model in enumerate(spec.models):
-        exact = model.force_loss(configuration, full)
+        exact = model.force_loss_from(configuration, full)
         exact_loss[m], exact_gradient[m] = exact.loss, exact.gradient
         max_force_error[m] = float(np.sqrt(np.max(np.sum(exact.errors**2, axis=1))))
         if not np.any(exact.errors):
@@ -101,7 +101,7 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
                     if precision == "float32":
                         return float32_evaluation(engine, model, positions)
                     values = engine.evaluate_values(positions)
-                    return Evaluation(model.energy(values), model.energy_gradient(values))
+                    return Evaluation(model.energy_from(values), model.energy_gradient_from(values))
 
                 for e, epsilon in enumerate(spec.epsilons):
                     estimate = central_difference(

@@ -253,13 +253,13 @@ def batch_loss_gradient(
     atoms, seeds = [], []
     energy_loss = force_loss = 0.0
     for configuration, evaluation in zip(batch, evaluations):
-        residual = model.energy(evaluation) - configuration.energy
+        residual = model.energy_from(evaluation) - configuration.energy
         energy_loss += 0.5 * residual**2 / m
         atoms.append(evaluation.descriptors)
         seeds.append(np.full(configuration.n_atoms, spec.energy_weight * residual / m))
         if not spec.force_weight:
             continue
-        errors = model.forces(evaluation) - configuration.forces
+        errors = model.forces_from(evaluation) - configuration.forces
         force_loss += 0.5 * float(np.sum(errors * errors)) / m
         step = displacement(configuration.positions, errors, spec.epsilon)
         if step is None:
@@ -355,9 +355,9 @@ def predict(potential: NeuralSnapPotential, configurations: Sequence[Configurati
     evaluations = [potential.cache.per_atom(c) for c in configurations]
     return Predictions(
         energy_errors=np.array(
-            [(potential.model.energy(e) - c.energy) / c.n_atoms for c, e in zip(configurations, evaluations)]
+            [(potential.model.energy_from(e) - c.energy) / c.n_atoms for c, e in zip(configurations, evaluations)]
         ),
-        forces=np.concatenate([potential.model.forces(e) for e in evaluations]),
+        forces=np.concatenate([potential.model.forces_from(e) for e in evaluations]),
         reference_forces=np.concatenate([c.forces for c in configurations]),
     )
 

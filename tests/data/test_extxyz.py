@@ -85,7 +85,7 @@ def _totals(configurations, model):
     loss, gradient = 0.0, np.zeros(model.n_parameters)
     with LinearSnapPotential(model) as potential:
         for configuration in configurations:
-            result = model.force_loss(configuration, potential.cache.summed(configuration))
+            result = model.force_loss_from(configuration, potential.cache.summed(configuration))
             loss += result.loss
             gradient += result.gradient
     return loss, gradient

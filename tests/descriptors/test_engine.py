@@ -28,7 +28,7 @@ def test_perfect_bcc_energy_matches_the_lammps_example(ta06a):
     """LAMMPS examples/snap/log.15Jun20.snap.Ta06A.g++.1: −11.85157 eV/atom at step 0."""
     configuration = bcc_tantalum()
     with SnapEngine(configuration, ta06a.parameters) as engine:
-        energy = ta06a.energy(engine.evaluate())
+        energy = ta06a.energy_from(engine.evaluate())
     assert configuration.n_atoms == 128
     assert energy / 128 == pytest.approx(-11.85157, abs=5e-6)
 
@@ -73,7 +73,7 @@ def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta
     )
     np.testing.assert_allclose(turned.reference_forces, original.reference_forces @ rotation.T, atol=1e-11)
     # the pressure tensor turns as R P Rᵀ
-    original_tensor, turned_tensor = voigt_to_tensor(ta06a.stress(original)), voigt_to_tensor(ta06a.stress(turned))
+    original_tensor, turned_tensor = voigt_to_tensor(ta06a.stress_from(original)), voigt_to_tensor(ta06a.stress_from(turned))
     np.testing.assert_allclose(
         turned_tensor, rotation @ original_tensor @ rotation.T, rtol=0, atol=1e-9 * np.abs(original_tensor).max()
     )

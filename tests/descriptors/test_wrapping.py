@@ -31,10 +31,10 @@ def test_atoms_periods_outside_the_cell_give_the_wrapped_numbers(ta_configuratio
     moved = unwrapped(liquid)
     assert np.abs(moved.positions @ np.linalg.inv(moved.cell)).max() > 3  # far outside: LAMMPS alone loses them
     with SnapEngine(liquid, ta06a.parameters) as engine:
-        inside = ta06a.force_loss(liquid, engine.evaluate())
+        inside = ta06a.force_loss_from(liquid, engine.evaluate())
         inside_atoms = engine.evaluate_per_atom()
     with SnapEngine(moved, ta06a.parameters) as engine:
-        outside = ta06a.force_loss(moved, engine.evaluate())
+        outside = ta06a.force_loss_from(moved, engine.evaluate())
         outside_atoms = engine.evaluate_per_atom()
         # the fast path at user positions that lie outside (as r± = r ± ηg do)
         values = engine.evaluate_values(moved.positions + 1e-3)
@@ -88,10 +88,10 @@ def test_a_cell_thinner_than_the_cutoff_gives_its_supercell_numbers(shape, ta06a
     ).min() > 2 * 4.8
     with SnapEngine(small, ta06a.parameters) as engine:
         small_atoms = engine.evaluate_per_atom_values(small.positions)
-        small_result = ta06a.force_loss(small, engine.evaluate())
+        small_result = ta06a.force_loss_from(small, engine.evaluate())
     with SnapEngine(big, ta06a.parameters) as engine:
         big_atoms = engine.evaluate_per_atom_values(big.positions)
-        big_result = ta06a.force_loss(big, engine.evaluate())
+        big_result = ta06a.force_loss_from(big, engine.evaluate())
     n_copies = len(shifts)
     np.testing.assert_allclose(big_atoms.descriptors, np.tile(small_atoms.descriptors, (n_copies, 1)), rtol=1e-9)
     np.testing.assert_allclose(big_result.forces, np.tile(small_result.forces, (n_copies, 1)), rtol=1e-8, atol=1e-9)

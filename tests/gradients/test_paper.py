@@ -27,7 +27,7 @@ def both_models(ta06a):
 def test_eta_scaling_makes_the_largest_displacement_epsilon_angstrom(one_per_group, ta06a):
     configuration = one_per_group[7]
     with SnapEngine(configuration, ta06a.parameters) as engine:
-        errors = ta06a.force_loss(configuration, engine.evaluate()).errors
+        errors = ta06a.force_loss_from(configuration, engine.evaluate()).errors
     g0 = characteristic_force_error(errors, "max")
     plus, minus = displaced_positions(configuration.positions, errors, step_size(1e-4, g0))
     assert np.linalg.norm(plus - configuration.positions, axis=1).max() == pytest.approx(1e-4, rel=1e-12)
@@ -76,7 +76,7 @@ def test_zero_force_errors_skip_the_difference(one_per_group, ta06a):
     """A configuration whose reference forces are the model's own: g = 0, gradient exactly 0."""
     source = one_per_group[0]
     with SnapEngine(source, ta06a.parameters) as engine:
-        predicted = ta06a.forces(engine.evaluate())
+        predicted = ta06a.forces_from(engine.evaluate())
         perfect = Configuration(
             source.name, source.group, source.positions, source.cell, source.species, source.energy, predicted
         )

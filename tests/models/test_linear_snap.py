@@ -42,11 +42,11 @@ def test_energy_forces_and_stress_match_lammps_pair_snap_in_every_group(one_per_
         with SnapEngine(configuration, ta06a.parameters) as engine:
             descriptors = engine.evaluate()
         energy, forces, pressure = lammps_pair_snap(configuration)
-        np.testing.assert_allclose(ta06a.forces(descriptors), forces, rtol=0, atol=1e-10, err_msg=configuration.label)
-        assert ta06a.energy(descriptors) == pytest.approx(energy, rel=1e-12), configuration.label
+        np.testing.assert_allclose(ta06a.forces_from(descriptors), forces, rtol=0, atol=1e-10, err_msg=configuration.label)
+        assert ta06a.energy_from(descriptors) == pytest.approx(energy, rel=1e-12), configuration.label
         # no kinetic part: the atoms have no velocities, so LAMMPS's pressure is the virial alone
         np.testing.assert_allclose(
-            ta06a.stress(descriptors), pressure, rtol=1e-10, atol=1e-6, err_msg=configuration.label
+            ta06a.stress_from(descriptors), pressure, rtol=1e-10, atol=1e-6, err_msg=configuration.label
         )
 
 
@@ -94,10 +94,10 @@ def test_gradient_matches_a_central_difference_in_theta(model, one_per_group):
     for configuration in one_per_group:
         with SnapEngine(configuration, model.parameters) as engine:
             descriptors = engine.evaluate()
-        exact.append(model.force_loss(configuration, descriptors).gradient)
+        exact.append(model.force_loss_from(configuration, descriptors).gradient)
         for shift in np.eye(model.n_parameters) * step:
-            plus = model.with_theta(model.theta + shift).force_loss(configuration, descriptors).loss
-            minus = model.with_theta(model.theta - shift).force_loss(configuration, descriptors).loss
+            plus = model.with_theta(model.theta + shift).force_loss_from(configuration, descriptors).loss
+            minus = model.with_theta(model.theta - shift).force_loss_from(configuration, descriptors).loss
             difference.append((plus - minus) / (2 * step))
     exact = np.array(exact)
     difference = np.array(difference).reshape(exact.shape)
@@ -115,7 +115,7 @@ def test_loss_and_gradient_are_rotation_invariant(model, one_per_group, rotate):
     for configuration in one_per_group:
         for candidate in (configuration, rotate(configuration, rotation)):
             with SnapEngine(candidate, model.parameters) as engine:
-                result = model.force_loss(candidate, engine.evaluate())
+                result = model.force_loss_from(candidate, engine.evaluate())
             losses.append(result.loss)
             gradients.append(result.gradient)
     losses, gradients = np.array(losses).reshape(-1, 2), np.array(gradients).reshape(len(one_per_group), 2, -1)
@@ -124,6 +124,6 @@ def test_loss_and_gradient_are_rotation_invariant(model, one_per_group, rotate):
 
 
 def test_trained_model_has_a_trained_force_error(ta06a, ta_configurations, full_descriptors):
-    losses = np.array([ta06a.force_loss(c, d).loss for c, d in zip(ta_configurations, full_descriptors)])
+    losses = np.array([ta06a.force_loss_from(c, d).loss for c, d in zip(ta_configurations, full_descriptors)])
     force_rmse = np.sqrt(2 * losses.sum() / (3 * sum(c.n_atoms for c in ta_configurations)))
     assert 0.01 < force_rmse < 1.0, f"Ta06A force RMSE {force_rmse:.3f} eV/Å is not that of a trained model"

@@ -60,9 +60,9 @@ def test_energy_gradient_matches_a_difference_in_theta(ta06a, cache, one_per_gro
     for configuration in (one_per_group[1], one_per_group[7]):
         descriptors = cache.per_atom(configuration)
         numeric = theta_differences(
-            lambda theta, descriptors=descriptors: model.with_theta(theta).energy(descriptors), model.theta, 1e-6
+            lambda theta, descriptors=descriptors: model.with_theta(theta).energy_from(descriptors), model.theta, 1e-6
         )
-        assert relative_error(model.energy_gradient(descriptors), numeric) < 1e-7
+        assert relative_error(model.energy_gradient_from(descriptors), numeric) < 1e-7
 
 
 def test_seeded_energy_gradient_is_the_weighted_sum(ta06a, cache, one_per_group):
@@ -99,7 +99,7 @@ def test_exact_gradient_matches_a_difference_of_the_loss_in_theta(ta06a, cache, 
         descriptors = cache.per_atom(configuration)
 
         def loss(theta, descriptors=descriptors, configuration=configuration):
-            errors = model.with_theta(theta).forces(descriptors) - configuration.forces
+            errors = model.with_theta(theta).forces_from(descriptors) - configuration.forces
             return 0.5 * np.sum(errors * errors)
 
         exact.append(potential.exact_force_loss_gradient(configuration))
@@ -154,12 +154,12 @@ def test_float32_evaluation_follows_float64(ta06a, cache, one_per_group):
     single = replace(model, dtype="float32")
     descriptors = cache.per_atom(one_per_group[1])  # Displaced_BCC
     assert model.theta.dtype == np.float64 and single.theta.dtype == np.float32
-    assert single.energy(descriptors) == pytest.approx(model.energy(descriptors), rel=1e-6)
+    assert single.energy_from(descriptors) == pytest.approx(model.energy_from(descriptors), rel=1e-6)
     np.testing.assert_allclose(
-        single.forces(descriptors),
-        model.forces(descriptors),
+        single.forces_from(descriptors),
+        model.forces_from(descriptors),
         rtol=0,
-        atol=1e-4 * np.abs(model.forces(descriptors)).max(),
+        atol=1e-4 * np.abs(model.forces_from(descriptors)).max(),
     )
 
 

@@ -35,8 +35,8 @@ def _against_pair_snap(configurations, model, lammps_pair_snap):
         with SnapEngine(configuration, model.parameters, model.reference) as engine:
             descriptors = engine.evaluate()
         energy, forces = lammps_pair_snap(configuration, model)
-        worst_force = max(worst_force, float(np.abs(model.forces(descriptors) - forces).max()))
-        worst_energy = max(worst_energy, abs(model.energy(descriptors) - energy) / configuration.n_atoms)
+        worst_force = max(worst_force, float(np.abs(model.forces_from(descriptors) - forces).max()))
+        worst_energy = max(worst_energy, abs(model.energy_from(descriptors) - energy) / configuration.n_atoms)
     return worst_force, worst_energy
 
 
@@ -62,7 +62,7 @@ def test_symmetrizing_keeps_energy_and_forces(inp, shared_datasets):
         descriptors = engine.evaluate()
     symmetric = model.symmetrized()
     assert np.abs(symmetric.theta - model.theta).max() < 1e-8
-    np.testing.assert_allclose(symmetric.forces(descriptors), model.forces(descriptors), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(symmetric.forces_from(descriptors), model.forces_from(descriptors), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["trained", "untrained"])

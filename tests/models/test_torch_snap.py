@@ -37,17 +37,17 @@ def test_double_backprop_equals_the_numpy_r_operator(liquid, liquid_descriptors,
     )
     network, tensors = TorchSnap(model), TorchDescriptors.from_numpy(liquid_descriptors)
 
-    forces = model.forces(liquid_descriptors)
+    forces = model.forces_from(liquid_descriptors)
     np.testing.assert_allclose(
-        network.forces(tensors).detach().numpy(), forces, rtol=0, atol=1e-12 * np.abs(forces).max()
+        network.forces_from(tensors).detach().numpy(), forces, rtol=0, atol=1e-12 * np.abs(forces).max()
     )
 
-    exact = model.exact_force_loss_gradient(liquid_descriptors, forces - liquid.forces)
-    double_backprop = network.force_loss_gradient(tensors, torch.tensor(liquid.forces)).numpy()
+    exact = model.force_loss_gradient_from(liquid_descriptors, forces - liquid.forces)
+    double_backprop = network.force_loss_gradient_from(tensors, torch.tensor(liquid.forces)).numpy()
     assert np.linalg.norm(double_backprop - exact) <= 1e-10 * np.linalg.norm(exact)
     assert np.linalg.norm(exact) > 0
 
 
 def test_forces_without_create_graph_have_no_graph(liquid_descriptors):
     model = NeuralSnap.initialize(LinearSnap.ta06a().parameters, (8,), seed=0)
-    assert not TorchSnap(model).forces(TorchDescriptors.from_numpy(liquid_descriptors)).requires_grad
+    assert not TorchSnap(model).forces_from(TorchDescriptors.from_numpy(liquid_descriptors)).requires_grad

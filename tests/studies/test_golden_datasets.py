@@ -39,7 +39,7 @@ def test_the_oracle_file_holds_the_models_exact_gradient(exported):
     n_elements = len(model.parameters.elements)
     for k, configuration in enumerate(configurations):
         with SnapEngine(configuration, model.parameters, model.reference) as engine:
-            exact = model.force_loss(configuration, engine.evaluate())
+            exact = model.force_loss_from(configuration, engine.evaluate())
         gradient = reference["gradient"][k]
         # the model's own A_fᵀg, and the same product from the file's arrays alone (β₀ columns are zero)
         np.testing.assert_allclose(gradient, exact.gradient, rtol=0, atol=1e-12 * np.abs(exact.gradient).max())

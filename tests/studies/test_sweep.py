@@ -60,7 +60,7 @@ def test_float32_emulation_stores_descriptors_and_sums_in_float32(ta_configurati
     relative = np.abs(emulated_sum - exact.sum_b.ravel()) / np.abs(exact.sum_b.ravel())
     assert 1e-9 < relative.max() < 1e-5  # float32 accumulation over 100 atoms, not float64 round-off
     assert emulated.energy == float(np.float32(emulated.energy))
-    assert abs(emulated.energy - ta06a.energy(exact)) / abs(ta06a.energy(exact)) < 1e-5
+    assert abs(emulated.energy - ta06a.energy_from(exact)) / abs(ta06a.energy_from(exact)) < 1e-5
 
 
 def test_the_precision_figure_tells_float64_from_float32_by_line_and_marker(tmp_path):
