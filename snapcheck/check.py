@@ -11,7 +11,7 @@ Err[L̃] (Eq. 14), for the whole subset and per group.
 ``--snapparam``).  ``--epsilon auto`` selects ε by the proxy (Sec. III C): one
 sweep over :data:`~snapcheck.gradients.epsilon.EPSILON_GRID` gives, per ε,
 both Err[L̃] and Err[∇̃L]; ε is the one with the smallest Err[L̃] (as
-:func:`~snapcheck.gradients.epsilon.select_epsilon` picks it), and Err[∇̃L] is
+:meth:`~snapcheck.gradients.reference.Reference.choose` reads it off the proxy), and Err[∇̃L] is
 reported there.  The sweep runs on ``--jobs`` local processes or the Dask
 cluster of ``--scheduler`` (:mod:`snapcheck.runtime.executors`).
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     configurations = [c for c, k in zip(configurations, keep) if k]
     table = error_table(configurations, [r for r, k in zip(results, keep) if k], spec)
-    epsilon = best_epsilons(table).iloc[0]["best_epsilon_loss"] if args.epsilon == "auto" else args.epsilon
+    epsilon = best_epsilons(table).iloc[0]["selected_epsilon"] if args.epsilon == "auto" else args.epsilon
     table = table[table["epsilon"] == epsilon].reset_index(drop=True)
     table["passed"] = table["err_grad"] <= args.max_error
     write_csv(table, args.out_dir / "reports" / "check.csv")

@@ -81,7 +81,7 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.data.structures import bcc_tantalum
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import AtomDescriptors
-from snapcheck.gradients.paper import Evaluation, central_difference, displacement, relative_error
+from snapcheck.gradients.paper import Evaluation, LossPath, central_difference, displacement, relative_error
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.models.neural_snap import NeuralSnap
 
@@ -191,12 +191,12 @@ def paper_gradient(problem: NeuralProblem) -> np.ndarray:
     """(b): f̂, g and η (g sets r±, whose descriptors LAMMPS computed beforehand), then Eq. 7 from two ∇θÊ passes."""
     model, positions = problem.model, problem.positions
 
-    def energy_gradient(displaced: np.ndarray) -> Evaluation:
+    def energy_gradient(displaced: np.ndarray, cell) -> Evaluation:
         descriptors = problem.plus if np.array_equal(displaced, problem.plus_positions) else problem.minus
         return Evaluation(None, model.atom_energy_gradient(descriptors))
 
     errors = model.forces_from(problem.descriptors) - problem.targets
-    return central_difference(energy_gradient, positions, errors, problem.targets, EPSILON).gradient
+    return central_difference(energy_gradient, LossPath(positions, errors), EPSILON).gradient
 
 
 def exact_product(problem: NeuralProblem) -> np.ndarray:
@@ -211,9 +211,9 @@ def neural_problem(
     b = descriptors.descriptors
     model = NeuralSnap.initialize(engine.parameters, widths, seed=seed, shift=b.mean(axis=0), scale=b.std(axis=0))
     positions = engine.configuration.positions
-    step = displacement(positions, model.forces_from(descriptors) - targets, EPSILON)
-    plus, minus = (engine.evaluate_per_atom_values(r).descriptors for r in (step.plus, step.minus))
-    return NeuralProblem(model, descriptors, targets, plus, minus, positions, step.plus)
+    step = displacement(LossPath(positions, model.forces_from(descriptors) - targets), EPSILON)
+    plus, minus = (engine.evaluate_per_atom_values(r).descriptors for r, _ in (step.plus, step.minus))
+    return NeuralProblem(model, descriptors, targets, plus, minus, positions, step.plus[0])
 
 
 def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[str, Callable[[], object]]]:
@@ -276,13 +276,12 @@ def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int
         def forces() -> np.ndarray:
             return model.forces_from(engine.evaluate())
 
-        def energy_gradient(positions: np.ndarray) -> Evaluation:
+        def energy_gradient(positions: np.ndarray, cell) -> Evaluation:
             return Evaluation(None, model.energy_gradient_from(engine.evaluate_values(positions)))
 
         def paper() -> np.ndarray:
-            return central_difference(
-                energy_gradient, configuration.positions, forces() - configuration.forces, configuration.forces, EPSILON
-            ).gradient
+            path = LossPath(configuration.positions, forces() - configuration.forces)
+            return central_difference(energy_gradient, path, EPSILON).gradient
 
         estimate = paper()
         exact = model.force_loss_from(configuration, engine.evaluate()).gradient

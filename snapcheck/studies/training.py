@@ -65,7 +65,8 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.data.selection import group_indices
 from snapcheck.data.snap_files import SnapParameters
 from snapcheck.descriptors.cache import EngineCache
-from snapcheck.gradients.paper import displacement, paper_force_loss_gradient, relative_error
+from snapcheck.gradients.paper import LossPath, displacement, relative_error
+from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.models.neural_snap import NeuralSnap
 from snapcheck.models.potentials import NeuralSnapPotential
 from snapcheck.runtime.executors import run_chunks
@@ -261,11 +262,11 @@ def batch_loss_gradient(
             continue
         errors = model.forces_from(evaluation) - configuration.forces
         force_loss += 0.5 * float(np.sum(errors * errors)) / m
-        step = displacement(configuration.positions, errors, spec.epsilon)
+        step = displacement(LossPath(configuration.positions, errors), spec.epsilon)
         if step is None:
             continue
-        # Eq. 7 as seeds: −(∇θÊ[r₊] − ∇θÊ[r₋])/(2η) weighted by c₂/M
-        for positions, sign in ((step.plus, -1.0), (step.minus, 1.0)):
+        # Eq. 7 as seeds: −(∇θÊ[r₊] − ∇θÊ[r₋])/(2η) weighted by c₂/M; step.minus is r₊ = r + ηg, step.plus r₋
+        for (positions, _), sign in ((step.minus, -1.0), (step.plus, 1.0)):
             atoms.append(cache.per_atom_values(configuration, positions).descriptors)
             seeds.append(np.full(configuration.n_atoms, sign * spec.force_weight / (2.0 * step.eta * m)))
     gradient = model.atom_energy_gradient(np.concatenate(atoms), np.concatenate(seeds))
@@ -365,7 +366,7 @@ def predict(potential: NeuralSnapPotential, configurations: Sequence[Configurati
 def gradient_error(potential: NeuralSnapPotential, configurations: Sequence[Configuration], epsilon: float) -> float:
     """Err[∇̃L] (Eq. 11) of the paper's estimate at ``epsilon`` against the exact R-op gradient."""
     exact = np.array([potential.exact_force_loss_gradient(c) for c in configurations])
-    estimate = np.array([paper_force_loss_gradient(potential, c, epsilon) for c in configurations])
+    estimate = paper_force_loss_gradient(potential, configurations, epsilon=epsilon).per_configuration
     return relative_error(estimate, exact)
 
 

@@ -12,15 +12,6 @@ from snapcheck import bench
 from snapcheck.studies import cost
 
 
-def test_bcc_supercell_has_2m3_atoms_in_an_m_cell_cube():
-    configuration = cost.bcc_tantalum(3, seed=1)
-    assert configuration.n_atoms == 54
-    np.testing.assert_allclose(configuration.cell, np.eye(3) * 3 * cost.LATTICE_CONSTANT)
-    assert configuration.positions.std() > 0 and not np.array_equal(
-        configuration.positions, cost.bcc_tantalum(3, seed=2).positions
-    )
-
-
 def test_numpy_tracker_sees_a_buffer_of_known_size():
     def allocate():
         big = np.ones(1_000_000)  # 8 MB
