@@ -1,8 +1,7 @@
 """MACE 0.3.16's force training (its forces, its loss module, its training step) checked by snapcheck.torch on Ta.
 
 The batch mixes sizes N = 2, 4, 24, 54 (``ta_mixed``), so a per-configuration factor cannot pass for
-a constant one.  Planted bugs are each a line a MACE user
-could write; every one must be detected and named.
+a constant one.  Planted bugs are each a line a MACE user could write; every one must be detected and named.
 """
 
 from __future__ import annotations
@@ -11,12 +10,15 @@ import copy
 import functools
 import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 import torch
 
 import snapcheck.torch as sc
 from snapcheck.torch import mace as sm
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "torch.md"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,6 +85,15 @@ def test_mace_trainer_passes(dtype, ta_mixed, loss):
 )
 def test_forces_consistent_on_cells_whose_forces_vanish_by_symmetry(ta_mixed):
     sc.assert_forces_consistent(ta_model(), sm.energy_fn, ta_mixed, forces_fn=sm.forces_fn)
+
+
+def test_docs_example():
+    """docs/torch.md's MACE example runs as written, and its trainer agrees with the reference."""
+    text = DOCS.read_text()
+    code = re.search(r"```python\n(.*?)```", text[text.index("### MACE 0.3.16") :], re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, str(DOCS), "exec"), namespace)
+    assert max(namespace["report"].relative_errors.values()) < 1e-13
 
 
 # -- planted bugs: detected and named --------------------------------------------------------------------

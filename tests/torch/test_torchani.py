@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 import torch
 
 import snapcheck.torch as sc
 from snapcheck.torch import torchani as sa
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "torch.md"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -39,6 +42,15 @@ def test_torchani_trainer_passes(dtype, ta_mixed):
     assert max(report.relative_errors.values()) < (1e-13 if dtype == torch.float64 else 1e-5)
     assert max(report.fd_vs_exact.values()) < 1e-7  # Eq. 7 against the exact product: the independent oracle
     assert len(report.relative_errors) == sum(1 for p in model.parameters() if p.requires_grad)
+
+
+def test_docs_example():
+    """docs/torch.md's TorchANI example runs as written, and its trainer agrees with the reference."""
+    text = DOCS.read_text()
+    code = re.search(r"```python\n(.*?)```", text[text.index("### TorchANI 2.9.0") :], re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, str(DOCS), "exec"), namespace)
+    assert max(namespace["report"].relative_errors.values()) < 1e-13
 
 
 # -- planted bugs: detected and named --------------------------------------------------------------------
