@@ -58,7 +58,8 @@ def default_dtype(dtype: torch.dtype):
         torch.set_default_dtype(previous)
 
 
-def parameter_dtype(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
+def dtype_and_device(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
+    """The dtype and device of the model's floating-point parameters (its training batch is made in both)."""
     parameter = next(p for p in model.parameters() if p.is_floating_point())
     return parameter.dtype, parameter.device
 
@@ -114,7 +115,7 @@ def trainer_step(loss: torch.nn.Module) -> Callable:
     """``trainer_step(model, configurations)``: MACE's training step with the loss module ``loss`` on one batch."""
 
     def step(model: torch.nn.Module, configurations: Sequence) -> None:
-        dtype, device = parameter_dtype(model)
+        dtype, device = dtype_and_device(model)
         batch = mace_batch(model, configurations, float(model.r_max), dtype, device)
         output = model(batch.to_dict(), training=True, compute_force=True)
         loss(pred=output, ref=batch).backward()

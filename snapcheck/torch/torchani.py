@@ -42,7 +42,10 @@ def hartree() -> float:
 
 
 def inputs(atoms, positions: torch.Tensor) -> tuple[tuple[torch.Tensor, torch.Tensor], dict]:
-    """TorchANI's ``(species, coordinates)`` for one configuration and its ``cell``/``pbc`` (None when not periodic)."""
+    """TorchANI's ``(species, coordinates)`` for one configuration and its ``cell``/``pbc`` (None when not periodic).
+
+    Species are atomic numbers, as models built with ``periodic_table_index=True`` (``simple_ani``'s default) take.
+    """
     species = torch.tensor(atoms.get_atomic_numbers(), dtype=torch.long, device=positions.device).unsqueeze(0)
     periodic = {"cell": None, "pbc": None}
     if atoms.pbc.any():
@@ -60,7 +63,10 @@ def energy_fn(model: torch.nn.Module, atoms, positions: torch.Tensor) -> torch.T
 
 
 def forces_fn(model: torch.nn.Module, atoms, positions: torch.Tensor) -> torch.Tensor:
-    """TorchANI's own training forces, ``forces_for_training`` (create_graph=True), in eV/Å."""
+    """TorchANI's own training forces, ``forces_for_training`` (create_graph=True), in eV/Å.
+
+    TorchANI differentiates with respect to a leaf tensor; snapcheck passes ``positions`` as one.
+    """
     from torchani.grad import forces_for_training
 
     species_coordinates, periodic = inputs(atoms, positions)

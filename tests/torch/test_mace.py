@@ -20,6 +20,14 @@ from snapcheck.torch import mace as sm
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "torch.md"
 
+# e3nn 0.4.4 compiles and copies its modules with TorchScript, which torch 2.13 deprecates, and reads its
+# constants with torch.load under the variable mace sets: hundreds of warnings per run, none about snapcheck
+pytestmark = [
+    pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The TorchScript type system doesn't support:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD:UserWarning"),
+]
+
 
 @pytest.fixture(scope="module", autouse=True)
 def mace_installed():
