@@ -1,6 +1,6 @@
 """MACE (mace-torch 0.3.16) in snapcheck.torch: the callables a MACE user passes, in a few lines.
 
-MACE predicts Ê = Σ_c Σ_i (E0(Z_i) + s·ε_i + μ) from messages along the edges of a graph: edge
+MACE predicts Ê = Σ_i (E0(Z_i) + s·ε_i + μ) from messages along the edges of a graph: edge
 vectors r_ij = r_j − r_i + S_ij (S_ij = n_ij·cell, the periodic shift), radial features that a
 polynomial envelope takes smoothly to zero at r_max.  It trains by double backpropagation: its
 forces are −∂Ê/∂r with ``create_graph=True`` (``model(batch, compute_force=True, training=True)``),
@@ -28,9 +28,9 @@ What snapcheck.torch needs, here:
 * :func:`loss_fn`  that loss module's force term as a snapcheck ``loss_fn``: the formula above,
   bound to the batch because it divides by N_batch.
 
-On torch 2.13, ``import mace`` must come before the first ``import e3nn`` (``mace/__init__.py`` sets
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, without which e3nn's ``torch.load`` of its constants fails with
-``UnpicklingError: Weights only load failed … GLOBAL slice``).  This module imports ``mace`` first.
+On torch 2.13, ``import mace`` must come before the first import of ``e3nn.o3`` (``mace/__init__.py``
+sets ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, without which e3nn.o3's ``torch.load`` of its constants fails
+with ``UnpicklingError: Weights only load failed … GLOBAL slice``).  This module imports ``mace`` first.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def dtype_and_device(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]
 
 def mace_configuration(atoms):
     """``atoms`` as MACE's ``Configuration``, with its DFT forces under MACE's default key (the energy is not needed)."""
-    import mace  # noqa: F401 - before e3nn (see the module docstring)
+    import mace  # noqa: F401 - before e3nn.o3 (see the module docstring)
     from mace.data import KeySpecification, config_from_atoms
 
     labelled = atoms.copy()
