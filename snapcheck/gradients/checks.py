@@ -179,7 +179,9 @@ def describe_forces(comparison: ForcesComparison, rtol: float, n_atoms: Sequence
             "(positions.detach(), torch.no_grad(), a numpy round trip) or the gradient is replaced by zeros"
         )
     if comparison.residual <= max(10 * rtol, 1e-6):
-        named = name_scales(comparison.scales, np.asarray(n_atoms)[comparison.used], tolerance=max(rtol, 1e-9))
+        named = name_scales(
+            comparison.scales, np.asarray(n_atoms)[comparison.used], tolerance=max(rtol, 1e-9), batch=n_atoms
+        )
         if named is not None:
             hint = "; a unit or convention factor, or part of the geometry detached"
             if named.startswith("a sign error (factor"):

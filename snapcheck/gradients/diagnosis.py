@@ -36,22 +36,26 @@ RESIDUAL_TOLERANCE = 1e-3
 #: crystal's forces and ∇θL are round-off, so its s_c is noise).
 SIGNIFICANT = 1e-4
 
-#: The scales s_c a trainer is commonly off by, as functions of the atom counts N_c of the M configurations.
-FACTORS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "2: Σ|f̂ − f|² where ½Σ|f̂ − f|² was specified": lambda n: np.full(len(n), 2.0),
-    "1/2: an extra ½": lambda n: np.full(len(n), 0.5),
-    "1/N per configuration: a mean over each configuration's atoms where a sum was specified": lambda n: 1.0 / n,
-    "1/(3N) per configuration: a mean over each configuration's 3N force components": lambda n: 1.0 / (3 * n),
-    "2/(3N) per configuration: mse_loss, mean((f̂ − f)²), where ½Σ|f̂ − f|² was specified": lambda n: 2.0 / (3 * n),
-    "1/M: a mean over the M configurations of the batch where a sum was specified": lambda n: np.full(
-        len(n), 1.0 / len(n)
+#: The scales s_c a trainer is commonly off by, as functions of the atom counts N_c of the configurations the
+#: scales are of, the number M of configurations in the batch and its number of atoms N_batch.
+FACTORS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
+    "2: Σ|f̂ − f|² where ½Σ|f̂ − f|² was specified": lambda n, m, nb: np.full(len(n), 2.0),
+    "1/2: an extra ½": lambda n, m, nb: np.full(len(n), 0.5),
+    "1/N per configuration: a mean over each configuration's atoms where a sum was specified": lambda n, m, nb: 1.0 / n,
+    "1/(3N) per configuration: a mean over each configuration's 3N force components": lambda n, m, nb: 1.0 / (3 * n),
+    "2/(3N) per configuration: mse_loss, mean((f̂ − f)²), where ½Σ|f̂ − f|² was specified": lambda n, m, nb: (
+        2.0 / (3 * n)
     ),
-    "1/(M·N): a mean over each configuration's atoms, then over the batch": lambda n: 1.0 / (len(n) * n),
-    "2/(3N·M): mse_loss per configuration, then a mean over the batch": lambda n: 2.0 / (3 * n * len(n)),
-    "1/N_batch: a mean over all atoms of the batch": lambda n: np.full(len(n), 1.0 / n.sum()),
-    "2/(3N_batch): mse_loss over all force components of the batch": lambda n: np.full(len(n), 2.0 / (3 * n.sum())),
-    "1/(3N_batch): a mean over all force components of the batch": lambda n: np.full(len(n), 1.0 / (3 * n.sum())),
+    "1/M: a mean over the M configurations of the batch where a sum was specified": lambda n, m, nb: np.full(
+        len(n), 1.0 / m
+    ),
+    "1/(M·N): a mean over each configuration's atoms, then over the batch": lambda n, m, nb: 1.0 / (m * n),
+    "2/(3N·M): mse_loss per configuration, then a mean over the batch": lambda n, m, nb: 2.0 / (3 * n * m),
+    "1/N_batch: a mean over all atoms of the batch": lambda n, m, nb: np.full(len(n), 1.0 / nb),
+    "2/(3N_batch): mse_loss over all force components of the batch": lambda n, m, nb: np.full(len(n), 2.0 / (3 * nb)),
+    "1/(3N_batch): a mean over all force components of the batch": lambda n, m, nb: np.full(len(n), 1.0 / (3 * nb)),
 }
+
 
 #: Scales s_c = k·N_c^p that no entry of :data:`FACTORS` names: a per-atom normalisation the specification and
 #: the trainer disagree on, whatever else each averages over (recognised only in batches of mixed sizes).
@@ -64,20 +68,24 @@ POWERS_OF_N = {
 }
 
 
-def name_scales(scales: Sequence[float], n_atoms: Sequence[int], tolerance: float = 1e-3) -> str | None:
+def name_scales(
+    scales: Sequence[float], n_atoms: Sequence[int], tolerance: float = 1e-3, *, batch: Sequence[int] | None = None
+) -> str | None:
     """A noun phrase for per-configuration scales s_c ("a sign error (factor −1)"); None when all are 1.
 
     ``−1`` is a sign error; an entry of :data:`FACTORS` (possibly with a sign) is named by it; a
-    constant s is "a constant factor s"; anything else lists the s_c with their N_c.
+    constant s is "a constant factor s"; anything else lists the s_c with their N_c.  ``n_atoms`` are the
+    N_c of the configurations the scales are of; ``batch`` the N_c of the whole batch (default: the same).
     """
     scales, n = np.asarray(scales, dtype=float), np.asarray(n_atoms, dtype=float)
+    batch = n if batch is None else np.asarray(batch, dtype=float)
     if np.allclose(scales, 1.0, rtol=0, atol=tolerance):
         return None
     if np.allclose(scales, -1.0, rtol=0, atol=max(tolerance, MATCH_TOLERANCE)):
         return "a sign error (factor −1)"
     for sign, prefix in ((1.0, ""), (-1.0, "a sign error and ")):
         for name, factor in FACTORS.items():
-            if np.allclose(sign * scales / factor(n), 1.0, rtol=0, atol=MATCH_TOLERANCE):
+            if np.allclose(sign * scales / factor(n, len(batch), batch.sum()), 1.0, rtol=0, atol=MATCH_TOLERANCE):
                 return f"{prefix}a factor {name}"
     if np.allclose(scales, scales.mean(), rtol=max(tolerance, 1e-6)):
         return f"a constant factor {scales.mean():.6g}"
@@ -149,7 +157,7 @@ def likely_bug(
             return "the gradient is all zero: the forces were computed without create_graph=True (or detached), so the loss does not depend on θ"
     if fit is None or fit[1] > RESIDUAL_TOLERANCE:
         return None
-    named = name_scales(fit[0], np.asarray(n_atoms)[used], tolerance=tolerance)
+    named = name_scales(fit[0], np.asarray(n_atoms)[used], tolerance=tolerance, batch=n_atoms)
     return None if named is None else f"the gradient has {named}"
 
 

@@ -24,3 +24,10 @@ from snapcheck.torch.potential import ta_atoms  # noqa: E402
 def ta_three():
     """4 + 24 + 48 Ta atoms: a sheared FCC cell (triclinic), a stacking fault, a displaced FCC supercell."""
     return ta_atoms((("Elastic_FCC", 1), ("GSF_110", 1), ("Displaced_FCC", 1)))
+
+
+@pytest.fixture(scope="session")
+def ta_mixed():
+    """One batch of mixed sizes, N = 2, 4, 24, 54: strained BCC and FCC cells (forces zero by symmetry),
+    a stacking fault, a displaced BCC supercell."""
+    return ta_atoms((("Elastic_BCC", 1), ("Elastic_FCC", 1), ("GSF_110", 1), ("Displaced_BCC", 1)))
