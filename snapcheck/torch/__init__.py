@@ -25,14 +25,17 @@ _PUBLIC = {
     "ForcesReport": "snapcheck.gradients.checks",
     "GradientReport": "snapcheck.gradients.checks",
     "PaperGradient": "snapcheck.gradients.reference",
+    "StressReport": "snapcheck.gradients.checks",
     "TorchPotential": "snapcheck.torch.backend",
     "assert_force_loss_gradient": "snapcheck.torch.check",
     "assert_forces_consistent": "snapcheck.torch.check",
+    "assert_stress_consistent": "snapcheck.torch.stress",
     "default_loss": "snapcheck.torch.backend",
     "force_loss_gradient_error": "snapcheck.torch.check",
     "forces_error": "snapcheck.torch.check",
     "forces_from_energy": "snapcheck.torch.backend",
     "paper_force_loss_gradient": "snapcheck.gradients.reference",
+    "stress_error": "snapcheck.torch.stress",
 }
 
 __all__ = sorted(_PUBLIC)

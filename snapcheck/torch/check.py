@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from snapcheck.base.errors import InputError
 from snapcheck.gradients.checks import (
     CheckFailure,
     ForcesComparison,
@@ -43,9 +44,9 @@ from snapcheck.gradients.reference import Reference
 from snapcheck.torch.backend import (
     TorchPotential,
     as_atoms_list,
-    dft_forces,
     flat,
     forces_from_energy,
+    reference_quantities,
     scalar,
 )
 
@@ -70,10 +71,15 @@ def _reference_potential(potential: TorchPotential, atoms_list, warnings: list[s
     return twin
 
 
-def trainer_gradient(potential: TorchPotential, atoms_list, forces_fn, trainer_step) -> tuple[list, bool]:
+def trainer_gradient(
+    potential: TorchPotential, atoms_list, forces_fn, trainer_step, stress_fn=None
+) -> tuple[list, bool]:
     """The trainer's ∇θ(total loss) per parameter (None: no gradient), and whether the loss had a graph.
 
-    The model's ``.grad`` is saved and restored, so checking inside a training loop changes nothing.
+    Without ``trainer_step`` the loss is ``potential.loss_fn`` of the trainer's own predictions:
+    ``forces_fn`` (and for a whole loss Ê from ``energy_fn`` and ``stress_fn``), summed over the
+    configurations.  The model's ``.grad`` is saved and restored, so checking inside a training loop
+    changes nothing.
     """
     params = potential.params
     saved = [p.grad for _, p in params]
@@ -86,8 +92,7 @@ def trainer_gradient(potential: TorchPotential, atoms_list, forces_fn, trainer_s
         else:
             total = 0
             for atoms in atoms_list:
-                forces = forces_fn(potential.model, atoms, potential.tensor(atoms.get_positions(), requires_grad=True))
-                total = total + scalar(potential.loss_fn(forces, potential.tensor(dft_forces(atoms)), atoms), "loss_fn")
+                total = total + _trainer_loss(potential, atoms, forces_fn, stress_fn)
             has_graph = bool(total.requires_grad)
             if has_graph:
                 total.backward()
@@ -95,6 +100,23 @@ def trainer_gradient(potential: TorchPotential, atoms_list, forces_fn, trainer_s
     finally:
         for (_, p), grad in zip(params, saved):
             p.grad = grad
+
+
+def _trainer_loss(potential: TorchPotential, atoms, forces_fn, stress_fn) -> torch.Tensor:
+    """One configuration's loss from the trainer's own force (and stress) code."""
+    positions = potential.tensor(atoms.get_positions(), requires_grad=True)
+    reference = {key: potential.tensor(value) for key, value in reference_quantities(atoms, potential.terms).items()}
+    forces = forces_fn(potential.model, atoms, positions)
+    if potential.terms == ("forces",):
+        return scalar(potential.loss_fn(forces, reference["forces"], atoms), "loss_fn")
+    predicted = {"forces": forces}
+    if "energy" in potential.terms:
+        predicted["energy"] = potential.call_energy(atoms, positions)
+    if "stress" in potential.terms:
+        if stress_fn is None:
+            raise InputError("a loss with a stress term needs the trainer's stress_fn (or its trainer_step)")
+        predicted["stress"] = stress_fn(potential.model, atoms, positions, potential.tensor(np.asarray(atoms.cell)))
+    return scalar(potential.loss_fn(predicted, {k: reference[k] for k in potential.terms}, atoms), "loss_fn")
 
 
 def _compare_with_autograd(potential: TorchPotential, atoms_list, forces_fn) -> ForcesComparison:
@@ -125,6 +147,8 @@ def force_loss_gradient_error(
     *,
     forces_fn: Callable | None = None,
     loss_fn: Callable | None = None,
+    terms: Sequence[str] = ("forces",),
+    stress_fn: Callable | None = None,
     trainer_step: Callable | None = None,
     rtol: float | None = None,
     epsilon: float | str = "auto",
@@ -134,7 +158,7 @@ def force_loss_gradient_error(
     """The report of :func:`assert_force_loss_gradient`, without raising."""
     __tracebackhide__ = True
     atoms_list = as_atoms_list(configurations)
-    potential = TorchPotential(model, energy_fn, loss_fn)
+    potential = TorchPotential(model, energy_fn, loss_fn, terms=terms)
     rtol = default_rtol(potential.precision) if rtol is None else rtol
     warnings: list[str] = []
     checked = _reference_potential(potential, atoms_list, warnings)
@@ -163,7 +187,9 @@ def force_loss_gradient_error(
             "∂L/∂f̂ is zero on every configuration, so the force-loss gradient is zero: nothing to check"
         )
         return report
-    grads, has_graph = trainer_gradient(potential, atoms_list, forces_fn or forces_from_energy(energy_fn), trainer_step)
+    grads, has_graph = trainer_gradient(
+        potential, atoms_list, forces_fn or forces_from_energy(energy_fn), trainer_step, stress_fn
+    )
     candidate = flat(grads, potential.params)
     choice = reference.choose(epsilon, rule=rule)
     exact = reference.exact()
@@ -250,7 +276,11 @@ def assert_force_loss_gradient(model: torch.nn.Module, energy_fn: Callable, conf
     ``configurations``: ``ase.Atoms`` with energy and forces attached, or snapcheck Configurations.
     ``energy_fn(model, atoms, positions)`` → Ê (scalar tensor, eV); ``options``: ``forces_fn(model,
     atoms, positions)`` → f̂ (N, 3), the trainer's force code (default: −∂Ê/∂r with create_graph);
-    ``loss_fn(f̂, f, atoms)`` → scalar (default ½Σ|f̂ − f|², Eq. 2), summed over configurations;
+    ``loss_fn(f̂, f, atoms)`` → scalar (default ½Σ|f̂ − f|², Eq. 2), summed over configurations; with
+    ``terms`` (any of "energy", "forces", "stress") a whole training loss ``loss_fn(predicted, reference,
+    atoms)`` over dicts of those quantities (Ê in eV, f̂ in eV/Å, σ̂ (3, 3) in eV/Å³ with ASE's sign;
+    a stress term needs ``energy_fn(model, atoms, positions, cell)`` and, without ``trainer_step``, the
+    trainer's ``stress_fn(model, atoms, positions, cell)``), the reference values from the atoms' calculator;
     ``trainer_step(model, configurations)``, the trainer's own loss and backward (it receives the
     model and the list of ase.Atoms, and leaves the batch gradient in ``.grad``: snapcheck zeroes
     ``.grad`` before and restores it after); ``rtol`` (1e-6 in float64, 1e-3 in float32);
