@@ -119,15 +119,12 @@ def force_loss_gradient_error(
         )
         tolerance = estimate_tolerance(rtol, choice.proxy, choice.bound)
     name = getattr(candidate_fn, "__qualname__", type(candidate_fn).__name__)
-    report = GradientReport(
+    report = GradientReport.from_choice(
+        choice,
         relative_errors={"θ": float("inf")},
         compared_with=compared_with,
         rtol=rtol,
         tolerance=tolerance,
-        epsilon=choice.epsilon,
-        error_bound=choice.bound,
-        proxy=choice.proxy,
-        rule=choice.rule,
         precision="float64",
         reference_precision="float64",
         loss=reference.loss,

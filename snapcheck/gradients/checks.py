@@ -34,6 +34,7 @@ import numpy as np
 
 from snapcheck.gradients.diagnosis import STRESS_FACTORS, name_scales, per_configuration_scales, significant
 from snapcheck.gradients.paper import relative_error
+from snapcheck.gradients.reference import EpsilonChoice
 
 #: Default relative tolerances by the precision of the trainer's arithmetic.
 DEFAULT_RTOL = {"float64": 1e-6, "float32": 1e-3}
@@ -72,9 +73,28 @@ def per_tensor(candidate: np.ndarray, reference: np.ndarray, parts: Mapping[str,
     return errors
 
 
-# -- the gradient report -------------------------------------------------------------------------------
+# -- reports -------------------------------------------------------------------------------------------
+@dataclass(repr=False, kw_only=True)
+class CheckReport:
+    """What every check's report holds beside its measurements: the problems (empty: passed) and warnings."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def verdict(self, ok: str) -> str:
+        """The first line: ``snapcheck: <the problems>``, or ``snapcheck: <ok>``."""
+        return "snapcheck: " + ("\n  ".join(self.problems) if self.problems else ok)
+
+    def warning_lines(self) -> list[str]:
+        return [f"warning: {w}" for w in self.warnings]
+
+
 @dataclass(repr=False)
-class GradientReport:
+class GradientReport(CheckReport):
     """What a force-loss gradient check measured.
 
     ``relative_errors`` are per parameter block against ``compared_with``; ``estimate_errors`` against
@@ -97,13 +117,21 @@ class GradientReport:
     estimate_errors: dict[str, float] | None = None
     estimate_vs_exact: dict[str, float] | None = None
     energy_only: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     measurements: dict[str, float] = field(default_factory=dict)  # an adapter's own (e.g. FitSNAP's descriptors)
 
-    @property
-    def passed(self) -> bool:
-        return not self.problems
+    @classmethod
+    def from_choice(cls, choice: EpsilonChoice, **fields) -> GradientReport:
+        """A report whose ε, bound, proxy and rule are those of ``choice`` (the other fields as given)."""
+        return cls(epsilon=choice.epsilon, error_bound=choice.bound, proxy=choice.proxy, rule=choice.rule, **fields)
+
+    @classmethod
+    def unmeasured(cls, problem: str, **fields) -> GradientReport:
+        """The report of a check that stopped before any gradient was compared, because of ``problem``."""
+        nan = float("nan")
+        return cls(
+            relative_errors={}, compared_with="nothing", tolerance=nan, epsilon=nan, error_bound=nan, proxy="",
+            rule="", loss=nan, problems=[problem], **fields,
+        )  # fmt: skip
 
     @property
     def worst(self) -> float:
@@ -116,19 +144,14 @@ class GradientReport:
         )
 
     def __str__(self) -> str:
-        verdict = (
-            "snapcheck: " + "\n  ".join(self.problems)
-            if self.problems
-            else f"snapcheck: force-loss gradient OK (largest relative error {self.worst:.2e} ≤ {self.tolerance:.2g})"
-        )
         lines = [
-            verdict,
+            self.verdict(f"force-loss gradient OK (largest relative error {self.worst:.2e} ≤ {self.tolerance:.2g})"),
             f"compared with {self.compared_with}; {len(self.n_atoms)} configurations "
             f"(N = {', '.join(map(str, self.n_atoms))}), loss {self.loss:.6g}, trainer {self.precision}, "
             f"reference {self.reference_precision}, rtol {self.rtol:g}, tolerance {self.tolerance:.3g}",
             f"ε = {self.epsilon:.1e} ({self.proxy} proxy, {self.rule} rule), error bound of Eq. 7 ≈ {self.error_bound:.1e}",
         ]
-        lines += [f"warning: {w}" for w in self.warnings]
+        lines += self.warning_lines()
         lines += [f"{name}: {value:.3g}" for name, value in self.measurements.items()]
         for name, error in self.relative_errors.items():
             extra = ""
@@ -251,7 +274,7 @@ def directional_check(
 
 
 @dataclass(repr=False)
-class ForcesReport:
+class ForcesReport(CheckReport):
     """What a force check measured: the trainer's forces against −∂Ê/∂r and against central differences of Ê."""
 
     relative_error: float  # against −∂Ê/∂r by autograd when there is one, else against the central differences
@@ -260,25 +283,18 @@ class ForcesReport:
     rtol: float
     precision: str
     n_atoms: list[int]
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.problems
 
     def __repr__(self) -> str:
         return f"ForcesReport(passed={self.passed}, relative_error={self.relative_error:.3g}, directional_error={self.directional_error:.3g})"
 
     def __str__(self) -> str:
-        verdict = "snapcheck: " + "\n  ".join(self.problems) if self.problems else "snapcheck: forces OK"
         lines = [
-            verdict,
+            self.verdict("forces OK"),
             f"forces vs −∂Ê/∂r rel. error {self.relative_error:.2e}, largest directional central-difference error "
             f"{self.directional_error:.2e} (step {self.step:.0e} Å), rtol {self.rtol:g}, {self.precision}, "
             f"{len(self.n_atoms)} configurations (N = {', '.join(map(str, self.n_atoms))})",
         ]
-        return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
+        return "\n".join(lines + self.warning_lines())
 
 
 # -- stress --------------------------------------------------------------------------------------------
@@ -353,7 +369,7 @@ def describe_stress(
 
 
 @dataclass(repr=False)
-class StressReport:
+class StressReport(CheckReport):
     """What a stress check measured: the trainer's stress against σ = (1/V) ∂Ê/∂ε, and ``energy_fn`` against itself."""
 
     relative_error: float  # stress_fn against autograd's σ, in the model's dtype (NaN without stress_fn)
@@ -362,12 +378,6 @@ class StressReport:
     rtol: float
     precision: str
     n_atoms: list[int]
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.problems
 
     def __repr__(self) -> str:
         return (
@@ -376,11 +386,10 @@ class StressReport:
         )
 
     def __str__(self) -> str:
-        verdict = "snapcheck: " + "\n  ".join(self.problems) if self.problems else "snapcheck: stress OK"
         lines = [
-            verdict,
+            self.verdict("stress OK"),
             f"stress_fn vs (1/V) ∂Ê/∂ε rel. error {self.relative_error:.2e}; autograd vs central differences over "
             f"strained copies {self.difference_error:.2e} (strain step {self.step:.0e}), rtol {self.rtol:g}, "
             f"{self.precision}, {len(self.n_atoms)} configurations (N = {', '.join(map(str, self.n_atoms))})",
         ]
-        return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
+        return "\n".join(lines + self.warning_lines())

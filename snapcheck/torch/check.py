@@ -21,6 +21,7 @@ raises :class:`~snapcheck.gradients.checks.CheckFailure`   returns the report in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -58,17 +59,40 @@ ENERGY_IGNORES_POSITIONS = (
 )
 
 
-def _reference_potential(potential: TorchPotential, atoms_list, warnings: list[str]) -> TorchPotential:
-    """The float64 copy of a low-precision potential when ``energy_fn`` allows one; a warning when not."""
-    twin = potential.float64(atoms_list[0])
-    if twin is None:
+@dataclass(frozen=True)
+class Setup:
+    """What every torch check starts from: the configurations as ase.Atoms, the model's backend, the backend
+    the reference runs on (a float64 copy when ``energy_fn`` allows one), ``rtol`` and the warnings so far."""
+
+    atoms: list
+    potential: TorchPotential
+    checked: TorchPotential
+    rtol: float
+    warnings: list[str]
+
+    @property
+    def n_atoms(self) -> list[int]:
+        return [len(a) for a in self.atoms]
+
+    def energy_ignores_positions(self) -> bool:
+        return not any(self.checked.depends_on_positions(atoms) for atoms in self.atoms)
+
+
+def setup(model, energy_fn: Callable, configurations, rtol: float | None, **potential_options) -> Setup:
+    """:class:`Setup` for a check; a warning when the reference cannot run in float64."""
+    atoms_list = as_atoms_list(configurations)
+    potential = TorchPotential(model, energy_fn, **potential_options)
+    warnings: list[str] = []
+    checked = potential.float64(atoms_list[0])
+    if checked is None:
         warnings.append(
             f"the reference runs in {potential.precision}: energy_fn does not follow the dtype of the model and "
             "positions (it builds tensors in a fixed dtype), so errors below single-precision round-off (~1e-3) "
             "are invisible; create tensors with positions.dtype to get a float64 reference"
         )
-        return potential
-    return twin
+        checked = potential
+    rtol = default_rtol(potential.precision) if rtol is None else rtol
+    return Setup(atoms_list, potential, checked, rtol, warnings)
 
 
 def trainer_gradient(
@@ -157,36 +181,22 @@ def force_loss_gradient_error(
 ) -> GradientReport:
     """The report of :func:`assert_force_loss_gradient`, without raising."""
     __tracebackhide__ = True
-    atoms_list = as_atoms_list(configurations)
-    potential = TorchPotential(model, energy_fn, loss_fn, terms=terms)
-    rtol = default_rtol(potential.precision) if rtol is None else rtol
-    warnings: list[str] = []
-    checked = _reference_potential(potential, atoms_list, warnings)
-    report = GradientReport(
-        relative_errors={},
-        compared_with="",
+    start = setup(model, energy_fn, configurations, rtol, loss_fn=loss_fn, terms=terms)
+    atoms_list, potential, checked, rtol = start.atoms, start.potential, start.checked, start.rtol
+    common = dict(
         rtol=rtol,
-        tolerance=rtol,
-        epsilon=float("nan"),
-        error_bound=float("nan"),
-        proxy="",
-        rule="",
         precision=potential.precision,
         reference_precision=checked.precision,
-        loss=float("nan"),
-        n_atoms=[len(a) for a in atoms_list],
-        warnings=warnings,
+        n_atoms=start.n_atoms,
+        warnings=start.warnings,
     )
-    if not any(checked.depends_on_positions(atoms) for atoms in atoms_list):
-        report.problems.append(ENERGY_IGNORES_POSITIONS)
-        return report
+    if start.energy_ignores_positions():
+        return GradientReport.unmeasured(ENERGY_IGNORES_POSITIONS, **common)
     reference = Reference(checked, atoms_list)
-    report.loss = reference.loss
     if all(t.path.is_zero() for t in reference.terms):
-        report.problems.append(
-            "∂L/∂f̂ is zero on every configuration, so the force-loss gradient is zero: nothing to check"
+        return GradientReport.unmeasured(
+            "∂L/∂f̂ is zero on every configuration: there is no gradient to check", **common
         )
-        return report
     grads, has_graph = trainer_gradient(
         potential, atoms_list, forces_fn or forces_from_energy(energy_fn), trainer_step, stress_fn
     )
@@ -195,20 +205,24 @@ def force_loss_gradient_error(
     exact = reference.exact()
     truth = choice.estimate.gradients if exact is None else exact
     parts = potential.parameter_slices
-    report.epsilon, report.error_bound, report.proxy, report.rule = (
-        choice.epsilon,
-        choice.bound,
-        choice.proxy,
-        choice.rule,
-    )
-    report.relative_errors = per_tensor(candidate, truth.sum(axis=0), parts)
+    total = truth.sum(axis=0)
     if exact is None:
-        report.compared_with = f"the paper's Eq. 7 at ε = {choice.epsilon:.1e} ({checked.precision})"
-        report.tolerance = estimate_tolerance(rtol, choice.proxy, choice.bound)
+        compared_with = f"the paper's Eq. 7 at ε = {choice.epsilon:.1e} ({checked.precision})"
+        tolerance = estimate_tolerance(rtol, choice.proxy, choice.bound)
     else:
-        report.compared_with = "the exact forward-over-reverse product of energy_fn (float64)"
-        report.estimate_errors = per_tensor(candidate, choice.estimate.gradients.sum(axis=0), parts)
-        report.estimate_vs_exact = per_tensor(choice.estimate.gradients.sum(axis=0), truth.sum(axis=0), parts)
+        compared_with, tolerance = "the exact forward-over-reverse product of energy_fn (float64)", rtol
+    report = GradientReport.from_choice(
+        choice,
+        relative_errors=per_tensor(candidate, total, parts),
+        compared_with=compared_with,
+        tolerance=tolerance,
+        loss=reference.loss,
+        **common,
+    )
+    if exact is not None:
+        estimate = choice.estimate.gradients.sum(axis=0)
+        report.estimate_errors = per_tensor(candidate, estimate, parts)
+        report.estimate_vs_exact = per_tensor(estimate, total, parts)
     enters_energy = _enters_energy(reference)
     report.energy_only = [n for n, s in parts.items() if enters_energy[n] and not np.any(truth[:, s])]
     report.problems += _diagnose(potential, atoms_list, forces_fn, grads, has_graph, candidate, truth, report)
@@ -305,15 +319,17 @@ def forces_error(
 ) -> ForcesReport:
     """The report of :func:`assert_forces_consistent`, without raising."""
     __tracebackhide__ = True
-    atoms_list = as_atoms_list(configurations)
-    potential = TorchPotential(model, energy_fn)
+    start = setup(model, energy_fn, configurations, rtol)
+    atoms_list, potential, checked, rtol, n_atoms = (
+        start.atoms,
+        start.potential,
+        start.checked,
+        start.rtol,
+        start.n_atoms,
+    )
     forces_fn = forces_fn or forces_from_energy(energy_fn)
-    rtol = default_rtol(potential.precision) if rtol is None else rtol
-    warnings: list[str] = []
-    checked = _reference_potential(potential, atoms_list, warnings)
-    n_atoms = [len(a) for a in atoms_list]
-    report = ForcesReport(float("nan"), float("nan"), 0.0, rtol, potential.precision, n_atoms, warnings=warnings)
-    if not any(checked.depends_on_positions(atoms) for atoms in atoms_list):
+    report = ForcesReport(float("nan"), float("nan"), 0.0, rtol, potential.precision, n_atoms, warnings=start.warnings)
+    if start.energy_ignores_positions():
         report.problems.append(ENERGY_IGNORES_POSITIONS)
         return report
     report.step = step = 1e-4 if checked.precision == "float64" else 1e-2

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 from snapcheck.base.errors import InputError
-from snapcheck.gradients.checks import CheckFailure, StressReport, default_rtol, describe_stress
-from snapcheck.torch.backend import TorchPotential, as_atoms_list
-from snapcheck.torch.check import ENERGY_IGNORES_POSITIONS, _reference_potential
+from snapcheck.gradients.checks import CheckFailure, StressReport, describe_stress
+from snapcheck.torch.backend import TorchPotential
+from snapcheck.torch.check import ENERGY_IGNORES_POSITIONS, setup
 
 #: ASE's Voigt order.
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -97,21 +97,23 @@ def stress_error(
 ) -> StressReport:
     """The report of :func:`assert_stress_consistent`, without raising."""
     __tracebackhide__ = True
-    atoms_list = as_atoms_list(configurations)
-    potential = TorchPotential(model, energy_fn, terms=("forces",))
+    start = setup(model, energy_fn, configurations, rtol)
+    atoms_list, potential, checked, rtol, n_atoms = (
+        start.atoms,
+        start.potential,
+        start.checked,
+        start.rtol,
+        start.n_atoms,
+    )
     if not potential.takes_cell:
         raise InputError(
             "the stress check needs energy_fn(model, atoms, positions, cell): the cell as a (3, 3) tensor in Å "
             "whose rows are the lattice vectors, from which Ê must be built (periodic shifts included)"
         )
-    rtol = default_rtol(potential.precision) if rtol is None else rtol
-    warnings: list[str] = []
-    checked = _reference_potential(potential, atoms_list, warnings)
     step = STRAIN_STEP if checked.precision == "float64" else 1e-3
-    n_atoms = [len(a) for a in atoms_list]
     volumes = [abs(float(np.linalg.det(np.asarray(a.cell)))) for a in atoms_list]
-    report = StressReport(float("nan"), float("nan"), step, rtol, potential.precision, n_atoms, warnings=warnings)
-    if not any(checked.depends_on_positions(atoms) for atoms in atoms_list):
+    report = StressReport(float("nan"), float("nan"), step, rtol, potential.precision, n_atoms, warnings=start.warnings)
+    if start.energy_ignores_positions():
         report.problems.append(ENERGY_IGNORES_POSITIONS)
         return report
     exact = [checked.stress(atoms) for atoms in atoms_list]
