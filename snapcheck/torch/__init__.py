@@ -11,28 +11,32 @@
 ``positions`` tensor (Å); ``forces_fn`` is the trainer's own force code.  The reference uses only
 ``energy_fn`` and first-order gradients (the paper's Eq. 7 at automatic ε), plus the exact
 forward-over-reverse product in float64.  Needs the ``torch`` extra: ``pip install 'snapcheck[torch]'``.
+
+Importing this package (and its pytest plugin, :mod:`snapcheck.torch.plugin`) loads neither torch
+nor the rest of snapcheck: each public name imports its module when it is first used (PEP 562).
 """
 
-from snapcheck.torch.check import (
-    DEFAULT_RTOL,
-    ForcesReport,
-    GradientReport,
-    assert_force_training_gradient,
-    assert_forces_consistent,
-    forces_from_energy,
-)
-from snapcheck.torch.paper import PaperGradientReport, paper_force_loss_gradient
-from snapcheck.torch.reference import default_loss, robust_argmin
+import importlib
+from typing import Any
 
-__all__ = [
-    "DEFAULT_RTOL",
-    "ForcesReport",
-    "GradientReport",
-    "PaperGradientReport",
-    "assert_force_training_gradient",
-    "assert_forces_consistent",
-    "default_loss",
-    "forces_from_energy",
-    "paper_force_loss_gradient",
-    "robust_argmin",
-]
+#: Each public name and the module that defines it, imported on first use.
+_PUBLIC = {
+    "DEFAULT_RTOL": "snapcheck.torch.check",
+    "ForcesReport": "snapcheck.torch.check",
+    "GradientReport": "snapcheck.torch.check",
+    "PaperGradientReport": "snapcheck.torch.paper",
+    "assert_force_training_gradient": "snapcheck.torch.check",
+    "assert_forces_consistent": "snapcheck.torch.check",
+    "default_loss": "snapcheck.torch.reference",
+    "forces_from_energy": "snapcheck.torch.check",
+    "paper_force_loss_gradient": "snapcheck.torch.paper",
+    "robust_argmin": "snapcheck.torch.reference",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'snapcheck.torch' has no attribute {name!r}")

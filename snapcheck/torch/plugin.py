@@ -7,6 +7,11 @@ trainer's test needs no conftest line::
         force_training_check(model, energy_fn, configurations, forces_fn=my_forces)
 
 Without the entry point, one line in ``conftest.py`` loads it: ``pytest_plugins = ["snapcheck.torch.plugin"]``.
+
+Installing snapcheck registers the plugin in every pytest run of the environment, so loading it
+imports nothing but pytest: torch and snapcheck's checks are imported by the fixture, when a test
+asks for it.  Without torch, every other test runs as before, and a test that asks for the fixture
+fails with one line saying what to install.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ def force_training_check():
     Keyword arguments are those of :func:`snapcheck.torch.assert_force_training_gradient`
     (``forces_fn``, ``loss_fn``, ``trainer_step``, ``rtol``, ``allow_unused`` …); returns its report.
     """
-    from snapcheck.torch.check import assert_force_training_gradient, assert_forces_consistent
+    try:
+        from snapcheck.torch.check import assert_force_training_gradient, assert_forces_consistent
+    except ModuleNotFoundError as missing:
+        if missing.name != "torch":
+            raise
+        pytest.fail(
+            "force_training_check needs PyTorch, which is not installed: pip install 'snapcheck[torch]'", pytrace=False
+        )
 
     def check(model, energy_fn, configurations, **kwargs):
         assert_forces_consistent(model, energy_fn, configurations, forces_fn=kwargs.get("forces_fn"))
