@@ -226,7 +226,7 @@ class Dataset:
     def stored_potential(self) -> tuple[Path, Path]:
         """The stored fit's ``.snapcoeff`` and ``.snapparam``."""
         folder = self.reference_fit
-        if folder is None:
+        if folder is None or self.spec is None:
             raise InputError(
                 f"{self.root}: no stored fit; this dataset has no {self.spec and self.spec.reference_fit[0]}/"
             )
