@@ -18,10 +18,12 @@ from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
 from snapcheck.studies.fitsnap_crosscheck import FitsnapUnavailable, require_fitsnap
 
+#: Another project's test suite, which .ci/smoke-wheel runs against the installed wheel, outside the repository.
+collect_ignore = ["foreign_project"]
 try:
     import torch  # noqa: F401
 except ImportError:  # the torch extra is optional: its tests are not collected without it
-    collect_ignore = ["models/test_torch_snap.py", "studies/test_cost_torch.py"]
+    collect_ignore += ["models/test_torch_snap.py", "studies/test_cost_torch.py"]
 
 
 #: The folder of the shared copies of FitSNAP's examples (``ta_jcp2014``, ``ta_xyz``, ``inp_jpca2020``,

@@ -16,6 +16,8 @@ fails with one line saying what to install.
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 
@@ -26,14 +28,11 @@ def force_training_check():
     Keyword arguments are those of :func:`snapcheck.torch.assert_force_training_gradient`
     (``forces_fn``, ``loss_fn``, ``trainer_step``, ``rtol``, ``allow_unused`` …); returns its report.
     """
-    try:
-        from snapcheck.torch.check import assert_force_training_gradient, assert_forces_consistent
-    except ModuleNotFoundError as missing:
-        if missing.name != "torch":
-            raise
+    if importlib.util.find_spec("torch") is None:
         pytest.fail(
             "force_training_check needs PyTorch, which is not installed: pip install 'snapcheck[torch]'", pytrace=False
         )
+    from snapcheck.torch.check import assert_force_training_gradient, assert_forces_consistent
 
     def check(model, energy_fn, configurations, **kwargs):
         assert_forces_consistent(model, energy_fn, configurations, forces_fn=kwargs.get("forces_fn"))
