@@ -160,10 +160,12 @@ def one_openmp_thread() -> Iterator[None]:
     LAMMPS reads the variable when an instance is made and at every ``clear`` (its ``Comm``
     constructor): unset, it uses one thread; set, it takes ``omp_get_max_threads()``, which libgomp
     initialised from the variable when the first instance loaded the library, and calls
-    ``omp_set_num_threads`` in the calling thread.  Set to 1 here, libgomp's default is one thread
-    for every thread of the process, so an instance used from another thread (a Dask worker's) runs
-    on one thread too.  The variable is changed only for the instant of the call, under a lock,
-    never for the host process as a whole.
+    ``omp_set_num_threads`` in the calling thread.  Set to 1 when the first instance loads the
+    library, libgomp's default becomes one thread for every thread of the process, so an instance
+    used from another thread (a Dask worker's) runs on one thread too.  The variable is changed
+    only for the instant of the call, under a lock, never for the host process as a whole.
+    (FitSNAP makes its own instances, in ``crosscheck`` and :mod:`snapcheck.torch.fitsnap`; they
+    follow the caller's environment.)
     """
     with _ENVIRONMENT_LOCK:
         saved = os.environ.get("OMP_NUM_THREADS")
