@@ -25,14 +25,6 @@ Units throughout: Å, eV, eV/Å, bar.
 """
 
 import importlib
-import os
-
-# snapcheck parallelises over configurations (--jobs, Dask), and its matrices are small: numpy's
-# OpenBLAS threads would only compete with those processes for the cores (measured: fig1 on 2 cores
-# takes 10 % longer with them) and make a chunk's arithmetic depend on the process that ran it.  One
-# thread, unless the user's environment says otherwise; numpy reads it when it is first imported.
-# (PyTorch's threads, which snapcheck.torch users choose, are left alone.)
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 __version__ = "0.1.0"
 

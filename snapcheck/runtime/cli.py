@@ -22,11 +22,12 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from snapcheck.base.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, CheckFailed, InputError
-from snapcheck.runtime.executors import require_distributed
+from snapcheck.runtime.executors import one_blas_thread, require_distributed
 
 
 class Parser(argparse.ArgumentParser):
@@ -172,11 +173,13 @@ def add_configs_argument(parser: argparse.ArgumentParser, default: int | None) -
     )
 
 
-def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> None:
-    """Run a command's ``main`` and exit with the code of :mod:`snapcheck.base.errors`."""
+def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> NoReturn:
+    """Run a command's ``main``, numpy's BLAS on one thread (:func:`~snapcheck.runtime.executors.one_blas_thread`),
+    and exit with the code of :mod:`snapcheck.base.errors`."""
     arguments = sys.argv[1:] if argv is None else argv
     try:
-        code = main(argv)
+        with one_blas_thread():
+            code = main(argv)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         code = error.exit_code

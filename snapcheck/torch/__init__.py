@@ -13,10 +13,14 @@
 ``energy_fn`` and first-order gradients (the paper's Eq. 7 at automatic ε), plus the exact
 forward-over-reverse product in float64.  The names are those of :mod:`snapcheck.testing`, with
 ``(model, energy_fn)`` where a numpy model stands there.  Needs the ``torch`` extra:
-``pip install 'snapcheck[torch]'``; importing this package imports nothing until a name is used.
+``pip install 'snapcheck[torch]'``.
+
+Importing this package (and its pytest plugin, :mod:`snapcheck.torch.plugin`) loads neither torch
+nor the rest of snapcheck: each public name imports its module when it is first used (PEP 562).
 """
 
 import importlib
+from typing import Any
 
 #: name → the module that defines it, imported on first use (no torch until then).
 _PUBLIC = {
@@ -41,7 +45,7 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
         return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'snapcheck.torch' has no attribute {name!r}")
