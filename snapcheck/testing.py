@@ -36,6 +36,7 @@ configuration.  The failure message's first line names the likely bug.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -181,7 +182,7 @@ def forces_error(
     forces_fn = forces_fn or (lambda c: model.forces(c, c.positions))
     check = directional_check(
         (
-            (lambda r, c=c: model.energy(c, r), c.positions, np.asarray(forces_fn(c), dtype=float))
+            (functools.partial(model.energy, c), c.positions, np.asarray(forces_fn(c), dtype=float))
             for c in configurations
         ),
         directions,

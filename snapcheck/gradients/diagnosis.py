@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from ase import units
 
 #: A factor within this relative tolerance of a table entry is named by it.
@@ -52,6 +53,17 @@ class Batch:
     def ones(self) -> np.ndarray:
         return np.ones(len(self.n))
 
+    @property
+    def v(self) -> np.ndarray:
+        """V_c; a stress factor of the volume is looked up only when the volumes are known."""
+        if self.volumes is None:
+            raise ValueError("no volumes: a factor of V cannot be named")
+        return self.volumes
+
+
+def _constant(value: float) -> Callable[[Batch], np.ndarray]:
+    return lambda b: value * b.ones()
+
 
 #: The scales s_c a trainer's forces or force-loss gradient are commonly off by.
 FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
@@ -73,16 +85,13 @@ EV_PER_A3 = {"GPa": 1.0 / units.GPa, "kbar": 10.0 / units.GPa, "bar": 1e4 / unit
 
 #: The scales s_c a trainer's stress (against σ = (1/V) ∂Ê/∂ε in eV/Å³, ASE's sign) is commonly off by.
 STRESS_FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
-    "−V per configuration: the virial W = −∂Ê/∂ε = −Vσ given where the stress σ was due": lambda b: -b.volumes,
-    "V per configuration: ∂Ê/∂ε (a virial) given where (1/V) ∂Ê/∂ε was due, a missing 1/V": lambda b: b.volumes,
-    "1/V per configuration: divided by the volume twice, an extra 1/V": lambda b: 1.0 / b.volumes,
+    "−V per configuration: the virial W = −∂Ê/∂ε = −Vσ given where the stress σ was due": lambda b: -b.v,
+    "V per configuration: ∂Ê/∂ε (a virial) given where (1/V) ∂Ê/∂ε was due, a missing 1/V": lambda b: b.v,
+    "1/V per configuration: divided by the volume twice, an extra 1/V": lambda b: 1.0 / b.v,
     "1/N per configuration: the stress divided by the number of atoms": lambda b: 1.0 / b.n,
+    **{f"{value:.6g}: the stress in {unit} where eV/Å³ was due": _constant(value) for unit, value in EV_PER_A3.items()},
     **{
-        f"{value:.6g}: the stress in {unit} where eV/Å³ was due": (lambda b, value=value: value * b.ones())
-        for unit, value in EV_PER_A3.items()
-    },
-    **{
-        f"{1 / value:.6g}: the stress in eV/Å³ where {unit} was due": (lambda b, value=value: b.ones() / value)
+        f"{1 / value:.6g}: the stress in eV/Å³ where {unit} was due": _constant(1 / value)
         for unit, value in EV_PER_A3.items()
     },
 }
@@ -100,7 +109,7 @@ POWERS_OF_N = {
 
 
 def name_scales(
-    scales: Sequence[float],
+    scales: npt.ArrayLike,
     n_atoms: Sequence[int],
     tolerance: float = 1e-3,
     *,
@@ -115,30 +124,30 @@ def name_scales(
     ``volumes``, Å³) are those of the configurations the scales are of; ``batch`` the N_c of the whole
     batch (default: the same); ``table`` :data:`FACTORS` or :data:`STRESS_FACTORS`.
     """
-    scales, n = np.asarray(scales, dtype=float), np.asarray(n_atoms, dtype=float)
+    values, n = np.asarray(scales, dtype=float), np.asarray(n_atoms, dtype=float)
     whole = n if batch is None else np.asarray(batch, dtype=float)
     context = Batch(n, None if volumes is None else np.asarray(volumes, dtype=float), len(whole), int(whole.sum()))
-    if np.allclose(scales, 1.0, rtol=0, atol=tolerance):
+    if np.allclose(values, 1.0, rtol=0, atol=tolerance):
         return None
-    if np.allclose(scales, -1.0, rtol=0, atol=max(tolerance, MATCH_TOLERANCE)):
+    if np.allclose(values, -1.0, rtol=0, atol=max(tolerance, MATCH_TOLERANCE)):
         return "a sign error (factor −1)"
     for sign, prefix in ((1.0, ""), (-1.0, "a sign error and ")):
         for name, factor in table.items():
             if context.volumes is None and table is STRESS_FACTORS and name.startswith(("V ", "−V ", "1/V ")):
                 continue
-            if np.allclose(sign * scales / factor(context), 1.0, rtol=0, atol=MATCH_TOLERANCE):
+            if np.allclose(sign * values / factor(context), 1.0, rtol=0, atol=MATCH_TOLERANCE):
                 return f"{prefix}a factor {name}"
-    if np.allclose(scales, scales.mean(), rtol=max(tolerance, 1e-6)):
-        return f"a constant factor {scales.mean():.6g}"
+    if np.allclose(values, values.mean(), rtol=max(tolerance, 1e-6)):
+        return f"a constant factor {values.mean():.6g}"
     for power, name in POWERS_OF_N.items():
-        k = scales / n**power
+        k = values / n**power
         if table is FACTORS and len(set(n)) > 1 and np.allclose(k, k.mean(), rtol=MATCH_TOLERANCE):
             return "a factor " + name.format(k=k.mean())
-    listing = ", ".join(f"{s:.4g} (N = {int(k)})" for s, k in zip(scales, n))
+    listing = ", ".join(f"{s:.4g} (N = {int(k)})" for s, k in zip(values, n))
     return f"factors that vary by configuration: {listing}"
 
 
-def significant(references: Sequence[np.ndarray]) -> np.ndarray:
+def significant(references: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     """True for the configurations whose reference norm is at least :data:`SIGNIFICANT` × the largest."""
     norms = np.array([np.linalg.norm(np.ravel(r)) for r in references])
     return norms >= SIGNIFICANT * norms.max() if len(norms) and norms.max() > 0 else np.zeros(len(norms), bool)
@@ -188,6 +197,7 @@ def likely_bug(
     references = np.asarray(references, float)
     candidate = np.asarray(candidate, float)
     used = significant(references)
+    fit: tuple[np.ndarray, float] | None
     if candidate.ndim == 2:
         fit = per_configuration_scales(candidate[used], references[used])
         if not np.any(candidate):

@@ -22,6 +22,7 @@ numpy or torch: it returns the estimate and what it was made with.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ class Reference:
             for row, term in zip(rows, self.terms):
                 if term.energy_weight:
                     here = self.backend.evaluate(term.configuration, term.path.positions, term.path.cell)
+                    if here.energy_gradient is None:
+                        raise RuntimeError("the backend returned no ∇θÊ for the loss's energy term")
                     row += term.energy_weight * here.energy_gradient
             self._first_order = rows
         return self._first_order
@@ -113,12 +116,9 @@ class Reference:
             directional, etas = np.zeros(len(self.terms)), np.zeros(len(self.terms))
             for c, term in enumerate(self.terms):
                 difference = central_difference(
-                    lambda positions, cell, t=term: self.backend.evaluate(t.configuration, positions, cell),
-                    term.path,
-                    epsilon,
-                    self.g0,
+                    functools.partial(self.backend.evaluate, term.configuration), term.path, epsilon, self.g0
                 )
-                if difference is not None:
+                if difference is not None and difference.gradient is not None and difference.directional is not None:
                     gradients[c] += difference.gradient
                     directional[c], etas[c] = difference.directional, difference.eta
             self._estimates[epsilon] = Estimate(gradients, directional, etas)

@@ -154,7 +154,8 @@ class TorchPotential:
             raise InputError(f"terms {self.terms}: expected some of {', '.join(QUANTITIES)}")
         if self.terms != ("forces",) and loss_fn is None:
             raise InputError(f"terms {self.terms}: a loss over them needs loss_fn(predicted, reference, atoms)")
-        self.given_loss_fn, self.loss_fn = loss_fn, loss_fn or default_loss
+        self.given_loss_fn = loss_fn
+        self.loss_fn: Callable[..., torch.Tensor] = loss_fn or default_loss
         self.paper_loss = loss_fn is None
         self.takes_cell = takes_cell(energy_fn)
         if "stress" in self.terms and not self.takes_cell:
@@ -252,7 +253,7 @@ class TorchPotential:
     def evaluate(self, atoms, positions: np.ndarray, cell: np.ndarray | None) -> Evaluation:
         """Ê and ∇θÊ (flat, float64) at fixed ``positions`` (Å) and ``cell``: one first-order backward pass."""
         energy = self.call_energy(atoms, self.tensor(positions), None if cell is None else self.tensor(cell))
-        grads = [None] * len(self.params)
+        grads: Sequence[torch.Tensor | None] = [None] * len(self.params)
         if energy.requires_grad:
             grads = torch.autograd.grad(energy, [p for _, p in self.params], allow_unused=True)
         return Evaluation(float(energy.detach()), flat(grads, self.params))

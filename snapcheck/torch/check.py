@@ -20,6 +20,8 @@ raises :class:`~snapcheck.gradients.checks.CheckFailure`   returns the report in
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -114,9 +116,9 @@ def trainer_gradient(
         if trainer_step is not None:
             trainer_step(potential.model, atoms_list)
         else:
-            total = 0
-            for atoms in atoms_list:
-                total = total + _trainer_loss(potential, atoms, forces_fn, stress_fn)
+            total = functools.reduce(
+                operator.add, (_trainer_loss(potential, a, forces_fn, stress_fn) for a in atoms_list)
+            )
             has_graph = bool(total.requires_grad)
             if has_graph:
                 total.backward()
@@ -339,7 +341,7 @@ def forces_error(
         return forces.detach().double().cpu().numpy()
 
     check = directional_check(
-        ((lambda r, a=a: checked.energy(a, r), a.get_positions(), forces_of(a)) for a in atoms_list),
+        ((functools.partial(checked.energy, a), a.get_positions(), forces_of(a)) for a in atoms_list),
         directions,
         step,
         seed,
