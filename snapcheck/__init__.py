@@ -24,7 +24,7 @@ and on top the commands (``python -m snapcheck.fig1`` …) and
 Units throughout: Å, eV, eV/Å, bar.
 """
 
-import importlib
+from snapcheck.base.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -45,7 +45,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'snapcheck' has no attribute {name!r}")
+__getattr__ = lazy_attributes("snapcheck", _PUBLIC)

@@ -54,6 +54,8 @@ def test_importing_snapcheck_its_torch_package_and_plugin_changes_nothing_in_the
     imported = result["imported"]
     assert sorted(m for m in imported if m.startswith("snapcheck")) == [
         "snapcheck",
+        "snapcheck.base",
+        "snapcheck.base.lazy",  # the PEP 562 __getattr__ of both packages: the standard library only
         "snapcheck.torch",
         "snapcheck.torch.plugin",
     ]

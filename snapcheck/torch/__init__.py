@@ -19,8 +19,7 @@ Importing this package (and its pytest plugin, :mod:`snapcheck.torch.plugin`) lo
 nor the rest of snapcheck: each public name imports its module when it is first used (PEP 562).
 """
 
-import importlib
-from typing import Any
+from snapcheck.base.lazy import lazy_attributes
 
 #: name → the module that defines it, imported on first use (no torch until then).
 _PUBLIC = {
@@ -45,7 +44,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'snapcheck.torch' has no attribute {name!r}")
+__getattr__ = lazy_attributes("snapcheck.torch", _PUBLIC)
