@@ -20,7 +20,8 @@ w_q,c = ``atoms.info["config_<q>_weight"]`` (1 by default):
     L_S = w_S / (9·M)       · Σ_c w_c w_S,c Σ_ab (σ̂_c,ab − σ_c,ab)²      (mean over the 9 stress components of each)
 
 ``WeightedForcesLoss`` is L_F, ``WeightedEnergyForcesLoss`` L_E + L_F and ``WeightedEnergyForcesStressLoss``
-L_E + L_F + L_S.  Before MACE's fix of its issue #437 (pull request #438, June 2024), L_S had (σ̂ − σ)/N_c inside the square.
+L_E + L_F + L_S.  Before MACE's fix of its issue #437 (pull request #438, June 2024), L_S had
+(σ̂ − σ)/N_c inside the square.
 
 What snapcheck.torch needs, here:
 
