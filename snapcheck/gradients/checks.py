@@ -118,6 +118,7 @@ class GradientReport(CheckReport):
     estimate_vs_exact: dict[str, float] | None = None
     energy_only: list[str] = field(default_factory=list)
     measurements: dict[str, float] = field(default_factory=dict)  # an adapter's own (e.g. FitSNAP's descriptors)
+    loss_name: str = "force-loss"  # "training-loss" for a loss over energy, forces and stress
 
     @classmethod
     def from_choice(cls, choice: EpsilonChoice, **fields) -> GradientReport:
@@ -145,7 +146,9 @@ class GradientReport(CheckReport):
 
     def __str__(self) -> str:
         lines = [
-            self.verdict(f"force-loss gradient OK (largest relative error {self.worst:.2e} ≤ {self.tolerance:.2g})"),
+            self.verdict(
+                f"{self.loss_name} gradient OK (largest relative error {self.worst:.2e} ≤ {self.tolerance:.2g})"
+            ),
             f"compared with {self.compared_with}; {len(self.n_atoms)} configurations "
             f"(N = {', '.join(map(str, self.n_atoms))}), loss {self.loss:.6g}, trainer {self.precision}, "
             f"reference {self.reference_precision}, rtol {self.rtol:g}, tolerance {self.tolerance:.3g}",

@@ -142,7 +142,8 @@ def name_scales(
     for power, name in POWERS_OF_N.items():
         k = values / n**power
         if table is FACTORS and len(set(n)) > 1 and np.allclose(k, k.mean(), rtol=MATCH_TOLERANCE):
-            return "a factor " + name.format(k=k.mean())
+            constant = 1.0 if np.isclose(k.mean(), 1.0, rtol=MATCH_TOLERANCE) else k.mean()
+            return "a factor " + name.format(k=constant)
     listing = ", ".join(f"{s:.4g} (N = {int(k)})" for s, k in zip(values, n))
     return f"factors that vary by configuration: {listing}"
 
@@ -240,3 +241,34 @@ def describe_gradient(
     if cosine < -0.999:
         return f"sign error: the gradient is {ratio:.6g} × the reference (cosine {cosine:.6f})"
     return f"the gradient differs from the reference (overall ratio {ratio:.4g}, cosine {cosine:.6f})"
+
+
+def likely_bug_by_term(
+    candidate: np.ndarray, parts: dict[str, np.ndarray], n_atoms: Sequence[int], tolerance: float = 1e-3
+) -> str | None:
+    """For a loss of several terms (energy, forces, stress): the terms whose per-configuration scales are off.
+
+    The batch total is fitted by least squares as Σ_term Σ_c s_{term,c} r_{term,c} over the exact parts of
+    each term (``parts``: name → (M, P)); a term whose s_c are not all 1 is named with :func:`name_scales`
+    (a stress divided by N inside a squared loss term gives 1/N² on the stress term alone).  None when the
+    fit leaves residual or no term is off.
+    """
+    columns, labels = [], []
+    for name, rows in parts.items():
+        used = significant(rows)
+        for c in np.flatnonzero(used):
+            columns.append(np.asarray(rows[c], float))
+            labels.append((name, c))
+    if not columns:
+        return None
+    fit = batch_scales(np.asarray(candidate, float), np.array(columns))
+    if fit is None or fit[1] > RESIDUAL_TOLERANCE:
+        return None
+    named = []
+    for name in parts:
+        picks = [k for k, (term, _) in enumerate(labels) if term == name]
+        configurations = [labels[k][1] for k in picks]
+        phrase = name_scales(fit[0][picks], np.asarray(n_atoms)[configurations], tolerance, batch=n_atoms)
+        if phrase is not None:
+            named.append(f"the {name} term of the loss has {phrase}")
+    return "; ".join(named) or None

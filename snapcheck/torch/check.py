@@ -41,7 +41,7 @@ from snapcheck.gradients.checks import (
     estimate_tolerance,
     per_tensor,
 )
-from snapcheck.gradients.diagnosis import describe_gradient
+from snapcheck.gradients.diagnosis import describe_gradient, likely_bug_by_term
 from snapcheck.gradients.epsilon import DEFAULT_RULE
 from snapcheck.gradients.reference import Reference
 from snapcheck.torch.backend import (
@@ -186,6 +186,7 @@ def force_loss_gradient_error(
     start = setup(model, energy_fn, configurations, rtol, loss_fn=loss_fn, terms=terms)
     atoms_list, potential, checked, rtol = start.atoms, start.potential, start.checked, start.rtol
     common = dict(
+        loss_name="force-loss" if tuple(terms) == ("forces",) else "training-loss",
         rtol=rtol,
         precision=potential.precision,
         reference_precision=checked.precision,
@@ -227,7 +228,9 @@ def force_loss_gradient_error(
         report.estimate_vs_exact = per_tensor(estimate, total, parts)
     enters_energy = _enters_energy(reference)
     report.energy_only = [n for n, s in parts.items() if enters_energy[n] and not np.any(truth[:, s])]
-    report.problems += _diagnose(potential, atoms_list, forces_fn, grads, has_graph, candidate, truth, report)
+    report.problems += _diagnose(
+        potential, reference, atoms_list, forces_fn, grads, has_graph, candidate, truth, report
+    )
     unused = [n for n, enters in enters_energy.items() if not enters and n not in allow_unused]
     if unused:
         report.problems.append(
@@ -245,7 +248,7 @@ def _enters_energy(reference: Reference) -> dict[str, bool]:
     return {name: bool(enters[s].any()) for name, s in reference.backend.parameter_slices.items()}
 
 
-def _diagnose(potential, atoms_list, forces_fn, grads, has_graph, candidate, truth, report) -> list[str]:
+def _diagnose(potential, reference, atoms_list, forces_fn, grads, has_graph, candidate, truth, report) -> list[str]:
     """The problems with the trainer's gradient, forces first."""
     low_precision = potential.precision != "float64"
     forces_problem = None
@@ -271,6 +274,10 @@ def _diagnose(potential, atoms_list, forces_fn, grads, has_graph, candidate, tru
             "although the force loss depends on them (detached, frozen or skipped in the trainer's force path)"
         ]
     if report.worst > report.tolerance:
+        parts = reference.exact_parts() if len(potential.terms) > 1 else None
+        by_term = None if parts is None or len(parts) < 2 else likely_bug_by_term(candidate, parts, report.n_atoms)
+        if by_term is not None:
+            return [f"{by_term} (the gradient fitted term by term against the exact product of each)"]
         return [
             describe_gradient(
                 candidate, truth, report.n_atoms, worst=report.worst, rtol=report.rtol, low_precision=low_precision

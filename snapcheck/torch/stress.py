@@ -80,7 +80,8 @@ def stress_of_cell_strain(potential: TorchPotential, atoms) -> np.ndarray:
     """(1/V) ∂Ê/∂ε with the cell strained and the positions held: what a strain that misses the positions gives."""
     positions = potential.tensor(atoms.get_positions())
     epsilon = torch.zeros((3, 3), dtype=potential.dtype, device=potential.device, requires_grad=True)
-    cell = potential.tensor(np.asarray(atoms.cell)) @ (torch.eye(3, dtype=potential.dtype) + epsilon).T
+    identity = torch.eye(3, dtype=potential.dtype, device=potential.device)
+    cell = potential.tensor(np.asarray(atoms.cell)) @ (identity + epsilon).T
     energy = potential.call_energy(atoms, positions, cell)
     grad = torch.autograd.grad(energy, epsilon, allow_unused=True)[0] if energy.requires_grad else None
     volume = abs(float(np.linalg.det(np.asarray(atoms.cell))))

@@ -183,7 +183,8 @@ def test_stress_loss_divided_by_n_is_named_in_a_stress_only_loss(ta_mixed):
 
     weights = dict(energy_weight=0.0, forces_weight=0.0, stress_weight=100.0)
     with pytest.raises(
-        sct.CheckFailure, match=r"^snapcheck: the gradient has a factor 1/N² per configuration: a quantity divided by N"
+        sct.CheckFailure,
+        match=r"^snapcheck: the stress term of the loss has a factor 1/N² per configuration: a quantity",
     ):
         sct.assert_force_loss_gradient(
             ta_model(),
@@ -193,13 +194,6 @@ def test_stress_loss_divided_by_n_is_named_in_a_stress_only_loss(ta_mixed):
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="snapcheck fits per-configuration scales to the whole gradient only: MACE#437 inside a loss with energy "
-    "and force terms is reported as 'factors that vary by configuration: 9.452 (N = 2), 0.5344 (N = 4), …', "
-    "not as the stress term's 1/N² (the core would fit scales per term of the loss)",
-)
 def test_stress_loss_divided_by_n_is_named_in_the_whole_loss(ta_mixed, loss):
     """MACE#437 in the whole loss: detected (a failure to detect fails this test outright, not as xfail), and the
     message must name the stress term's 1/N² per configuration."""
