@@ -110,7 +110,7 @@ POWERS_OF_N = {
 
 def name_scales(
     scales: npt.ArrayLike,
-    n_atoms: Sequence[int],
+    n_atoms: npt.ArrayLike,
     tolerance: float = 1e-3,
     *,
     batch: Sequence[int] | None = None,
