@@ -55,8 +55,9 @@ import scipy.linalg
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.fitsnap_input import FitInput
+from snapcheck.data.units import tensor_from_voigt, voigt_from_tensor
 from snapcheck.descriptors.cell import lammps_rotation
-from snapcheck.descriptors.engine import VOIGT, SnapEngine
+from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.models.linear_snap import LinearSnap
 
@@ -127,9 +128,7 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
                 f"{configuration.label}: the fit asks for stress rows ([CALCULATOR] stress = 1) but the configuration has no Stress"
             )
         rows = np.concatenate([np.zeros((6, len(counts), 1)), descriptors.stress_rows], axis=2)
-        truth = (
-            np.array([configuration.stress[a, b] for a, b in VOIGT])[:, None] - descriptors.reference_stress[:, None]
-        )
+        truth = voigt_from_tensor(configuration.stress)[:, None] - descriptors.reference_stress[:, None]
         combined = _voigt_in_lammps_frame(np.concatenate([rows.reshape(6, -1), truth], axis=1), rotation)
         add(combined[:, :-1].reshape(rows.shape), combined[:, -1], weights.virial, "Stress")
     index = pd.DataFrame(
@@ -142,11 +141,7 @@ def _voigt_in_lammps_frame(voigt: np.ndarray, rotation: np.ndarray) -> np.ndarra
     """Symmetric tensors (6, ...) in Voigt order turned into LAMMPS's frame: T' = Qᵀ T Q."""
     if np.array_equal(rotation, np.eye(3)):
         return voigt
-    tensor = np.empty((3, 3) + voigt.shape[1:])
-    for row, (a, b) in enumerate(VOIGT):
-        tensor[a, b] = tensor[b, a] = voigt[row]
-    turned = np.einsum("ca,cd...,db->ab...", rotation, tensor, rotation)
-    return np.stack([turned[a, b] for a, b in VOIGT])
+    return voigt_from_tensor(np.einsum("ca,cd...,db->ab...", rotation, tensor_from_voigt(voigt), rotation))
 
 
 def build_rows(
