@@ -18,9 +18,9 @@ NequIP), report σ = (1/V) ∂E/∂ε in eV/Å³, positive = tensile:
 
     σ = −P / (bar per eV/Å³).
 
-**Two values of "bar per eV/Å³".**  LAMMPS's ``nktv2p`` in ``metal`` units,
-:data:`NKTV2P` = 1.6021765e6, and ASE's ``1 / ase.units.bar`` (CODATA 2014,
-1.6021766208e6) differ by 7.6e-8 relative.  Each conversion here inverts the one
+**Two values of "bar per eV/Å³".**  LAMMPS's ``nktv2p`` in ``metal`` units
+(:data:`NKTV2P`, seven digits) and ASE's ``1 / ase.units.bar`` (CODATA 2014)
+differ in the eighth digit (7.6e-8 relative).  Each conversion here inverts the one
 that produced its numbers: a pressure LAMMPS computed (a model's P̂) becomes
 (1/V) ∂Ê/∂ε exactly with nktv2p (:func:`ase_stress_from_lammps_pressure`); a
 label read from, or handed to, ASE uses ASE's bar (:func:`pressure_from_ase_stress`,
