@@ -38,12 +38,14 @@ take a ``cell`` beside the positions: the generalised Eq. 7 evaluates ∇θÊ at
 homogeneously strained configuration, r (I + tH) and cell (I + tH), and a
 stress check differentiates Ê under strain.  LAMMPS's own box change,
 ``change_box`` (the library's ``lammps_reset_box`` refuses a box that holds
-atoms), sets the new box; the strained cell has its own rotation Q into LAMMPS's lower-triangular
-form (:mod:`snapcheck.descriptors.cell`), with which the positions go in and
-the forces, derivatives and tensors come back; after the evaluation the engine
-restores its configuration's box exactly (the numbers LAMMPS held), so every
-evaluation at the configuration's own cell runs the same LAMMPS operations as
-before and gives the same bits.
+atoms), sets the new box.  The strained cell has its own rotation Q into
+LAMMPS's lower-triangular form (:mod:`snapcheck.descriptors.cell`), with which
+the positions go in and the forces, derivatives and tensors come back.  After
+the evaluation the engine restores its configuration's box exactly (the numbers
+LAMMPS held), so every evaluation at the configuration's own cell runs the same
+LAMMPS operations as before and gives the same bits; a strained evaluation
+gives the bits of a new engine built on the strained configuration
+(``tests/descriptors/test_strain.py``).
 
 **Summed descriptors.**  Two evaluations serve the linear model:
 
