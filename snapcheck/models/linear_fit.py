@@ -34,6 +34,11 @@ rows turn by one rotation), but the mean absolute error of a component is not,
 and FitSNAP's stored metrics of rotated cells (InP's Shear group) reproduce
 only in LAMMPS's frame.
 
+The loss these rows define, ½ Σ w² (A θ − b)², is per configuration
+:func:`training_loss` (:meth:`~snapcheck.models.linear_snap.LinearSnap.training_loss_from`):
+its value and its exact gradient Aᵀ W² (A θ − b), split into the energy, force
+and stress terms.
+
 FitSNAP's metrics (:func:`fit_metrics`) are computed per group and for all
 groups (``*ALL``), per row type, unweighted and weighted (residuals multiplied
 by w): the count, the mean absolute error, the root-mean-square error and R².
@@ -54,12 +59,12 @@ import scipy.linalg
 
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.fitsnap_input import FitInput
+from snapcheck.data.fitsnap_input import FitInput, GroupWeights
 from snapcheck.data.units import tensor_from_voigt, voigt_from_tensor
 from snapcheck.descriptors.cell import lammps_rotation
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import SummedDescriptors
-from snapcheck.models.linear_snap import LinearSnap
+from snapcheck.models.linear_snap import LinearSnap, TrainingLoss
 
 #: FitSNAP's relative cut-off on singular values.
 SINGULAR_VALUE_CUTOFF = 1e-13
@@ -135,6 +140,21 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
         {"configuration": configuration.label, "group": configuration.group, "row_type": kinds, "component": components}
     )
     return FitRows(np.concatenate(blocks), np.concatenate(truths), np.concatenate(row_weights), index)
+
+
+def training_loss(
+    model: LinearSnap, configuration: Configuration, descriptors: SummedDescriptors, fit_input: FitInput
+) -> TrainingLoss:
+    """FitSNAP's loss of one configuration and its exact gradient (:meth:`LinearSnap.training_loss_from`) under
+    ``fit_input``: its group's weights, zero for a row type the input leaves out, and its ESHIFT."""
+    weights = fit_input.group_weights(configuration.group, configuration.source)
+    weights = GroupWeights(
+        energy=weights.energy if "energy" in fit_input.row_types else 0.0,
+        force=weights.force if "force" in fit_input.row_types else 0.0,
+        virial=weights.virial if "stress" in fit_input.row_types else 0.0,
+    )
+    shift = sum(fit_input.energy_shift.get(species, 0.0) for species in configuration.species)
+    return model.training_loss_from(configuration, descriptors, weights, shift)
 
 
 def _voigt_in_lammps_frame(voigt: np.ndarray, rotation: np.ndarray) -> np.ndarray:
