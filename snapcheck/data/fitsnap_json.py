@@ -94,7 +94,9 @@ def _unit_factors(dataset: dict, record: dict, where: str) -> dict[str, float]:
     for key, known in UNIT_FACTORS.items():
         style = str(record.get(key, dataset.get(key, DEFAULT_STYLES[key])))
         if style.lower() not in known:
-            raise InputError(f"{where}: {key} {style!r} is not a unit snapcheck reads; known: {', '.join(known)}")
+            raise InputError(
+                f"{where}: {key} {style!r} is not a unit snapcheck reads; known, in any case: {', '.join(known)}"
+            )
         factors[key] = known[style.lower()]
     return factors
 

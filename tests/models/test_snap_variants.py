@@ -142,5 +142,5 @@ def test_inp_stored_stress_metrics_reproduce_to_4_significant_digits(full_set_me
     assert ours.loc[line, "ncount"] == stored.loc[line, "ncount"] == 6 * 1894
     for metric in ("mae", "rmse"):
         mine, theirs = ours.loc[line, metric], stored.loc[line, metric]
-        print(f"InP *ALL Unweighted Stress {metric}: snapcheck {mine!r} bar, stored {theirs!r} bar")
+        print(f"InP *ALL Unweighted Stress {metric}: snapcheck {mine:.9g} bar, stored {theirs:.9g} bar")
         assert f"{mine:.4g}" == f"{theirs:.4g}", f"{metric}: {mine} against the stored {theirs}"
