@@ -142,16 +142,28 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
     return FitRows(np.concatenate(blocks), np.concatenate(truths), np.concatenate(row_weights), index)
 
 
+#: The terms of a training loss, as ``--loss`` and snapcheck.torch's ``terms`` name them.
+LOSS_TERMS = ("energy", "forces", "stress")
+
+
 def training_loss(
-    model: LinearSnap, configuration: Configuration, descriptors: SummedDescriptors, fit_input: FitInput
+    model: LinearSnap,
+    configuration: Configuration,
+    descriptors: SummedDescriptors,
+    fit_input: FitInput,
+    terms: tuple[str, ...] = LOSS_TERMS,
 ) -> TrainingLoss:
     """FitSNAP's loss of one configuration and its exact gradient (:meth:`LinearSnap.training_loss_from`) under
-    ``fit_input``: its group's weights, zero for a row type the input leaves out, and its ESHIFT."""
+    ``fit_input``: its group's weights, zero for a row type the input leaves out or ``terms`` does not name,
+    and its ESHIFT."""
+    unknown = sorted(set(terms) - set(LOSS_TERMS))
+    if unknown or not terms:
+        raise InputError(f"--loss {','.join(terms)}: expected some of {', '.join(LOSS_TERMS)}")
     weights = fit_input.group_weights(configuration.group, configuration.source)
     weights = GroupWeights(
-        energy=weights.energy if "energy" in fit_input.row_types else 0.0,
-        force=weights.force if "force" in fit_input.row_types else 0.0,
-        virial=weights.virial if "stress" in fit_input.row_types else 0.0,
+        energy=weights.energy if "energy" in fit_input.row_types and "energy" in terms else 0.0,
+        force=weights.force if "force" in fit_input.row_types and "forces" in terms else 0.0,
+        virial=weights.virial if "stress" in fit_input.row_types and "stress" in terms else 0.0,
     )
     shift = sum(fit_input.energy_shift.get(species, 0.0) for species in configuration.species)
     return model.training_loss_from(configuration, descriptors, weights, shift)
