@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 #: The public API, imported on first use so that ``python -m snapcheck.<command>``
 #: and worker processes load only what they need.
 _PUBLIC = {
+    "CheckFailure": "snapcheck.gradients.checks",
     "Configuration": "snapcheck.data",
     "LinearSnap": "snapcheck.models",
     "LinearSnapPotential": "snapcheck.models",

@@ -54,11 +54,15 @@ def default_rtol(precision: str) -> float:
 
 
 class CheckFailure(AssertionError):
-    """A snapcheck check failed; ``report`` holds what was measured.  The message's first line names the bug."""
+    """A snapcheck check failed; ``report`` holds what was measured.  The message's first line names the bug,
+    so pytest's one-line summary reads ``snapcheck.CheckFailure: <the bug>``."""
 
     def __init__(self, report):
         self.report = report
-        super().__init__(str(report))
+        super().__init__(str(report).removeprefix("snapcheck: "))
+
+
+CheckFailure.__module__ = "snapcheck"  # where users import it from: the short name in pytest's summary
 
 
 def per_tensor(candidate: np.ndarray, reference: np.ndarray, parts: Mapping[str, slice]) -> dict[str, float]:
