@@ -1,0 +1,1 @@
+"""A zoo of the field's real force- and stress-training bugs (issue 22)."""
