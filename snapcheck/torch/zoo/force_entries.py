@@ -1,4 +1,4 @@
-"""Force bugs of the field, each in the place it lived: the force code, a custom kernel, the model's geometry.
+"""Bugs in a trainer's force code: the forces it trains on are not −∂Ê/∂r with a graph to θ.
 
 Each ``build(buggy, dtype)`` returns the trainer with the bug (``buggy=True``) or with the fix of the
 linked pull request.  The mechanism is described in each docstring; nothing is copied from the projects.
@@ -10,20 +10,8 @@ import torch
 from ase import units
 
 from snapcheck.torch.potential import CUTOFF
-from snapcheck.torch.zoo.potentials import (
-    EAM,
-    R0,
-    Pair,
-    TinyMPNN,
-    bond_vectors,
-    cutoff_function,
-    energy_fn,
-    graph,
-    stress_fn,
-)
-from snapcheck.torch.zoo.registry import Case, Entry, configurations, force_stress_loss, predictions
-
-FORCE_SET = (("ta", "GSF_110", 0), ("ta", "Displaced_BCC", 0))  # 24 and 54 atoms, forces of 0.1–1 eV/Å
+from snapcheck.torch.zoo.potentials import EAM, R0, Pair, bond_vectors, cutoff_function, energy_fn, graph, stress_fn
+from snapcheck.torch.zoo.registry import FORCE_SET, Case, Entry, configurations, force_stress_loss, predictions
 
 
 def torchani_238(buggy: bool, dtype) -> Case:
@@ -34,10 +22,10 @@ def torchani_238(buggy: bool, dtype) -> Case:
         energy = energy_fn(model, atoms, positions)
         return -torch.autograd.grad(energy, positions, retain_graph=True, create_graph=not buggy)[0]
 
-    def trainer_loss(case, model, batch):  # the example's loss: energy MSE/√N + 0.1 × force MSE per atom
+    def trainer_loss(case, model, batch):  # the example's: mean over the batch of (ΔE)²/√N + 0.1 Σ|Δf|²/N
         terms = [predictions(case, model, atoms) for atoms in batch]
         energy = sum((p["energy"] - r["energy"]) ** 2 / len(a) ** 0.5 for (p, r), a in zip(terms, batch))
-        force = sum(((p["forces"] - r["forces"]) ** 2).sum() / (3 * len(a)) for (p, r), a in zip(terms, batch))
+        force = sum(((p["forces"] - r["forces"]) ** 2).sum() / len(a) for (p, r), a in zip(terms, batch))
         return (energy + 0.1 * force) / len(batch)
 
     return Case(Pair(dtype), configurations(*FORCE_SET), forces_fn=forces, trainer_loss=trainer_loss)
@@ -67,83 +55,6 @@ def modelforge_240(buggy: bool, dtype) -> Case:
     )
 
 
-class ChargeKernel(torch.autograd.Function):
-    """E_q = ½κ Σ_ij q_i q_j ψ(r_ij) with charges q = ρ(r) that depend on the positions, explicit partials.
-
-    The buggy fallback for ``create_graph`` returns the connected total derivative for the positions
-    (∂E/∂r plus the path through q) *and* ∂E/∂q, so autograd adds the q → r path a second time."""
-
-    KAPPA, DECAY = 0.05, 1.5
-
-    @staticmethod
-    def parts(positions, charges, offsets, i, j):
-        vectors = positions[j] - positions[i] + offsets
-        d = vectors.norm(dim=-1)
-        fc, x = cutoff_function(d), d / CUTOFF
-        dfc = torch.where(d < CUTOFF, -6 * x * (1 - x * x) ** 2 / CUTOFF, torch.zeros_like(d))
-        psi, dpsi = (
-            torch.exp(-d / ChargeKernel.DECAY) * fc,
-            torch.exp(-d / ChargeKernel.DECAY) * (dfc - fc / ChargeKernel.DECAY),
-        )
-        energy = 0.5 * ChargeKernel.KAPPA * (charges[i] * charges[j] * psi).sum()
-        w = (0.5 * ChargeKernel.KAPPA * charges[i] * charges[j] * dpsi / d)[:, None] * vectors
-        d_positions = torch.zeros_like(positions).index_add(0, j, w).index_add(0, i, -w)
-        d_charges = torch.zeros_like(charges).index_add(0, i, ChargeKernel.KAPPA * charges[j] * psi)
-        return energy, d_positions, d_charges, w
-
-    @staticmethod
-    def forward(ctx, positions, charges, offsets, i, j, buggy):
-        ctx.save_for_backward(positions, charges, offsets)
-        ctx.pairs, ctx.buggy = (i, j), buggy
-        with torch.no_grad():
-            return ChargeKernel.parts(positions, charges, offsets, i, j)[0]
-
-    @staticmethod
-    def backward(ctx, grad_energy):
-        positions, charges, offsets = ctx.saved_tensors
-        _, d_positions, d_charges, w = ChargeKernel.parts(positions, charges, offsets, *ctx.pairs)
-        grad_positions, grad_charges = grad_energy * d_positions, grad_energy * d_charges
-        if ctx.buggy and torch.is_grad_enabled():  # the create_graph fallback: "connected total" gradients
-            (through_charges,) = torch.autograd.grad(
-                charges, positions, grad_charges, retain_graph=True, create_graph=True
-            )
-            grad_positions = grad_positions + through_charges
-        return grad_positions, grad_charges, grad_energy * w, None, None, None
-
-
-class ChargedEAM(EAM):
-    """EAM plus the charge kernel, with the densities ρ_i as charges (aimnet's charges from the network)."""
-
-    def __init__(self, dtype, buggy: bool):
-        super().__init__(dtype)
-        self.buggy = buggy
-
-    def forward(self, positions, g):
-        charges = self.densities(positions, g)
-        kernel = ChargeKernel.apply(positions, charges, g.offsets, g.i, g.j, self.buggy)
-        return super().forward(positions, g) + kernel
-
-
-def aimnetcentral_106(buggy: bool, dtype) -> Case:
-    """aimnetcentral's PME kernel (positions and position-dependent charges as inputs) had a backward for
-    ``create_graph=True`` that counted the charge path twice: eval forces right, training forces wrong."""
-    return Case(ChargedEAM(dtype, buggy), configurations(*FORCE_SET))
-
-
-class DetachedAngles(TinyMPNN):
-    """matgl#834: the three-body line graph built under ``torch.no_grad()``: its bond vectors carry no gradient."""
-
-    def bond_angles(self, vectors, first, second):
-        with torch.no_grad():
-            return super().bond_angles(vectors, first, second)
-
-
-def matgl_834(buggy: bool, dtype) -> Case:
-    """CHGNet's three-body angles entered Ê but not f̂ = −∂Ê/∂r or σ̂: their geometry was detached."""
-    model = (DetachedAngles if buggy else TinyMPNN)(dtype=dtype, three_body=True)
-    return Case(model, configurations(*FORCE_SET))
-
-
 def descent_70(buggy: bool, dtype) -> Case:
     """descent's energy target returned ∂Ê/∂r, without the minus sign, as the predicted forces."""
 
@@ -165,9 +76,10 @@ def torchani_421(buggy: bool, dtype) -> Case:
     def stress(model, atoms, positions, cell):
         return factor * stress_fn(model, atoms, positions, cell)
 
-    loss = force_stress_loss(weight=100.0)
     spec = configurations(("ta", "GSF_110", 0), ("ta", "Elastic_BCC", 0))
-    return Case(Pair(dtype), spec, forces_fn=forces, stress_fn=stress, loss_fn=loss, terms=("forces", "stress"))
+    return Case(
+        Pair(dtype), spec, forces_fn=forces, stress_fn=stress, loss_fn=force_stress_loss, terms=("forces", "stress")
+    )
 
 
 def explicit_eam_forces(double_self_term: bool):
@@ -201,20 +113,6 @@ def pyxtal_ff_34(buggy: bool, dtype) -> Case:
     return Case(EAM(dtype), configurations(*FORCE_SET), forces_fn=explicit_eam_forces(buggy))
 
 
-class UngatedVectors(TinyMPNN):
-    """torchmd-net#254: the vector messages were not multiplied by the cutoff function, only masked at r_c."""
-
-    def vector_gate(self, d):
-        return (d < CUTOFF).to(d.dtype)
-
-
-def torchmd_net_254(buggy: bool, dtype) -> Case:
-    """torchmd-net's equivariant transformer gated only its scalar features by the cutoff; vector messages with
-    a bias stayed finite at r_c, so Ê jumped when a pair crossed the cutoff (fixed by gating them too, #260)."""
-    model = (UngatedVectors if buggy else TinyMPNN)(dtype=dtype, vector=True)
-    return Case(model, configurations(*FORCE_SET))
-
-
 ENTRIES = (
     Entry(
         "torchani-238",
@@ -234,32 +132,12 @@ ENTRIES = (
         "forces code",
         "EAM",
         modelforge_240,
-        r"create_graph",
-    ),
-    Entry(
-        "aimnetcentral-106",
-        "https://github.com/isayevlab/aimnetcentral/issues/106",
-        "charge-gradient backward corrupts under create_graph",
-        "create-graph-dependent",
-        "model code",
-        "EAM",
-        aimnetcentral_106,
-        r"create_graph",
-        related=(
-            "https://github.com/isayevlab/aimnetcentral/pull/123",
-            "https://github.com/NVIDIA/nvalchemi-toolkit-ops/pull/131",
+        r"create_graph=True",
+        misnamed=(
+            "with an energy term in the loss the trainer's gradient is the energy term's alone, and the gradient "
+            "check says 'the gradient differs from the reference'; it should say that the force term contributes "
+            "no gradient (forces without create_graph=True), e.g. by comparing with the energy term's exact part"
         ),
-    ),
-    Entry(
-        "matgl-834",
-        "https://github.com/materialyzeai/matgl/issues/834",
-        "forces and stresses inconsistent with energy derivatives: detached three-body geometry",
-        "detached-geometry",
-        "model code",
-        "TinyMPNN",
-        matgl_834,
-        r"detach",
-        related=("https://github.com/materialyzeai/matgl/pull/835",),
     ),
     Entry(
         "descent-70",
@@ -292,16 +170,5 @@ ENTRIES = (
         pyxtal_ff_34,
         r"forces_fn ≠ −∂Ê/∂r",
         related=("https://github.com/MaterSim/PyXtal_FF/issues/35",),
-    ),
-    Entry(
-        "torchmd-net-254",
-        "https://github.com/torchmd/torchmd-net/issues/254",
-        "Discontinuity in the ET potential",
-        "cutoff-discontinuity",
-        "model code",
-        "TinyMPNN",
-        torchmd_net_254,
-        r"not smooth|cutoff",
-        related=("https://github.com/torchmd/torchmd-net/pull/260",),
     ),
 )

@@ -22,7 +22,8 @@ every displacement a check makes within the skin:
               (+ λ Σ_i Σ_{j≠k} (cos θ_jik − c₀)² f₃(r_ij) f₃(r_ik), + u Σ_i |vᵢ|² with
               vᵢ = Σ_j (p·rbf(r_ij) + p₀) g(r_ij) r̂_ij, the gate g = f_c)
 
-``energy_fn(model, atoms, positions, cell=None)`` is the ``energy_fn`` snapcheck takes.
+``energy_fn(model, atoms, positions, cell=None)`` is the ``energy_fn`` snapcheck takes; :func:`stress_from`
+gives a trainer's correct stress code for an energy function.
 """
 
 from __future__ import annotations
@@ -77,14 +78,18 @@ def energy_fn(model, atoms, positions, cell=None):
     return model(positions, graph(atoms, positions, cell))
 
 
-def forces_fn(model, atoms, positions):
-    """f̂ = −∂Ê/∂r with create_graph=True: a correct trainer's force code."""
-    return -torch.autograd.grad(energy_fn(model, atoms, positions), positions, create_graph=True)[0]
+def stress_from(energy):
+    """The stress_fn a correct trainer writes for ``energy``: σ̂ = (1/V) ∂Ê/∂ε (eV/Å³, ASE's sign) by autograd
+    through r → r(I + ε)ᵀ, h → h(I + ε)ᵀ, with create_graph."""
+
+    def stress_fn(model, atoms, positions, cell):
+        derivative = strain_derivative(lambda r, h: energy(model, atoms, r, h), positions, cell)
+        return derivative / torch.linalg.det(cell).abs()
+
+    return stress_fn
 
 
-def stress_fn(model, atoms, positions, cell):
-    """σ̂ = (1/V) ∂Ê/∂ε (eV/Å³, ASE's sign) by autograd through r → r(I + ε)ᵀ, h → h(I + ε)ᵀ, with create_graph."""
-    return strain_derivative(lambda r, h: energy_fn(model, atoms, r, h), positions, cell) / torch.linalg.det(cell).abs()
+stress_fn = stress_from(energy_fn)
 
 
 def strain_derivative(energy, positions, cell):
