@@ -9,6 +9,7 @@ of ``run_zoo``, today's tools included, reproduces ``tests/references/zoo.csv`` 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import torch
 
 from snapcheck.torch.zoo import ENTRIES, run_zoo
 from snapcheck.torch.zoo.registry import BUG_CLASSES, PLACES
-from snapcheck.torch.zoo.report import markdown
+from snapcheck.torch.zoo.report import catalogue, gaps, markdown
 from snapcheck.torch.zoo.runner import COLUMNS
 from snapcheck.torch.zoo.tools import snapcheck_tools
 
@@ -67,11 +68,16 @@ def test_the_fixed_variant_passes_every_check(entry, dtype):
     assert not any(o.detected for o in outcomes), f"false positive on the fixed {entry.key}:\n{describe(outcomes)}"
 
 
-def test_docs_show_the_reference_run():
-    """docs/zoo.md holds the tables of tests/references/zoo.csv, as the runner renders them."""
+def test_docs_show_the_entries_and_the_reference_run():
+    """docs/zoo.md holds the entries, the classes and the gaps of the registry, and the tables of
+    tests/references/zoo.csv as the runner renders them, with the run's wall time."""
+    docs = (ROOT / "docs" / "zoo.md").read_text()
     reference = pd.read_csv(REFERENCE)
     assert list(reference.columns) == COLUMNS
-    assert markdown(reference) in (ROOT / "docs" / "zoo.md").read_text()
+    assert catalogue(ENTRIES) in docs and gaps(ENTRIES) in docs and markdown(reference) in docs
+    assert all(f"| `{name}` | {text} |" in docs for name, text in BUG_CLASSES.items())
+    run = json.loads(REFERENCE.with_name("zoo_run.json").read_text())
+    assert f"wall time {run['wall_seconds']:.0f} s" in docs and run["machine"] in docs
 
 
 @pytest.mark.slow

@@ -96,7 +96,7 @@ def inflated_cell(atoms, cell: torch.Tensor) -> torch.Tensor:
     return torch.stack(rows)
 
 
-#: Two Ta surface slabs (24 and 40 atoms) with 20 Å of vacuum along z.
+#: Two Ta surface slabs, 24 and 40 atoms in cells of 53 and 37 Å along z (about 27 and 19 Å of vacuum).
 SURFACES = (("ta", "Surface", 0), ("ta", "Surface", 3))
 
 

@@ -9,8 +9,17 @@ from __future__ import annotations
 import torch
 from ase import units
 
-from snapcheck.torch.potential import CUTOFF
-from snapcheck.torch.zoo.potentials import EAM, R0, Pair, bond_vectors, cutoff_function, energy_fn, graph, stress_fn
+from snapcheck.torch.zoo.potentials import (
+    EAM,
+    R0,
+    Pair,
+    bond_vectors,
+    cutoff_derivative,
+    cutoff_function,
+    energy_fn,
+    graph,
+    stress_fn,
+)
 from snapcheck.torch.zoo.registry import FORCE_SET, Case, Entry, configurations, force_stress_loss, predictions
 
 
@@ -90,8 +99,7 @@ def explicit_eam_forces(double_self_term: bool):
         vectors = bond_vectors(positions, g)
         d = vectors.norm(dim=-1)
         unit = vectors / d[:, None]
-        fc, x = cutoff_function(d), d / CUTOFF
-        dfc = torch.where(d < CUTOFF, -6 * x * (1 - x * x) ** 2 / CUTOFF, torch.zeros_like(d))
+        fc, dfc = cutoff_function(d), cutoff_derivative(d)
         density = model.A * torch.exp(-model.beta * (d - R0))
         repulsion = model.B * torch.exp(-model.b * (d - R0))
         rho = torch.zeros(len(positions), dtype=d.dtype).index_add(0, g.i, density * fc)

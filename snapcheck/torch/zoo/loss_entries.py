@@ -12,7 +12,7 @@ import warnings
 import torch
 
 from snapcheck.torch.zoo.potentials import EAM, Pair, TinyMPNN, energy_fn, strain_derivative, stress_fn
-from snapcheck.torch.zoo.registry import Case, Entry, configurations, force_stress_loss, predictions
+from snapcheck.torch.zoo.registry import STRESS_SET, Case, Entry, configurations, force_stress_loss, predictions
 
 MIXED_TA = (("ta", "GSF_110", 0), ("ta", "GSF_112", 0), ("ta", "Displaced_FCC", 0))  # N = 24, 30, 48
 MIXED_INP = (("inp-jpca2020", "s_aIn", 0), ("inp-jpca2020", "s_vv", 0), ("inp-jpca2020", "Shear", 0))  # 64, 62, 8
@@ -71,7 +71,7 @@ WEIGHTS = {"energy": 1.0, "forces": 10.0, "stress": 1000.0}  # 1/eV², Å²/eV²
 def mace_437(buggy: bool, dtype) -> Case:
     """MACE's weighted stress MSE squared (σ̂ − σ)/N: the stress, intensive, was divided by the number of
     atoms, so each configuration's stress error weighed 1/N² in the energy + forces + stress loss."""
-    batch = configurations(("ta", "Elastic_BCC", 0), ("ta", "Volume_FCC", 5), ("ta", "GSF_110", 0))
+    batch = configurations(*STRESS_SET)
     m, n_batch = len(batch), sum(len(a) for a in batch)
 
     def loss(predicted, reference, atoms):  # WeightedEnergyForcesStressLoss as specified
@@ -120,8 +120,7 @@ def batched_stress(model, batch, positions, cells, buggy: bool) -> list[torch.Te
 def schnetpack_216(buggy: bool, dtype) -> Case:
     """SchNetPack's stress divided the virial by volumes from ``torch.cross(cell[:, 1], cell[:, 2])`` without
     ``dim``: wrong only in batches of exactly three structures, where the batch axis has size 3."""
-    batch = configurations(("ta", "Elastic_BCC", 0), ("ta", "Volume_FCC", 5), ("ta", "GSF_110", 0))
-    loss = force_stress_loss
+    batch = configurations(*STRESS_SET)
 
     def stress(model, atoms, positions, cell):  # the trainer's stress code on a batch of one
         return batched_stress(model, [atoms], [positions], [cell], buggy)[0]
@@ -138,14 +137,14 @@ def schnetpack_216(buggy: bool, dtype) -> Case:
                 "forces": torch.tensor(atoms.get_forces(), dtype=dtype),
                 "stress": torch.tensor(atoms.get_stress(voigt=False), dtype=dtype),
             }
-            total = total + loss(predicted, reference, atoms)
+            total = total + force_stress_loss(predicted, reference, atoms)
         return total
 
     return Case(
         EAM(dtype),
         batch,
         stress_fn=stress,
-        loss_fn=loss,
+        loss_fn=force_stress_loss,
         terms=("forces", "stress"),
         trainer_loss=trainer_loss,
         loss_under_test=True,

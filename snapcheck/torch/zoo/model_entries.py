@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from snapcheck.torch.potential import CUTOFF
-from snapcheck.torch.zoo.potentials import EAM, TinyMPNN, cutoff_function
+from snapcheck.torch.zoo.potentials import EAM, TinyMPNN, cutoff_derivative, cutoff_function
 from snapcheck.torch.zoo.registry import FORCE_SET, Case, Entry, configurations
 
 
@@ -25,12 +25,8 @@ class ChargeKernel(torch.autograd.Function):
     def parts(positions, charges, offsets, i, j):
         vectors = positions[j] - positions[i] + offsets
         d = vectors.norm(dim=-1)
-        fc, x = cutoff_function(d), d / CUTOFF
-        dfc = torch.where(d < CUTOFF, -6 * x * (1 - x * x) ** 2 / CUTOFF, torch.zeros_like(d))
-        psi, dpsi = (
-            torch.exp(-d / ChargeKernel.DECAY) * fc,
-            torch.exp(-d / ChargeKernel.DECAY) * (dfc - fc / ChargeKernel.DECAY),
-        )
+        decay, fc = torch.exp(-d / ChargeKernel.DECAY), cutoff_function(d)
+        psi, dpsi = decay * fc, decay * (cutoff_derivative(d) - fc / ChargeKernel.DECAY)
         energy = 0.5 * ChargeKernel.KAPPA * (charges[i] * charges[j] * psi).sum()
         w = (0.5 * ChargeKernel.KAPPA * charges[i] * charges[j] * dpsi / d)[:, None] * vectors
         d_positions = torch.zeros_like(positions).index_add(0, j, w).index_add(0, i, -w)

@@ -107,6 +107,13 @@ def cutoff_function(d: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:
     return torch.where(inside, (1 - x * x) ** 3, torch.zeros_like(d))
 
 
+def cutoff_derivative(d: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:
+    """f_c′(r) = −6 (r/r_c)(1 − (r/r_c)²)²/r_c below r_c, 0 beyond (for hand-written derivatives)."""
+    inside = d < cutoff
+    x = torch.where(inside, d / cutoff, torch.zeros_like(d))
+    return torch.where(inside, -6 * x * (1 - x * x) ** 2 / cutoff, torch.zeros_like(d))
+
+
 def bond_vectors(positions: torch.Tensor, g: Graph) -> torch.Tensor:
     """r_ij = r_j − r_i + S·h (Å), one row per pair."""
     return positions[g.j] - positions[g.i] + g.offsets

@@ -1,4 +1,5 @@
-"""The tables of ``docs/zoo.md`` and the command's summary, from the rows of ``reports/zoo.csv``.
+"""The tables of ``docs/zoo.md``: the entries (from the registry), and what each tool did (from the rows of
+``reports/zoo.csv``), with the command's summary.
 
 An entry's variant is *flagged* by a tool family (snapcheck's three checks, torch's gradcheck and
 gradgradcheck, ASE's finite differences, 20 Adam steps) when any tool of the family flagged it, and
@@ -13,6 +14,37 @@ from snapcheck.torch.zoo.tools import TOOLS
 
 #: The families of :data:`~snapcheck.torch.zoo.tools.TOOLS`, in order.
 FAMILIES = tuple(dict.fromkeys(family for family, _ in TOOLS.values()))
+
+
+def related(urls) -> str:
+    """ " (also [project#n](url), …)" for the related threads of an entry."""
+    links = [f"[{url.split('/')[4]}#{url.rsplit('/', 1)[-1]}]({url})" for url in urls]
+    return f" (also {', '.join(links)})" if links else ""
+
+
+def catalogue(entries) -> str:
+    """The entries as a Markdown table: the bug, its class, where it lived, the potential and the data it is on."""
+    rows = [
+        {
+            "entry": f"[{e.key}]({e.url})",
+            "the bug": e.title + related(e.related),
+            "class": e.bug_class,
+            "where": e.place,
+            "potential": e.potential,
+            "quantity": ", ".join(e.quantities),
+        }
+        for e in entries
+    ]
+    return pd.DataFrame(rows).to_markdown(index=False) + "\n"
+
+
+def gaps(entries) -> str:
+    """The entries snapcheck misses or misnames, with what it says and what it should say, as a Markdown list."""
+    return "".join(
+        f"- **{e.key}** ({'missed' if e.missed else 'misnamed'}): {e.missed or e.misnamed}.\n"
+        for e in entries
+        if e.missed or e.misnamed
+    )
 
 
 def prepared(table: pd.DataFrame) -> pd.DataFrame:

@@ -48,7 +48,7 @@ def entry(key: str) -> Entry:
 def run_case(item: Entry, variant: str, dtype: str, slow: bool = True) -> list[dict]:
     """The rows of one entry's variant in one dtype: snapcheck's checks, and with ``slow`` today's tools."""
     case = item.build(variant == "buggy", DTYPES[dtype])
-    outcomes = snapcheck_tools(case) + (todays_tools(case, dtype) if slow else [])
+    outcomes = snapcheck_tools(case) + (todays_tools(case) if slow else [])
     return [
         {
             "entry": item.key,

@@ -48,7 +48,7 @@ def matgl_825(buggy: bool, dtype) -> Case:
 
 def nvalchemi_61(buggy: bool, dtype) -> Case:
     """nvalchemi's explicit PME virial omitted the strain derivative of the neutralising background energy
-    E_bg = −πQ²/(2α²V), whose virial is −E_bg·I: the diagonal was off for charged cells."""
+    E_bg = −πQ²/(2α²V), ∂E_bg/∂ε = −E_bg·I: the diagonal was off for charged cells."""
 
     def stress(model, atoms, positions, cell):
         def without_background(r, h):

@@ -3,13 +3,17 @@
 Each tool returns an :class:`Outcome`: whether it flagged the case, what it said, and its wall time.
 Today's tools, as a trainer would run them:
 
-* ``torch.autograd.gradcheck`` and ``gradgradcheck`` on the energy and on the trainer's forces, each as a
-  function of θ and r (``torch.func.functional_call``) on the case's smallest configuration, in float64
-  (torch's numerical Jacobians need it; a float32 model is checked on a float64 copy);
+* ``torch.autograd.gradcheck`` and ``gradgradcheck`` (default tolerances) on the energy and on the
+  trainer's forces, each as a function of θ and r (``torch.func.functional_call``), on the case's smallest
+  configuration;
 * ASE's finite differences, ``ase.calculators.fd.calculate_numerical_forces`` and
-  ``calculate_numerical_stress``, through a small calculator around the trainer's code that builds its
-  graph from the atoms at every call, against that calculator's own forces and stress;
-* "the loss decreases over 20 Adam steps" of the trainer's own loss.
+  ``calculate_numerical_stress`` at ASE's default steps, through a small calculator around the trainer's
+  code (:class:`ModelCalculator`), against that calculator's own forces and stress;
+* "the loss decreases over 20 Adam steps" of the trainer's own loss, in the model's dtype.
+
+Finite differences need float64 (in float32 the round-off of Ê, ~1e-5 eV, divided by ASE's 2e-6 Å is an
+error of several eV/Å), so gradcheck and ASE check a float32 model on a float64 copy, as a careful trainer
+does.
 """
 
 from __future__ import annotations
@@ -29,9 +33,8 @@ from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_s
 import snapcheck.torch as sct
 from snapcheck.torch.zoo.registry import Case
 
-#: Finite-difference steps of the ASE tool (Å, strain) and the relative error it flags, by dtype: ASE's
-#: defaults in float64; in float32 the steps at which round-off of Ê (~1e-5 eV) stays below the truncation.
-ASE_STEPS = {"float64": (1e-6, 1e-6, 1e-4), "float32": (1e-2, 1e-3, 3e-2)}
+#: The ASE tool's steps (ASE's defaults: 1e-6 Å, strain 1e-6) and the relative error it flags.
+ASE_DISPLACEMENT, ASE_STRAIN, ASE_TOLERANCE = 1e-6, 1e-6, 1e-4
 ADAM_STEPS, ADAM_LR = 20, 1e-2
 #: Every tool: its name in ``reports/zoo.csv`` → (family, short label) in the tables of ``docs/zoo.md``, in order.
 TOOLS = {
@@ -184,26 +187,25 @@ def relative(candidates, references) -> float:
     return difference / max(math.sqrt(sum(float(np.sum(r**2)) for r in references)), 1e-300)
 
 
-def ase_tools(case: Case, dtype: str) -> list[Outcome]:
-    """The calculator's forces (and stress) against ASE's finite differences of its energy, over the case's configurations."""
-    displacement, strain, tolerance = ASE_STEPS[dtype]
+def ase_tools(case: Case) -> list[Outcome]:
+    """The calculator's forces (and stress) against ASE's finite differences of its energy, over the case's
+    configurations, on a float64 copy of the model."""
 
     def compare(quantity: str) -> tuple[bool, str]:
+        model = copy.deepcopy(case.model).double()
         calculated, numerical = [], []
         for atoms in case.configurations:
             atoms = atoms.copy()
-            atoms.calc = ModelCalculator(case, case.model)
+            atoms.calc = ModelCalculator(case, model)
             if quantity == "forces":
                 calculated.append(atoms.get_forces())
-                numerical.append(calculate_numerical_forces(atoms, eps=displacement))
+                numerical.append(calculate_numerical_forces(atoms, eps=ASE_DISPLACEMENT))
             else:
                 calculated.append(atoms.get_stress())
-                numerical.append(calculate_numerical_stress(atoms, eps=strain))
+                numerical.append(calculate_numerical_stress(atoms, eps=ASE_STRAIN))
         error = relative(calculated, numerical)
-        return (
-            error > tolerance,
-            f"{quantity} vs ASE finite differences: relative error {error:.2e} (flagged above {tolerance:g})",
-        )
+        message = f"{quantity} vs ASE finite differences: relative error {error:.2e} (flagged above {ASE_TOLERANCE:g})"
+        return error > ASE_TOLERANCE, message
 
     outcomes = [timed("ase.numerical_forces", lambda: compare("forces"))]
     if case.stress_fn is not None:
@@ -233,5 +235,5 @@ def adam_tool(case: Case) -> Outcome:
     return timed(f"adam.{ADAM_STEPS}_steps", run)
 
 
-def todays_tools(case: Case, dtype: str) -> list[Outcome]:
-    return [*gradcheck_tools(case), *ase_tools(case, dtype), adam_tool(case)]
+def todays_tools(case: Case) -> list[Outcome]:
+    return [*gradcheck_tools(case), *ase_tools(case), adam_tool(case)]
