@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import torch
 
+from snapcheck.torch import CheckFailure
 from snapcheck.torch.zoo import ENTRIES, run_zoo
 from snapcheck.torch.zoo.registry import BUG_CLASSES, PLACES
 from snapcheck.torch.zoo.report import catalogue, gaps, markdown
@@ -78,6 +79,13 @@ def test_docs_show_the_entries_and_the_reference_run():
     assert all(f"| `{name}` | {text} |" in docs for name, text in BUG_CLASSES.items())
     run = json.loads(REFERENCE.with_name("zoo_run.json").read_text())
     assert f"wall time {run['wall_seconds']:.0f} s" in docs and run["machine"] in docs
+
+
+def test_the_docs_example_names_the_bug():
+    """The fixture example of docs/zoo.md runs as written and fails with the message it shows."""
+    block = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "zoo.md").read_text(), re.S).group(1)
+    with pytest.raises(CheckFailure, match=r"^snapcheck: forces_fn has a sign error \(factor −1\) against −∂Ê/∂r"):
+        exec(compile(block, "docs/zoo.md", "exec"), {})
 
 
 @pytest.mark.slow

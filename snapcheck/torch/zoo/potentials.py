@@ -18,7 +18,7 @@ every displacement a check makes within the skin:
     Ewald     Ê_k = (2π q²/V) Σ_k e^{−k²/4α²}/k² |Σ_i e^{i k·r_i}|²,  Ê_bg = −π N² q²/(2α² V)
     EAM       Ê = Σ_i F(ρ_i) + ½ Σ_{i≠j} φ(r_ij),  ρ_i = Σ_j A e^{−β(r_ij − r₀)} f_c,  F(ρ) = c(1 − √(1 + ρ)),
               φ(r) = B e^{−b(r − r₀)} f_c
-    TinyMPNN  hᵢ = embedding(Zᵢ); mᵢ = Σ_j W·rbf(r_ij) ⊙ h_j; Ê = Σ_i w·(hᵢ + SiLU(U mᵢ)) + b
+    TinyMPNN  hᵢ = embedding(Zᵢ); mᵢ = Σ_j W·rbf(r_ij) ⊙ h_j; Ê = Σ_i w·(hᵢ + SiLU(U mᵢ)) + N b
               (+ λ Σ_i Σ_{j≠k} (cos θ_jik − c₀)² f₃(r_ij) f₃(r_ik), + u Σ_i |vᵢ|² with
               vᵢ = Σ_j (p·rbf(r_ij) + p₀) g(r_ij) r̂_ij, the gate g = f_c)
 

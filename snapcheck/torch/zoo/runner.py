@@ -26,14 +26,16 @@ import pandas as pd
 import torch
 
 from snapcheck.base.files import atomic_path, write_csv
-from snapcheck.torch.zoo import cell_entries, force_entries, loss_entries, model_entries, stress_entries
+from snapcheck.torch.zoo.cell_entries import ENTRIES as CELL_ENTRIES
+from snapcheck.torch.zoo.force_entries import ENTRIES as FORCE_ENTRIES
+from snapcheck.torch.zoo.loss_entries import ENTRIES as LOSS_ENTRIES
+from snapcheck.torch.zoo.model_entries import ENTRIES as MODEL_ENTRIES
 from snapcheck.torch.zoo.registry import Entry
 from snapcheck.torch.zoo.report import markdown
+from snapcheck.torch.zoo.stress_entries import ENTRIES as STRESS_ENTRIES
 from snapcheck.torch.zoo.tools import snapcheck_tools, todays_tools
 
-ENTRIES: tuple[Entry, ...] = (
-    force_entries.ENTRIES + model_entries.ENTRIES + loss_entries.ENTRIES + cell_entries.ENTRIES + stress_entries.ENTRIES
-)
+ENTRIES: tuple[Entry, ...] = FORCE_ENTRIES + MODEL_ENTRIES + LOSS_ENTRIES + CELL_ENTRIES + STRESS_ENTRIES
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 COLUMNS = ["entry", "url", "bug_class", "dtype", "variant", "tool", "detected", "named", "seconds", "message"]
 

@@ -38,9 +38,9 @@ ASE_DISPLACEMENT, ASE_STRAIN, ASE_TOLERANCE = 1e-6, 1e-6, 1e-4
 ADAM_STEPS, ADAM_LR = 20, 1e-2
 #: Every tool: its name in ``reports/zoo.csv`` → (family, short label) in the tables of ``docs/zoo.md``, in order.
 TOOLS = {
-    "snapcheck.assert_forces_consistent": ("snapcheck", "forces"),
-    "snapcheck.assert_force_loss_gradient": ("snapcheck", "gradient"),
-    "snapcheck.assert_stress_consistent": ("snapcheck", "stress"),
+    "snapcheck.torch.assert_forces_consistent": ("snapcheck", "forces"),
+    "snapcheck.torch.assert_force_loss_gradient": ("snapcheck", "gradient"),
+    "snapcheck.torch.assert_stress_consistent": ("snapcheck", "stress"),
     "torch.gradcheck(energy)": ("gradcheck / gradgradcheck", "gradcheck(Ê)"),
     "torch.gradgradcheck(energy)": ("gradcheck / gradgradcheck", "gradgradcheck(Ê)"),
     "torch.gradcheck(forces)": ("gradcheck / gradgradcheck", "gradcheck(f̂)"),
@@ -79,11 +79,11 @@ def snapcheck_tools(case: Case) -> list[Outcome]:
     m, e, batch = case.model, case.energy_fn, case.configurations
     outcomes = [
         timed(
-            "snapcheck.assert_forces_consistent",
+            "snapcheck.torch.assert_forces_consistent",
             lambda: first_problem(sct.forces_error(m, e, batch, forces_fn=case.forces_fn)),
         ),
         timed(
-            "snapcheck.assert_force_loss_gradient",
+            "snapcheck.torch.assert_force_loss_gradient",
             lambda: first_problem(
                 sct.force_loss_gradient_error(
                     m,
@@ -101,7 +101,7 @@ def snapcheck_tools(case: Case) -> list[Outcome]:
     if case.stress_fn is not None:
         outcomes.append(
             timed(
-                "snapcheck.assert_stress_consistent",
+                "snapcheck.torch.assert_stress_consistent",
                 lambda: first_problem(sct.stress_error(m, e, batch, stress_fn=case.stress_fn)),
             )
         )
