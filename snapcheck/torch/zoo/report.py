@@ -129,3 +129,10 @@ def summary(table: pd.DataFrame) -> str:
         for row in rates(table).to_dict("records")
         if row["tool"].startswith("**")
     )
+
+
+def false_positives(table: pd.DataFrame, family: str = "snapcheck") -> int:
+    """How many rows of fixed variants a family of tools flagged (``python -m snapcheck.bench zoo`` exits 1 on any
+    for snapcheck)."""
+    table = prepared(table)
+    return int((table["detected"] & (table["variant"] == "fixed") & (table["family"] == family)).sum())
