@@ -78,6 +78,15 @@ FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
     "1/N_batch: a mean over all atoms of the batch": lambda b: b.ones() / b.n_batch,
     "2/(3N_batch): mse_loss over all force components of the batch": lambda b: 2.0 * b.ones() / (3 * b.n_batch),
     "1/(3N_batch): a mean over all force components of the batch": lambda b: b.ones() / (3 * b.n_batch),
+    **{
+        f"{value:.6g}: {name}": _constant(value)
+        for name, value in (
+            ("a value in eV converted from Hartree once more (or Hartree where eV was due)", units.Hartree),
+            ("eV where Hartree was due", 1 / units.Hartree),
+            ("a value in eV converted from kcal/mol once more (kcal/mol where eV was due)", units.mol / units.kcal),
+            ("Hartree/bohr where eV/Å was due", units.Hartree / units.Bohr),
+        )
+    },
 }
 
 #: eV/Å³ in GPa, kbar and bar (ase.units: 1 eV/Å³ = 160.2 GPa).
@@ -243,6 +252,14 @@ def describe_gradient(
     return f"the gradient differs from the reference (overall ratio {ratio:.4g}, cosine {cosine:.6f})"
 
 
+#: Why a term of a loss gives no gradient at all.
+NO_GRADIENT = {
+    "energy": "the predicted energy was detached from θ before the loss",
+    "forces": "the forces were taken without create_graph=True (or detached), so they carry no graph to θ",
+    "stress": "the stress was taken without create_graph=True (or detached), so it carries no graph to θ",
+}
+
+
 def likely_bug_by_term(
     candidate: np.ndarray, parts: dict[str, np.ndarray], n_atoms: Sequence[int], tolerance: float = 1e-3
 ) -> str | None:
@@ -267,7 +284,12 @@ def likely_bug_by_term(
     named = []
     for name in parts:
         picks = [k for k, (term, _) in enumerate(labels) if term == name]
+        if not picks:  # the term has no gradient to give here (a zero weight)
+            continue
         configurations = [labels[k][1] for k in picks]
+        if np.allclose(fit[0][picks], 0.0, atol=MATCH_TOLERANCE):
+            named.append(f"the {name} term of the loss contributes no gradient: {NO_GRADIENT[name]}")
+            continue
         phrase = name_scales(fit[0][picks], np.asarray(n_atoms)[configurations], tolerance, batch=n_atoms)
         if phrase is not None:
             named.append(f"the {name} term of the loss has {phrase}")

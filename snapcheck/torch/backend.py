@@ -189,28 +189,34 @@ class TorchPotential:
         with torch.no_grad():
             return float(self.call_energy(atoms, self.tensor(positions), None if cell is None else self.tensor(cell)))
 
-    def _derivatives(self, atoms, strain: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """Ê, ∂Ê/∂r and, with ``strain``, ∂Ê/∂ε (ε applied to positions and cell together), first order."""
-        positions = self.tensor(atoms.get_positions(), requires_grad=True)
+    def _derivatives(
+        self, atoms, strain: bool, *, positions: np.ndarray | None = None, create_graph: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Ê, ∂Ê/∂r and, with ``strain``, ∂Ê/∂ε (ε applied to positions and cell together), at ``positions``
+        (default the atoms' own); first order, or with ``create_graph`` as a trainer takes its forces."""
+        r = self.tensor(atoms.get_positions() if positions is None else positions, requires_grad=True)
         if not strain:
-            energy = self.call_energy(atoms, positions)
-            leaves = [positions]
+            energy = self.call_energy(atoms, r)
+            leaves = [r]
         else:
             epsilon = torch.zeros((3, 3), dtype=self.dtype, device=self.device, requires_grad=True)
             deformation = torch.eye(3, dtype=self.dtype, device=self.device) + epsilon
             cell = self.tensor(np.asarray(atoms.cell)) @ deformation.T
-            energy = self.call_energy(atoms, positions @ deformation.T, cell)
-            leaves = [positions, epsilon]
-        grads = torch.autograd.grad(energy, leaves, allow_unused=True) if energy.requires_grad else [None] * 2
+            energy = self.call_energy(atoms, r @ deformation.T, cell)
+            leaves = [r, epsilon]
+        grads: Sequence[torch.Tensor | None] = [None] * 2
+        if energy.requires_grad:
+            grads = torch.autograd.grad(energy, leaves, allow_unused=True, create_graph=create_graph)
         return energy.detach(), grads[0], grads[1] if strain else None
 
     def depends_on_positions(self, atoms) -> bool:
         """Whether Ê has a graph to the ``positions`` tensor (an isolated atom's energy legitimately has none)."""
         return self._derivatives(atoms, False)[1] is not None
 
-    def forces(self, atoms) -> np.ndarray:
-        """f̂ = −∂Ê/∂r at the atoms' own positions (first order); zero where Ê does not depend on them."""
-        grad = self._derivatives(atoms, False)[1]
+    def forces(self, atoms, positions: np.ndarray | None = None, create_graph: bool = False) -> np.ndarray:
+        """f̂ = −∂Ê/∂r at ``positions`` (default the atoms' own; first order unless ``create_graph``); zero
+        where Ê does not depend on them."""
+        grad = self._derivatives(atoms, False, positions=positions, create_graph=create_graph)[1]
         return np.zeros((len(atoms), 3)) if grad is None else -grad.detach().double().cpu().numpy()
 
     def stress(self, atoms) -> np.ndarray:

@@ -53,6 +53,10 @@ from snapcheck.torch.backend import (
     scalar,
 )
 
+#: A float64 energy proxy that never falls below this means Ê and its autograd gradient disagree (a correct
+#: model reaches 1e-8 or better, docs/figures.md).
+INCONSISTENT_PROXY = 1e-4
+
 ENERGY_IGNORES_POSITIONS = (
     "energy_fn does not depend on the positions tensor snapcheck passes: Ê has no gradient with respect to it in "
     "any configuration. "
@@ -163,7 +167,58 @@ def _compare_with_autograd(potential: TorchPotential, atoms_list, forces_fn) -> 
 def _forces_problem(potential: TorchPotential, atoms_list, forces_fn, rtol: float) -> str | None:
     """How ``forces_fn`` differs from autograd's −∂Ê/∂r in the model's dtype, or None."""
     comparison = _compare_with_autograd(potential, atoms_list, forces_fn)
-    return describe_forces(comparison, rtol, [len(a) for a in atoms_list], "forces_fn")
+    problem = describe_forces(comparison, rtol, [len(a) for a in atoms_list], "forces_fn")
+    if problem is None:
+        return None
+    change = _create_graph_change(potential, atoms_list)
+    if change > max(rtol, 1e-9):
+        return (
+            f"−∂Ê/∂r of energy_fn changes when it is taken with create_graph=True (relative difference {change:.2e}): "
+            "a custom torch.autograd.Function whose backward differs when the graph is kept (it counts a path twice "
+            "or drops one), so the forces a trainer trains on are not the forces the model predicts"
+        )
+    return problem
+
+
+def _create_graph_change(potential: TorchPotential, atoms_list) -> float:
+    """|f̂(create_graph=True) − f̂(create_graph=False)| / |f̂|, over all configurations."""
+    plain = [potential.forces(atoms) for atoms in atoms_list]
+    kept = [potential.forces(atoms, create_graph=True) for atoms in atoms_list]
+    size = np.sqrt(sum(float(np.sum(f**2)) for f in plain))
+    change = np.sqrt(sum(float(np.sum((a - b) ** 2)) for a, b in zip(kept, plain)))
+    return float(change / size) if size else 0.0
+
+
+#: Å: every atom moves by at most this along the path of :func:`_work_mismatch` (pairs by twice it, within the
+#: 0.1 Å the paper's displacements reach).
+PATH_LENGTH = 0.05
+#: Simpson intervals along that path.
+PATH_STEPS = 16
+
+
+def _work_mismatch(potential: TorchPotential, atoms_list, seed: int) -> float:
+    """The largest |Ê(end) − Ê(start) + ∫ f̂·dr| over a straight path moving every atom by up to
+    :data:`PATH_LENGTH` Å in a random direction, relative to the largest |f̂·dr/ds| on it (Simpson's rule).
+
+    Smooth Ê: ~1e-8 or less.  A jump in Ê along the path (a pair crossing a cutoff without a smooth
+    switching function, a neighbour list that changes) shows as a mismatch of the size of the jump.
+    """
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for atoms in atoms_list:
+        start = atoms.get_positions()
+        directions = rng.standard_normal(start.shape)
+        move = (
+            PATH_LENGTH * rng.uniform(size=(len(atoms), 1)) * directions / np.linalg.norm(directions, axis=1)[:, None]
+        )
+        s = np.linspace(0.0, 1.0, PATH_STEPS + 1)
+        rates = np.array([float(np.sum(potential.forces(atoms, start + t * move) * move)) for t in s])
+        weights = np.ones(PATH_STEPS + 1)
+        weights[1:-1:2], weights[2:-1:2] = 4.0, 2.0
+        work = float(weights @ rates) / (3 * PATH_STEPS)
+        jump = potential.energy(atoms, start + move) - potential.energy(atoms, start) + work
+        worst = max(worst, abs(jump) / max(float(np.max(np.abs(rates))), 1e-300))
+    return worst
 
 
 def force_loss_gradient_error(
@@ -251,6 +306,14 @@ def _enters_energy(reference: Reference) -> dict[str, bool]:
 def _diagnose(potential, reference, atoms_list, forces_fn, grads, has_graph, candidate, truth, report) -> list[str]:
     """The problems with the trainer's gradient, forces first."""
     low_precision = potential.precision != "float64"
+    parts = potential.parameter_slices
+    not_finite = [n for n, s in parts.items() if not np.all(np.isfinite(candidate[s]))]
+    if not_finite:
+        return [
+            "the trainer's gradient is not finite (NaN or inf) in parameter tensor(s) " + ", ".join(not_finite) + ": a "
+            "division by zero in its forces, stress or loss (a zero volume or norm in the batch, an empty "
+            "configuration) or a logarithm or square root of a non-positive number"
+        ]
     forces_problem = None
     if forces_fn is not None:
         forces_problem = _forces_problem(potential, atoms_list, forces_fn, default_rtol(potential.precision))
@@ -264,7 +327,6 @@ def _diagnose(potential, reference, atoms_list, forces_fn, grads, has_graph, can
         ]
     if forces_problem is not None:
         return [f"the forces are wrong, so the force-loss gradient is: {forces_problem}"]
-    parts = potential.parameter_slices
     missing = [
         n for (n, s), g in zip(parts.items(), grads) if np.any(truth[:, s]) and (g is None or not np.any(candidate[s]))
     ]
@@ -274,8 +336,8 @@ def _diagnose(potential, reference, atoms_list, forces_fn, grads, has_graph, can
             "although the force loss depends on them (detached, frozen or skipped in the trainer's force path)"
         ]
     if report.worst > report.tolerance:
-        parts = reference.exact_parts() if len(potential.terms) > 1 else None
-        by_term = None if parts is None or len(parts) < 2 else likely_bug_by_term(candidate, parts, report.n_atoms)
+        pieces = reference.exact_parts() if len(potential.terms) > 1 else None
+        by_term = None if pieces is None or len(pieces) < 2 else likely_bug_by_term(candidate, pieces, report.n_atoms)
         if by_term is not None:
             return [f"{by_term} (the gradient fitted term by term against the exact product of each)"]
         return [
@@ -284,11 +346,20 @@ def _diagnose(potential, reference, atoms_list, forces_fn, grads, has_graph, can
             )
         ]
     if report.estimate_vs_exact and max(report.estimate_vs_exact.values()) > max(
-        report.rtol, 1e3 * report.error_bound + 1e-12
+        report.rtol,
+        1e3 * report.error_bound + 1e-12,
+        INCONSISTENT_PROXY if report.error_bound > INCONSISTENT_PROXY else 0,
     ):
         return [
             "the paper's central difference disagrees with the exact product beyond its error bound: energy_fn is "
             "not smooth over r ± ηg (a cutoff without switching, or a neighbour list rebuilt without a skin)"
+        ]
+    if report.proxy == "energy" and report.error_bound > INCONSISTENT_PROXY:
+        return [
+            f"the energy proxy never falls below {report.error_bound:.1e}: central differences of energy_fn along "
+            "the loss's direction disagree with Σ g·f̂ from autograd's forces at every ε, so autograd's −∂Ê/∂r is "
+            "not the derivative of Ê: part of the geometry is detached (torch.no_grad(), .detach(), numpy), or Ê "
+            "is not smooth"
         ]
     return []
 
@@ -360,13 +431,37 @@ def forces_error(
     float64_tolerance = 1e-6 if checked.precision == "float64" else 3e-3
     float64_problem = _forces_problem(checked, atoms_list, forces_fn, float64_tolerance)
     if worst > float64_tolerance:
+        finer = directional_check(
+            ((functools.partial(checked.energy, a), a.get_positions(), forces_of(a)) for a in atoms_list),
+            directions,
+            step / 10,
+            seed,
+        ).error
+        if float64_problem is not None:
+            report.problems.append(float64_problem)
+        elif finer > 0.5 * worst:  # a derivative mismatch, not a truncation or a jump: it does not shrink with h
+            report.problems.append(
+                "autograd's −∂Ê/∂r misses part of Ê's dependence on the positions: central differences of energy_fn "
+                f"differ from it by {worst:.2e} at a step of {step:.0e} Å and by {finer:.2e} at {step / 10:.0e} Å: part "
+                "of the geometry is detached from the graph (computed under torch.no_grad(), .detach(), or through "
+                "numpy), so forces and stress miss its terms"
+            )
+        else:
+            report.problems.append(
+                "Ê is not smooth: central differences of energy_fn disagree with autograd's −∂Ê/∂r and forces_fn "
+                f"(largest error {worst:.2e} at {step:.0e} Å, {finer:.2e} at {step / 10:.0e} Å): a cutoff without a "
+                "smooth switching function, or a neighbour list that changes within the step"
+            )
+        return report
+    jump = _work_mismatch(checked, atoms_list, seed)
+    if jump > (1e-4 if checked.precision == "float64" else 1e-2):
         report.problems.append(
-            float64_problem
-            or "energy_fn is not differentiable as autograd sees it: central differences of energy_fn disagree with "
-            f"both autograd's −∂Ê/∂r and forces_fn (largest error {worst:.2e}); a cutoff without switching, "
-            "or a neighbour list that changes within ±1e-4 Å"
+            f"Ê is not smooth: along a straight path moving every atom by up to {PATH_LENGTH} Å, Ê changes by "
+            f"{jump:.2e} (relative to the largest work rate) more than the work of its own forces: Ê jumps where a "
+            "pair crosses the cutoff without a smooth switching function, or where a neighbour list changes"
         )
-    elif native is not None:
+        return report
+    if native is not None:
         suffix = ""
         if potential.precision != "float64":
             suffix = f" (in {potential.precision}; the float64 copy agrees, so this is round-off: loosen rtol)"

@@ -88,6 +88,39 @@ def stress_of_cell_strain(potential: TorchPotential, atoms) -> np.ndarray:
     return np.zeros((3, 3)) if grad is None else grad.detach().double().cpu().numpy() / volume
 
 
+def moved_by_a_lattice_vector(atoms):
+    """A copy of ``atoms`` with its first atom moved by the first lattice vector: the same periodic configuration."""
+    moved = atoms.copy()
+    positions = moved.get_positions()
+    positions[0] += np.asarray(moved.cell)[0]
+    moved.set_positions(positions)
+    return moved
+
+
+def _image_dependence(stress: Callable, atoms_list) -> float:
+    """The largest relative change of ``stress(atoms)`` when the first atom is moved by a lattice vector."""
+    worst = 0.0
+    for atoms in atoms_list:
+        here, there = stress(atoms), stress(moved_by_a_lattice_vector(atoms))
+        worst = max(worst, float(np.abs(here - there).max()) / max(float(np.abs(here).max()), 1e-300))
+    return worst
+
+
+def wrapped(atoms):
+    """A copy of ``atoms`` with every atom moved into the cell (the same periodic configuration)."""
+    inside = atoms.copy()
+    inside.wrap()
+    return inside
+
+
+def _relative_error(candidates, references) -> float:
+    return float(
+        np.sqrt(
+            sum(np.sum((c - x) ** 2) for c, x in zip(candidates, references)) / sum(np.sum(x**2) for x in references)
+        )
+    )
+
+
 def stress_error(
     model: torch.nn.Module,
     energy_fn: Callable,
@@ -131,18 +164,43 @@ def stress_error(
             "reciprocal cell) is built once from the unstrained cell instead of from the `cell` argument"
         )
         return report
+    image = _image_dependence(checked.stress, atoms_list)
+    if image > tolerance:
+        report.problems.append(
+            "energy_fn's stress depends on which periodic image an atom is given in: moving one atom by a lattice "
+            f"vector changes (1/V) ∂Ê/∂ε by {image:.2e} (relative): positions are wrapped into the cell with the "
+            "unstrained cell; wrap with the `cell` argument, after the strain, or not at all"
+        )
+        return report
     if stress_fn is None:
         return report
-    candidates = []
-    for atoms in atoms_list:
+
+    def candidate(atoms) -> np.ndarray:
         positions = potential.tensor(atoms.get_positions(), requires_grad=True)
-        candidates.append(
-            as_tensor_3x3(stress_fn(model, atoms, positions, potential.tensor(np.asarray(atoms.cell))), "stress_fn")
+        return as_tensor_3x3(stress_fn(model, atoms, positions, potential.tensor(np.asarray(atoms.cell))), "stress_fn")
+
+    candidates = [candidate(atoms) for atoms in atoms_list]
+    not_finite = [
+        atoms.get_chemical_formula() for atoms, c in zip(atoms_list, candidates) if not np.all(np.isfinite(c))
+    ]
+    if not_finite:
+        report.problems.append(
+            f"stress_fn returns NaN or inf on {', '.join(not_finite)}: a division by zero (a zero volume, e.g. a "
+            "cross product taken along the wrong dimension of a batch of cells)"
         )
+        return report
     native = [potential.stress(atoms) for atoms in atoms_list] if checked is not potential else exact
-    report.relative_error = float(
-        np.sqrt(sum(np.sum((c - x) ** 2) for c, x in zip(candidates, native)) / sum(np.sum(x**2) for x in native))
-    )
+    report.relative_error = _relative_error(candidates, native)
+    if report.relative_error > rtol:
+        inside = [wrapped(atoms) for atoms in atoms_list]
+        right_inside = _relative_error([candidate(a) for a in inside], native) <= max(10 * rtol, 1e-9)
+        if right_inside:  # σ is the same periodic configuration's: only the images the atoms are given in differ
+            report.problems.append(
+                "stress_fn depends on which periodic image an atom is given in: right with every atom inside the "
+                f"cell, off by {report.relative_error:.2e} (relative) with the atoms as given: it wraps the positions "
+                "into the cell with the unstrained cell after the strain; wrap first, or with the strained cell"
+            )
+            return report
     problem = describe_stress(
         candidates,
         native,
