@@ -560,7 +560,8 @@ def redrawn(name: str, tmp_path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from snapcheck.base.files import save_figure
-    from snapcheck.studies.cost import CostSpec, cost_figure
+    from snapcheck.studies.cost import CostSpec
+    from snapcheck.studies.cost_figure import cost_figure
     from snapcheck.studies.epsilon_study import FIG1, fig2_spec
     from snapcheck.studies.plots import error_figure, precision_figure
 

@@ -41,11 +41,15 @@ first look at ``$SNAPCHECK_DATA``, a folder holding the Ta data (what CI
 sets).  ``--data DIR`` takes a folder instead: a copy of one of the datasets
 (recognised by the SHA-256 of its FitSNAP input, so its settings and stored
 fit are used), any folder with a FitSNAP input, or a plain folder of
-``<group>/*.json`` or ``*.xyz`` files (then the models are Ta06A's).
+``<group>/*.json`` or ``*.xyz`` files (then the models are Ta06A's); ``--data
+FILE.xyz`` takes one extended XYZ file (one group, the file's stem).  A name
+that is neither gets the closest registered name suggested (``ta_xyz``, the
+local folder's name, suggests ``ta-xyz``).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from collections.abc import Collection
@@ -56,11 +60,12 @@ from typing import NamedTuple
 
 from snapcheck.base.errors import InputError
 from snapcheck.base.progress import progress_bar
+from snapcheck.base.report import Summary
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.extxyz import EXTXYZ_SUFFIXES, extxyz_files, read_extxyz
 from snapcheck.data.fitsnap_input import FitInput, read_fitsnap_input
 from snapcheck.data.fitsnap_json import read_fitsnap_json
-from snapcheck.data.selection import stratified_subset
+from snapcheck.data.selection import AtMost, stratified_subset
 
 FITSNAP_REPOSITORY = "FitSNAP/FitSNAP"
 FITSNAP_COMMIT = "1a9b0507fa2ba292a6497ec363707944c1cb89cd"
@@ -194,7 +199,7 @@ class Dataset:
         root: the folder holding the dataset's own files.
         spec: the registered dataset it is a copy of, or None for an unregistered folder.
         fit_input: its FitSNAP input, or None (a plain folder of configurations).
-        configurations: the folder of ``<group>/*.json`` or of ``*.xyz`` files.
+        configurations: the folder of ``<group>/*.json`` or of ``*.xyz`` files, or one extxyz file.
         scraper: ``json`` or ``xyz``.
         verified: its files were checked against the manifest in this process (a registered name).
     """
@@ -310,10 +315,17 @@ def fetch(name: str, base_url: str | None = None, destination: Path | None = Non
             ) from None
         except (requests.RequestException, OSError) as exc:
             raise InputError(
-                f"{urls[entry.path]}: download of {spec.name} failed ({type(exc).__name__}); "
-                "set SNAPCHECK_DATASETS or pass --data DIR to use a local copy"
+                f"{urls[entry.path]}: download of {spec.name} failed ({type(exc).__name__}); {_local_copy_advice(spec)}"
             ) from None
     return root
+
+
+def _local_copy_advice(spec: DatasetSpec) -> str:
+    """How to use a local copy instead of a download, given what ``$SNAPCHECK_DATASETS`` holds."""
+    folder = os.environ.get("SNAPCHECK_DATASETS")
+    if folder:
+        return f"$SNAPCHECK_DATASETS ({folder}) holds no {spec.local_folder}/: put a copy there, or pass --data DIR"
+    return f"to use a local copy, set SNAPCHECK_DATASETS to a folder holding {spec.local_folder}/, or pass --data DIR"
 
 
 # -- resolution -------------------------------------------------------------------
@@ -344,6 +356,51 @@ def _verified_root(name: str, *environment: str | None) -> Path:
         verify(local, spec.manifest_path)
         return local
     return fetch(name)
+
+
+def dataset_source(name: str) -> str:
+    """Where ``--data NAME`` would be read from now (module docstring), found without reading or verifying anything."""
+    spec = spec_of(name)
+    from_environment = os.environ.get("SNAPCHECK_DATA")
+    if from_environment and name in (DATASET_NAME, PAPER_SET_NAME):
+        return f"$SNAPCHECK_DATA = {from_environment}"
+    local = _local_copy(spec)
+    if local is not None:
+        return f"a local copy under $SNAPCHECK_DATASETS, {local}"
+    root = cache_dir(name)
+    entries = read_manifest(spec.manifest_path)
+    present = sum((root / entry.path).is_file() for entry in entries)
+    if present == len(entries):
+        return f"the cache {root}"
+    base = os.environ.get("SNAPCHECK_DOWNLOAD_URL") or DOWNLOAD_BASE
+    return f"download from {base} into the cache {root} ({present} of {len(entries)} files there)"
+
+
+def make_available(name: str) -> tuple[Path, str]:
+    """The verified root of a registered dataset, downloaded into the cache unless a local copy exists; and which."""
+    spec = spec_of(name)
+    local = _local_copy(spec)
+    if local is not None:
+        verify(local, spec.manifest_path)
+        return local, "the local copy in $SNAPCHECK_DATASETS"
+    return fetch(name), "the cache"
+
+
+def list_datasets() -> Summary:
+    """Every registered dataset: name, FitSNAP folder, file count, what it is, and where it would be read from."""
+    lines = [f"FitSNAP commit {FITSNAP_COMMIT}"]
+    for spec in DATASETS.values():
+        files = len(read_manifest(spec.manifest_path))
+        lines.append(f"{spec.name:22s} {spec.folder:34s} {files:5d} files  {spec.description}")
+        lines.append(f"{'':22s} source: {dataset_source(spec.name)}")
+    return Summary(tuple(lines))
+
+
+def fetch_dataset(name: str) -> Summary:
+    """Make dataset ``name`` available (:func:`make_available`) and say where its verified files are."""
+    root, where = make_available(name)
+    files = len(read_manifest(spec_of(name).manifest_path))
+    return Summary((f"{name}: {files} files verified in {root} ({where})",))
 
 
 def _identify(folder: Path) -> tuple[DatasetSpec | None, Path | None]:
@@ -395,9 +452,23 @@ def resolve_dataset(data: str | Path | None = None) -> Dataset:
         folder, scraper = _configurations_folder(root, read_fitsnap_input(fit_input))
         return Dataset(root, spec, fit_input, folder, scraper, verified=folder.is_relative_to(root))
     root = Path(data)
+    if root.is_file() and root.suffix in EXTXYZ_SUFFIXES:
+        return Dataset(root.parent, None, None, root, "xyz")
     if not root.is_dir():
-        raise InputError(f"{root}: no such dataset folder, and not a dataset name ({', '.join(DATASETS)})")
+        raise InputError(
+            f"{root}: no such dataset folder or extxyz file, and not a dataset name; {_suggestion(str(data))}"
+        )
     return _folder_dataset(root)
+
+
+def _suggestion(text: str) -> str:
+    """``did you mean NAME?`` for a typo of a dataset name or its local folder's name (``ta_xyz``), else the names."""
+    names = {spec.name: spec.name for spec in DATASETS.values()}
+    names.update({spec.local_folder: spec.name for spec in DATASETS.values() if not spec.leave_out})
+    close = difflib.get_close_matches(Path(text).name, names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {names[close[0]]}?"
+    return f"the registered datasets are {', '.join(DATASETS)} (python -m snapcheck.datasets list)"
 
 
 def _folder_dataset(root: Path, default: DatasetSpec | None = None) -> Dataset:
@@ -451,7 +522,8 @@ class _File(NamedTuple):
 def _configuration_files(dataset: Dataset, leave_out: frozenset[str], groups: Collection[str] | None) -> list[_File]:
     """The dataset's files in load order (group, then name), with their groups, before any is parsed."""
     if dataset.scraper == "xyz":
-        paths = extxyz_files(dataset.configurations)
+        folder = dataset.configurations
+        paths = [folder] if folder.is_file() else extxyz_files(folder)
         if not paths:
             raise InputError(f"{dataset.configurations}: no extended XYZ files (*.xyz, *.extxyz)")
         files = [_File(path.stem, path) for path in paths]
@@ -492,7 +564,7 @@ def read_configurations(
     leave_out: frozenset[str] = frozenset(),
     *,
     groups: Collection[str] | None = None,
-    count: int | None = None,
+    count: int | AtMost | None = None,
 ) -> list[Configuration]:
     """The configurations of a resolved dataset, by group and then file name (JSON) or frame (extxyz).
 
@@ -504,7 +576,7 @@ def read_configurations(
     files; otherwise everything is read and then chosen.
     """
     files = _configuration_files(dataset, leave_out, groups)
-    if count is not None and dataset.scraper == "json" and count <= len(files):
+    if count is not None and dataset.scraper == "json" and (isinstance(count, AtMost) or count <= len(files)):
         chosen = [_read(file, dataset.verified) for file in stratified_subset(files, count)]
         if all(len(read) == 1 for read in chosen):
             return [read[0] for read in chosen]
@@ -517,7 +589,7 @@ def load_configurations(
     subset: str | None = None,
     *,
     groups: Collection[str] | None = None,
-    count: int | None = None,
+    count: int | AtMost | None = None,
 ) -> list[Configuration]:
     """Load a dataset: every configuration, sorted by group and file name.
 
