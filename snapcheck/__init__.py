@@ -43,10 +43,11 @@ _PUBLIC = {
     "LinearSnap": "snapcheck.models",
     "LinearSnapPotential": "snapcheck.models",
     "assert_force_loss_gradient": "snapcheck.testing",
+    "assert_forces_consistent": "snapcheck.testing",
     "load_configurations": "snapcheck.data",
     "load_model": "snapcheck.models",
     "paper_force_loss_gradient": "snapcheck.gradients",
-    "select_epsilon": "snapcheck.gradients",
+    "Reference": "snapcheck.gradients",
 }
 
 __all__ = sorted(_PUBLIC)

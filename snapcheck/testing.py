@@ -6,143 +6,211 @@ by the paper's Eq. 7, or by hand) checks it in one line::
     from snapcheck.testing import assert_force_loss_gradient
     assert_force_loss_gradient(my_model, configurations)
 
-``my_model`` follows :mod:`snapcheck.models.protocol` and also offers
-``force_loss_gradient(configuration)``: the trainer's own ∇θL of Eq. 2 for one
-configuration.  Or pass any callable ``gradient_fn(configuration) → ∇θL`` and
-the model that defines the truth as ``reference``.
+``my_model`` follows :mod:`snapcheck.models.protocol` (θ, Ê, f̂ and ∇θÊ) and
+offers ``force_loss_gradient(configuration)``, the trainer's own ∇θL of Eq. 2
+for one configuration; or pass ``gradient_fn=``.  PyTorch trainers use the same
+names in :mod:`snapcheck.torch`, with ``(model, energy_fn)`` in place of the model.
+
+================================  ==================================================
+raises :class:`CheckFailure`      returns the report instead
+================================  ==================================================
+:func:`assert_force_loss_gradient`  :func:`force_loss_gradient_error`
+:func:`assert_forces_consistent`    :func:`forces_error`
+================================  ==================================================
 
 The reference is independent of the code under test:
 
 * for linear SNAP (a :class:`~snapcheck.models.potentials.LinearSnapPotential`,
   or any object whose ``exact_force_loss_gradient`` is that potential's), the
-  closed form ∇θL = A_fᵀg with A_f from LAMMPS ``compute snap``;
+  closed form ∇θL = A_fᵀg with A_f from LAMMPS ``compute snap``, unless that
+  closed form is itself the candidate;
 * for any other model, even one with an exact gradient of its own (which may be
   the very code under test), the paper's central difference (Eq. 7) at
-  ``epsilon`` (``"auto"``: chosen by the proxy of Eq. 14), whose own error is
-  bounded by :data:`PROXY_FACTOR` × the proxy error Err[L̃] at that ε: the
+  automatic ε (:mod:`snapcheck.gradients.reference`), whose own error is
+  bounded by :data:`~snapcheck.gradients.checks.PROXY_FACTOR` × its proxy: the
   assertion tolerates ``rtol`` plus that bound, and says so.
 
 The error is Eq. 11's: one L2 norm over every θ component of every
-configuration.  The failure message says what was compared with what.
+configuration.  The failure message's first line names the likely bug.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from snapcheck.data.configuration import Configuration
-from snapcheck.gradients.diagnosis import diagnose
-from snapcheck.gradients.epsilon import select_epsilon
-from snapcheck.gradients.paper import paper_force_loss_gradient, relative_error
-from snapcheck.models.protocol import check_model
+from snapcheck.gradients.backend import NumpyBackend
+from snapcheck.gradients.checks import (
+    CheckFailure,
+    ForcesReport,
+    GradientReport,
+    compare_forces,
+    describe_forces,
+    directional_check,
+    estimate_tolerance,
+    per_tensor,
+)
+from snapcheck.gradients.diagnosis import describe_gradient
+from snapcheck.gradients.epsilon import DEFAULT_RULE
+from snapcheck.gradients.reference import Reference
 
-#: The paper's estimate is trusted to PROXY_FACTOR × its proxy error Err[L̃] (Figs. 1–2: the proxy tracks
-#: the true error Err[∇̃L] to within a factor of a few at the selected ε).
-PROXY_FACTOR = 10.0
+__all__ = [
+    "CheckFailure",
+    "ForcesReport",
+    "GradientReport",
+    "assert_force_loss_gradient",
+    "assert_forces_consistent",
+    "force_loss_gradient_error",
+    "forces_error",
+]
 
 
-@dataclass(frozen=True)
-class Reference:
-    """(M, P) reference ∇θL, a phrase saying where it came from, and a bound on its own relative error."""
-
-    gradients: np.ndarray
-    source: str
-    error_bound: float
-
-
-def lammps_closed_form(reference):
-    """The LinearSnapPotential whose closed form A_fᵀg ``reference`` offers, or None."""
+def _closed_form(model, candidate: Callable) -> Callable | None:
+    """The LAMMPS closed form A_fᵀg of ``model`` when it has one that is not ``candidate`` itself."""
     from snapcheck.models.potentials import LinearSnapPotential  # loads LAMMPS: only when asked
 
-    if isinstance(reference, LinearSnapPotential):
-        return reference
-    owner = getattr(getattr(reference, "exact_force_loss_gradient", None), "__self__", None)
-    return owner if isinstance(owner, LinearSnapPotential) else None
+    snap = model if isinstance(model, LinearSnapPotential) else None
+    owner = getattr(getattr(model, "exact_force_loss_gradient", None), "__self__", None)
+    snap = snap or (owner if isinstance(owner, LinearSnapPotential) else None)
+    if snap is None:
+        return None
+    method = snap.exact_force_loss_gradient
+    same = getattr(candidate, "__func__", candidate) is getattr(method, "__func__", method) and getattr(
+        candidate, "__self__", None
+    ) is getattr(method, "__self__", None)
+    return None if same else method
 
 
-def reference_gradients(
-    reference, configurations: Sequence[Configuration], epsilon: float | str = "auto", candidate=None
-) -> Reference:
-    """The reference ∇θL for ``configurations``, independent of ``candidate`` (module docstring)."""
-    check_model(reference)
-    snap = lammps_closed_form(reference)
-    if snap is not None and not _same_function(candidate, snap.exact_force_loss_gradient):
-        return Reference(
-            np.array([snap.exact_force_loss_gradient(c) for c in configurations]),
-            "the linear SNAP closed form A_fᵀg from LAMMPS compute snap",
-            0.0,
-        )
-    selection = select_epsilon(reference, configurations) if epsilon == "auto" else None
-    epsilon = selection.epsilon if selection else epsilon
-    proxy = selection.err_loss[selection.grid.index(epsilon)] if selection else float("nan")
-    bound = PROXY_FACTOR * proxy if selection else 0.0
-    gradients = np.array([paper_force_loss_gradient(reference, c, epsilon) for c in configurations])
-    chosen = f"ε = {epsilon:.3g}" + (f" chosen by the proxy, Err[L̃] = {proxy:.2g}" if selection else " as given")
-    return Reference(gradients, f"the paper's central difference (Eq. 7) at {chosen}", bound)
-
-
-def _same_function(candidate, method) -> bool:
-    """True when ``candidate`` is ``method`` itself (a bound method of the same object)."""
-    return (
-        candidate is not None
-        and getattr(candidate, "__func__", candidate) is getattr(method, "__func__", method)
-        and getattr(candidate, "__self__", None) is getattr(method, "__self__", None)
-    )
-
-
-def assert_force_loss_gradient(
-    model_or_gradient_fn,
+def force_loss_gradient_error(
+    model,
     configurations: Sequence[Configuration],
     *,
-    reference=None,
-    epsilon: float | str = "auto",
+    gradient_fn: Callable | None = None,
     rtol: float = 1e-6,
-) -> float:
-    """Raise AssertionError when the candidate ∇θL differs from an independent reference by more than ``rtol``.
-
-    The reference (module docstring) is the LAMMPS closed form for linear SNAP
-    and the paper's estimate otherwise; with the estimate, the tolerance is
-    ``rtol`` plus the estimate's own error bound.  Returns the relative error
-    (Eq. 11) when it passes.
-    """
-    if callable(getattr(model_or_gradient_fn, "force_loss_gradient", None)):
-        gradient_fn: Callable = model_or_gradient_fn.force_loss_gradient
-        reference = model_or_gradient_fn if reference is None else reference
-    elif callable(model_or_gradient_fn):
-        gradient_fn = model_or_gradient_fn
-        if reference is None:
-            raise TypeError("a bare gradient function needs reference=<the energy model it differentiates>")
-    else:
+    epsilon: float | str = "auto",
+    rule: str = DEFAULT_RULE,
+) -> GradientReport:
+    """The report of :func:`assert_force_loss_gradient`, without raising."""
+    __tracebackhide__ = True
+    candidate_fn = gradient_fn or getattr(model, "force_loss_gradient", None)
+    if not callable(candidate_fn):
         raise TypeError(
-            f"expected a model with force_loss_gradient(configuration) or a callable, got {type(model_or_gradient_fn).__name__}"
+            f"{type(model).__name__} has no force_loss_gradient(configuration): give the gradient under test as "
+            "gradient_fn=<function of a configuration returning ∇θL>"
         )
-    truth = reference_gradients(reference, configurations, epsilon, candidate=gradient_fn)
-    expected, source = truth.gradients, truth.source
-    candidates = np.array([np.asarray(gradient_fn(c), dtype=float) for c in configurations])
-    if candidates.shape != expected.shape:
-        raise AssertionError(
-            f"the candidate gradients have shape {candidates.shape}, the reference {expected.shape} (configurations × θ components)"
+    reference = Reference(NumpyBackend(model), configurations)
+    candidates = np.array([np.asarray(candidate_fn(c), dtype=float) for c in configurations])
+    choice = reference.choose(epsilon, rule=rule)
+    exact = _closed_form(model, candidate_fn)
+    if exact is not None:
+        truth, compared_with, tolerance = (
+            np.array([exact(c) for c in configurations]),
+            "the linear SNAP closed form A_fᵀg from LAMMPS compute snap",
+            rtol,
         )
-    error = relative_error(candidates, expected)
-    tolerance = rtol + truth.error_bound
-    if not error <= tolerance:
-        per_configuration = np.linalg.norm(candidates - expected, axis=1)
+    else:
+        truth = choice.estimate.gradients
+        compared_with = f"the paper's central difference (Eq. 7) at ε = {choice.epsilon:.3g}" + (
+            f", chosen by the {choice.proxy} proxy (bound {choice.bound:.2g})"
+            if choice.proxy != "fixed"
+            else " as given"
+        )
+        tolerance = estimate_tolerance(rtol, choice.proxy, choice.bound)
+    name = getattr(candidate_fn, "__qualname__", type(candidate_fn).__name__)
+    report = GradientReport(
+        relative_errors={"θ": float("inf")},
+        compared_with=compared_with,
+        rtol=rtol,
+        tolerance=tolerance,
+        epsilon=choice.epsilon,
+        error_bound=choice.bound,
+        proxy=choice.proxy,
+        rule=choice.rule,
+        precision="float64",
+        reference_precision="float64",
+        loss=reference.loss,
+        n_atoms=reference.n_atoms,
+    )
+    if candidates.shape != truth.shape:
+        report.problems.append(
+            f"{name} returns gradients of shape {candidates.shape[1:]}, the model's θ has {truth.shape[1:]}"
+        )
+        return report
+    report.relative_errors = per_tensor(candidates, truth, {"θ": slice(None)})
+    if exact is not None:
+        report.estimate_vs_exact = per_tensor(choice.estimate.gradients, truth, {"θ": slice(None)})
+    if not report.worst <= tolerance:
+        per_configuration = np.linalg.norm(candidates - truth, axis=1)
         worst = int(np.argmax(per_configuration))
-        parameters = np.argsort(-np.abs(candidates[worst] - expected[worst]))[:5]
-        lines = [
-            f"force-loss gradient check failed: relative error {error:.3g} > tolerance {tolerance:.3g}"
-            f" (rtol {rtol:.3g} + the reference's own error bound {truth.error_bound:.2g}; Eq. 11 over"
-            f" {len(configurations)} configurations): compared the candidate {getattr(gradient_fn, '__qualname__', type(gradient_fn).__name__)}"
-            f" with {source}",
-            f"worst configuration: {configurations[worst].label} (error norm {per_configuration[worst]:.3g} eV/Å² per unit θ)",
+        parameters = np.argsort(-np.abs(candidates[worst] - truth[worst]))[:5]
+        report.problems += [
+            describe_gradient(candidates, truth, reference.n_atoms, worst=report.worst, rtol=rtol)
+            + f" — {name}: relative error {report.worst:.3g} > tolerance {tolerance:.3g} (Eq. 11 over "
+            f"{len(configurations)} configurations)",
+            f"worst configuration: {configurations[worst].label} (error norm {per_configuration[worst]:.3g} per unit θ)",
             "worst parameters: "
-            + ", ".join(f"θ[{p}] candidate {candidates[worst, p]:.6g} vs {expected[worst, p]:.6g}" for p in parameters),
+            + ", ".join(f"θ[{p}] candidate {candidates[worst, p]:.6g} vs {truth[worst, p]:.6g}" for p in parameters),
         ]
-        likely = diagnose(candidates, expected, [c.n_atoms for c in configurations])
-        if likely:
-            lines.append(f"likely bug: {likely}")
-        raise AssertionError("\n".join(lines))
-    return error
+    return report
+
+
+def assert_force_loss_gradient(model, configurations: Sequence[Configuration], **options) -> GradientReport:
+    """Raise :class:`CheckFailure` when the candidate ∇θL differs from an independent reference; return the report.
+
+    ``options``: ``gradient_fn`` (default ``model.force_loss_gradient``), ``rtol`` (1e-6, plus the
+    estimate's bound when the reference is the estimate), ``epsilon`` and ``rule`` (module docstring).
+    """
+    __tracebackhide__ = True
+    report = force_loss_gradient_error(model, configurations, **options)
+    if not report.passed:
+        raise CheckFailure(report)
+    return report
+
+
+def forces_error(
+    model,
+    configurations: Sequence[Configuration],
+    *,
+    forces_fn: Callable | None = None,
+    rtol: float = 1e-6,
+    directions: int = 3,
+    seed: int = 0,
+    step: float = 1e-4,
+) -> ForcesReport:
+    """The report of :func:`assert_forces_consistent`, without raising."""
+    __tracebackhide__ = True
+    forces_fn = forces_fn or (lambda c: model.forces(c, c.positions))
+    check = directional_check(
+        (
+            (lambda r, c=c: model.energy(c, r), c.positions, np.asarray(forces_fn(c), dtype=float))
+            for c in configurations
+        ),
+        directions,
+        step,
+        seed,
+    )
+    worst = check.error
+    comparison = compare_forces(check.projections, check.differences)
+    n_atoms = [c.n_atoms for c in configurations]
+    report = ForcesReport(comparison.relative_error, worst, step, rtol, "float64", n_atoms)
+    if worst > rtol:
+        report.problems.append(
+            describe_forces(comparison, rtol, n_atoms, "forces_fn")
+            or f"forces differ from central differences of the energy (largest error {worst:.2e})"
+        )
+    return report
+
+
+def assert_forces_consistent(model, configurations: Sequence[Configuration], **options) -> ForcesReport:
+    """Raise :class:`CheckFailure` unless ``forces_fn(configuration)`` (default ``model.forces``) = −∂Ê/∂r.
+
+    Checked against central differences of ``model.energy`` along ``directions`` seeded random unit
+    vectors per configuration (step 1e-4 Å): |u·f̂ − FD| ≤ ``rtol`` × max(|FD|, |f̂|).
+    """
+    __tracebackhide__ = True
+    report = forces_error(model, configurations, **options)
+    if not report.passed:
+        raise CheckFailure(report)
+    return report

@@ -18,12 +18,6 @@ from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
 from snapcheck.studies.fitsnap_crosscheck import FitsnapUnavailable, require_fitsnap
 
-try:
-    import torch  # noqa: F401
-except ImportError:  # the torch extra is optional: its tests are not collected without it
-    collect_ignore = ["models/test_torch_snap.py", "studies/test_cost_torch.py"]
-
-
 #: The folder of the shared copies of FitSNAP's examples (``ta_jcp2014``, ``ta_xyz``, ``inp_jpca2020``,
 #: ``ta_quadratic_jcp2018``): ``$SNAPCHECK_DATASETS``, which ``.ci/run`` sets, else ``../shared/datasets``.
 SHARED_DATASETS = Path(

@@ -10,7 +10,8 @@ import pytest
 
 from snapcheck import check
 from snapcheck.data.selection import stratified_subset
-from snapcheck.gradients.epsilon import select_epsilon
+from snapcheck.gradients.backend import NumpyBackend
+from snapcheck.gradients.reference import Reference
 from snapcheck.models.potentials import LinearSnapPotential
 from snapcheck.runtime.cli import run
 
@@ -30,9 +31,9 @@ def test_passes_on_ta06a_with_automatic_epsilon(tmp_path, capsys, ta_configurati
     )  # 3 are perfect crystals
     table = pd.read_csv(tmp_path / "reports" / "check.csv")
     assert table.loc[table["group"] == "all", "err_grad"].item() <= 1e-7
-    # the ε that the one sweep selects is the one select_epsilon picks by the same proxy
+    # the ε that the one sweep selects is the one the Reference picks by the same proxy and rule
     with LinearSnapPotential(ta06a) as potential:
-        expected = select_epsilon(potential, stratified_subset(ta_configurations, 12)).epsilon
+        expected = Reference(NumpyBackend(potential), stratified_subset(ta_configurations, 12)).choose().epsilon
     assert table["epsilon"].unique().tolist() == [expected]
     log = json.loads((tmp_path / "reports" / "check_run.json").read_text())
     assert log["executor"]["kind"] == "process-pool" and log["chunks_computed"] == 12

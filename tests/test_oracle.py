@@ -112,8 +112,8 @@ def test_a_faithful_candidate_passes(reference, tmp_path, capsys):
     ("bug", "likely"),
     [
         (lambda g, n: 0 * g, "all zero"),
-        (lambda g, n: -g, "wrong sign"),
-        (lambda g, n: g / (3 * n[:, None]), "a mean over force components"),
+        (lambda g, n: -g, "a sign error (factor −1)"),
+        (lambda g, n: g / (3 * n[:, None]), "a factor 1/(3N) per configuration: a mean over each configuration's 3N"),
     ],
     ids=["zero", "sign", "mean-over-components"],
 )

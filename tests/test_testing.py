@@ -1,13 +1,19 @@
-"""assert_force_loss_gradient passes a right gradient and names each planted bug."""
+"""snapcheck.testing passes a right gradient and right forces, and names each planted bug."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from snapcheck.gradients.paper import paper_force_loss_gradient
+from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.models import LinearSnapPotential, Morse
-from snapcheck.testing import assert_force_loss_gradient
+from snapcheck.testing import (
+    CheckFailure,
+    assert_force_loss_gradient,
+    assert_forces_consistent,
+    force_loss_gradient_error,
+    forces_error,
+)
 
 
 class PaperMethodTrainer:
@@ -20,7 +26,7 @@ class PaperMethodTrainer:
         self.exact_force_loss_gradient = potential.exact_force_loss_gradient
 
     def force_loss_gradient(self, configuration):
-        return paper_force_loss_gradient(self.potential, configuration, epsilon=1e-5)
+        return paper_force_loss_gradient(self.potential, [configuration], epsilon=1e-5).gradient
 
 
 class ProtocolOnly:
@@ -41,9 +47,16 @@ def potential(ta06a):
         yield potential
 
 
+@pytest.fixture(scope="module")
+def small(one_per_group):
+    return sorted(one_per_group, key=lambda c: c.n_atoms)[:6]
+
+
 def test_a_right_gradient_passes(potential, one_per_group):
-    error = assert_force_loss_gradient(PaperMethodTrainer(potential), one_per_group, rtol=1e-6)
-    assert 0 < error < 1e-7
+    report = assert_force_loss_gradient(PaperMethodTrainer(potential), one_per_group, rtol=1e-6)
+    assert 0 < report.worst < 1e-7 and report.passed
+    assert report.compared_with == "the linear SNAP closed form A_fᵀg from LAMMPS compute snap"
+    assert repr(report).startswith("GradientReport(passed=True") and len(repr(report)) < 200
 
 
 @pytest.mark.parametrize(
@@ -51,42 +64,44 @@ def test_a_right_gradient_passes(potential, one_per_group):
     [
         (
             lambda exact, c: np.zeros_like(exact),
-            "all zero: the forces were probably computed without create_graph=True",
+            "the gradient is all zero: the forces were computed without create_graph=True",
         ),
-        (lambda exact, c: -exact, "wrong sign"),
-        (lambda exact, c: 2 * exact, "a missing ½"),
-        (lambda exact, c: exact / c.n_atoms, "a mean over atoms taken where Eq. 2's sum was due"),
+        (lambda exact, c: -exact, "the gradient has a sign error (factor −1)"),
+        (lambda exact, c: 2 * exact, "a factor 2: Σ|f̂ − f|² where ½Σ|f̂ − f|² was specified"),
+        (lambda exact, c: exact / c.n_atoms, "a factor 1/N per configuration: a mean over each configuration's atoms"),
+        (lambda exact, c: exact / (1.5 * c.n_atoms), "a factor 2/(3N) per configuration: mse_loss"),
     ],
-    ids=["zero", "sign", "missing-half", "mean-over-atoms"],
+    ids=["zero", "sign", "missing-half", "mean-over-atoms", "mse"],
 )
 def test_planted_bugs_are_caught_and_named(potential, one_per_group, bug, likely):
     def buggy(configuration):
         return bug(potential.exact_force_loss_gradient(configuration), configuration)
 
-    with pytest.raises(AssertionError) as failure:
-        assert_force_loss_gradient(buggy, one_per_group, reference=potential)
+    with pytest.raises(CheckFailure) as failure:
+        assert_force_loss_gradient(potential, one_per_group, gradient_fn=buggy)
     message = str(failure.value)
-    assert "force-loss gradient check failed: relative error" in message
+    assert message.startswith("snapcheck: ") and likely in message.splitlines()[0]
     assert "worst configuration: " in message and "worst parameters: θ[" in message
-    assert likely in message
+    assert isinstance(failure.value, AssertionError) and not failure.value.report.passed
+    report = force_loss_gradient_error(potential, one_per_group, gradient_fn=buggy)  # the same, without raising
+    assert report.problems == failure.value.report.problems
 
 
-def test_without_an_exact_gradient_the_reference_is_eq_7_and_its_epsilon_is_reported(one_per_group):
+def test_without_an_exact_gradient_the_reference_is_eq_7_and_its_epsilon_is_reported(small):
     morse = Morse((0.4, 1.4, 2.9))
-    small = sorted(one_per_group, key=lambda c: c.n_atoms)[:6]
-    assert (
-        assert_force_loss_gradient(morse.exact_force_loss_gradient, small, reference=ProtocolOnly(morse), rtol=1e-6)
-        < 1e-6
-    )
-    with pytest.raises(AssertionError, match=r"with the paper's central difference \(Eq. 7\) at ε = 1e-05 as given"):
+    report = assert_force_loss_gradient(ProtocolOnly(morse), small, gradient_fn=morse.exact_force_loss_gradient)
+    assert report.worst < 1e-6 and report.tolerance > report.rtol  # rtol + the estimate's own bound
+    with pytest.raises(
+        AssertionError, match=r"compared with the paper's central difference \(Eq. 7\) at ε = 1e-05 as given"
+    ):
         assert_force_loss_gradient(
-            lambda c: -morse.exact_force_loss_gradient(c), small, reference=ProtocolOnly(morse), epsilon=1e-5
+            ProtocolOnly(morse), small, gradient_fn=lambda c: -morse.exact_force_loss_gradient(c), epsilon=1e-5
         )
 
 
-def test_a_bare_function_needs_a_reference(one_per_group):
-    with pytest.raises(TypeError, match="a bare gradient function needs reference="):
-        assert_force_loss_gradient(lambda c: np.zeros(3), one_per_group)
+def test_a_model_without_a_candidate_is_refused(small):
+    with pytest.raises(TypeError, match=r"Morse has no force_loss_gradient\(configuration\): give the gradient"):
+        assert_force_loss_gradient(Morse((0.4, 1.4, 2.9)), small)
 
 
 class SelfCheckingMorse:
@@ -107,24 +122,32 @@ class SelfCheckingMorse:
     force_loss_gradient = exact_force_loss_gradient
 
 
-def test_a_model_is_never_checked_against_its_own_exact_gradient(one_per_group):
-    small = sorted(one_per_group, key=lambda c: c.n_atoms)[:4]
+def test_a_model_is_never_checked_against_its_own_exact_gradient(small):
     with pytest.raises(AssertionError) as failure:
-        assert_force_loss_gradient(SelfCheckingMorse((0.4, 1.4, 2.9)), small)
+        assert_force_loss_gradient(SelfCheckingMorse((0.4, 1.4, 2.9)), small[:4])
     message = str(failure.value)
-    assert (
-        "compared the candidate SelfCheckingMorse.exact_force_loss_gradient with the paper's central difference"
-        in message
-    )
-    assert "chosen by the proxy, Err[L̃] = " in message and "wrong sign" in message
+    assert "compared with the paper's central difference (Eq. 7)" in message
+    assert "chosen by the energy proxy" in message and "a sign error" in message
 
 
 def test_linear_snap_is_checked_against_the_lammps_closed_form(potential, one_per_group):
     def off(configuration):
         return 1.01 * potential.exact_force_loss_gradient(configuration)
 
-    with pytest.raises(AssertionError, match=r"with the linear SNAP closed form A_fᵀg from LAMMPS compute snap"):
-        assert_force_loss_gradient(off, one_per_group[:3], reference=potential)
+    with pytest.raises(
+        AssertionError, match=r"compared with the linear SNAP closed form A_fᵀg from LAMMPS compute snap"
+    ):
+        assert_force_loss_gradient(potential, one_per_group[:3], gradient_fn=off)
     # the closed form itself as the candidate is not compared with itself: the paper's estimate is the reference
-    error = assert_force_loss_gradient(potential.exact_force_loss_gradient, one_per_group[:3], reference=potential)
-    assert 0 < error < 1e-6
+    report = assert_force_loss_gradient(potential, one_per_group[:3], gradient_fn=potential.exact_force_loss_gradient)
+    assert 0 < report.worst < 1e-6 and "the paper's central difference" in report.compared_with
+
+
+def test_forces_are_checked_against_central_differences_of_the_energy(small):
+    morse = Morse((0.4, 1.4, 2.9))
+    report = assert_forces_consistent(morse, small)
+    assert report.directional_error < 1e-6 and report.passed
+    with pytest.raises(CheckFailure, match=r"forces_fn has a sign error \(factor −1\) against −∂Ê/∂r"):
+        assert_forces_consistent(morse, small, forces_fn=lambda c: -morse.forces(c, c.positions))
+    halved = forces_error(morse, small, forces_fn=lambda c: morse.forces(c, c.positions) / c.n_atoms)
+    assert "a factor 1/N per configuration" in halved.problems[0]

@@ -1,68 +1,191 @@
-"""Naming the likely bug when a candidate force-loss gradient disagrees with the reference.
+"""Naming the likely bug when a trainer's forces or force-loss gradient disagree with the reference.
 
-Three bugs account for most wrong force-training gradients in practice:
+A handful of bugs account for most wrong force-training gradients in practice:
 
-* **all zero**: the forces were taken without ``create_graph=True`` (PyTorch)
-  or otherwise detached, so the force loss does not depend on θ at all;
-* **wrong sign**: g = f − f̂ where f̂ − f was due, or f̂ = +∂Ê/∂r; the relative
-  error is then ≈ 2;
-* **a constant factor**: a missing or extra ½ in L = ½Σ|g|² (factor 2 or ½),
-  or a mean taken where the sum of Eq. 2 was due (a factor 1/N per
-  configuration for a mean over atoms, 1/(3N) for one over force components).
+* **zero**: the forces were taken without ``create_graph=True`` (PyTorch) or
+  otherwise detached, so the force loss does not depend on θ at all;
+* **sign**: g = f − f̂ where f̂ − f was due, or f̂ = +∂Ê/∂r (relative error ≈ 2);
+* **a factor**: a missing or extra ½ in L = ½Σ|g|², or a mean taken where the
+  sum of Eq. 2 was due: over the atoms or the 3N components of each
+  configuration, over the configurations of a batch, or over all atoms of a
+  batch.  In a batch of configurations of different sizes a per-configuration
+  mean scales each configuration's gradient differently, so it is not one
+  constant factor.
 
-:func:`diagnose` fits each configuration's candidate gradient c_k to its
-reference r_k by one scale s_k = ⟨c_k, r_k⟩/⟨r_k, r_k⟩ and names the pattern
-of the s_k when the fit leaves little residual.
+Both checks reduce to the same question.  For every configuration c with
+reference r_c (its −∂Ê/∂r, or its ∇θL_c) the candidate is written as
+Σ_c s_c r_c: per configuration s_c = ⟨x_c, r_c⟩/⟨r_c, r_c⟩ when the candidate
+comes per configuration (forces, or snapcheck.testing's gradients), and by
+least squares over the r_c when only the batch total is known (a trainer's
+``.grad``).  When that leaves little residual, the pattern of the s_c against
+the atom counts N_c is looked up in the one table :data:`FACTORS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-RESIDUAL_TOLERANCE = 1e-3  # a scale "explains" a candidate when |c − s r| ≤ this · |r|
-SCALE_TOLERANCE = 1e-2  # relative tolerance when recognising a scale
+#: A factor within this relative tolerance of a table entry is named by it.
+MATCH_TOLERANCE = 0.02
+#: A candidate is "explained" by scales s_c when |x − Σ s_c r_c| ≤ this · |x|.
+RESIDUAL_TOLERANCE = 1e-3
+#: Configurations whose reference is below this fraction of the largest say nothing about a factor (a perfect
+#: crystal's forces and ∇θL are round-off, so its s_c is noise).
+SIGNIFICANT = 1e-4
+
+#: The scales s_c a trainer is commonly off by, as functions of the atom counts N_c of the configurations the
+#: scales are of, the number M of configurations in the batch and its number of atoms N_batch.
+FACTORS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
+    "2: Σ|f̂ − f|² where ½Σ|f̂ − f|² was specified": lambda n, m, nb: np.full(len(n), 2.0),
+    "1/2: an extra ½": lambda n, m, nb: np.full(len(n), 0.5),
+    "1/N per configuration: a mean over each configuration's atoms where a sum was specified": lambda n, m, nb: 1.0 / n,
+    "1/(3N) per configuration: a mean over each configuration's 3N force components": lambda n, m, nb: 1.0 / (3 * n),
+    "2/(3N) per configuration: mse_loss, mean((f̂ − f)²), where ½Σ|f̂ − f|² was specified": lambda n, m, nb: (
+        2.0 / (3 * n)
+    ),
+    "1/M: a mean over the M configurations of the batch where a sum was specified": lambda n, m, nb: np.full(
+        len(n), 1.0 / m
+    ),
+    "1/(M·N): a mean over each configuration's atoms, then over the batch": lambda n, m, nb: 1.0 / (m * n),
+    "2/(3N·M): mse_loss per configuration, then a mean over the batch": lambda n, m, nb: 2.0 / (3 * n * m),
+    "1/N_batch: a mean over all atoms of the batch": lambda n, m, nb: np.full(len(n), 1.0 / nb),
+    "2/(3N_batch): mse_loss over all force components of the batch": lambda n, m, nb: np.full(len(n), 2.0 / (3 * nb)),
+    "1/(3N_batch): a mean over all force components of the batch": lambda n, m, nb: np.full(len(n), 1.0 / (3 * nb)),
+}
 
 
-def diagnose(candidates: np.ndarray, references: np.ndarray, n_atoms: Sequence[int]) -> str | None:
-    """A sentence naming the likely bug, or None when no known pattern fits.
+#: Scales s_c = k·N_c^p that no entry of :data:`FACTORS` names: a per-atom normalisation the specification and
+#: the trainer disagree on, whatever else each averages over (recognised only in batches of mixed sizes).
+POWERS_OF_N = {
+    -1: "{k:.4g}/N per configuration: each configuration's loss averaged over its N atoms where the specification "
+    "does not (a per-configuration mean)",
+    -2: "{k:.4g}/N² per configuration: a quantity divided by N inside a squared term (a stress or energy per atom "
+    "where the specification has none)",
+    1: "{k:.4g}·N per configuration: a sum over each configuration's atoms where the specification averages",
+}
 
-    ``candidates`` and ``references`` are (M, P): one gradient per configuration.
+
+def name_scales(
+    scales: Sequence[float], n_atoms: Sequence[int], tolerance: float = 1e-3, *, batch: Sequence[int] | None = None
+) -> str | None:
+    """A noun phrase for per-configuration scales s_c ("a sign error (factor −1)"); None when all are 1.
+
+    ``−1`` is a sign error; an entry of :data:`FACTORS` (possibly with a sign) is named by it; a
+    constant s is "a constant factor s"; anything else lists the s_c with their N_c.  ``n_atoms`` are the
+    N_c of the configurations the scales are of; ``batch`` the N_c of the whole batch (default: the same).
     """
-    candidates, references = np.asarray(candidates, float), np.asarray(references, float)
-    if not np.any(references):
+    scales, n = np.asarray(scales, dtype=float), np.asarray(n_atoms, dtype=float)
+    batch = n if batch is None else np.asarray(batch, dtype=float)
+    if np.allclose(scales, 1.0, rtol=0, atol=tolerance):
         return None
-    if not np.any(candidates):
-        return "the gradient is all zero: the forces were probably computed without create_graph=True (or detached), so the force loss does not depend on θ"
-    norms = np.linalg.norm(references, axis=1)
-    # Configurations whose reference is at round-off level (perfect crystals) say nothing.
-    used = norms > 1e-8 * norms.max()
-    scales = np.einsum("kp,kp->k", candidates[used], references[used]) / norms[used] ** 2
-    residual = np.linalg.norm(candidates[used] - scales[:, None] * references[used], axis=1)
-    if np.any(residual > RESIDUAL_TOLERANCE * norms[used]):
+    if np.allclose(scales, -1.0, rtol=0, atol=max(tolerance, MATCH_TOLERANCE)):
+        return "a sign error (factor −1)"
+    for sign, prefix in ((1.0, ""), (-1.0, "a sign error and ")):
+        for name, factor in FACTORS.items():
+            if np.allclose(sign * scales / factor(n, len(batch), batch.sum()), 1.0, rtol=0, atol=MATCH_TOLERANCE):
+                return f"{prefix}a factor {name}"
+    if np.allclose(scales, scales.mean(), rtol=max(tolerance, 1e-6)):
+        return f"a constant factor {scales.mean():.6g}"
+    for power, name in POWERS_OF_N.items():
+        k = scales / n**power
+        if len(set(n)) > 1 and np.allclose(k, k.mean(), rtol=MATCH_TOLERANCE):
+            return "a factor " + name.format(k=k.mean())
+    listing = ", ".join(f"{s:.4g} (N = {int(k)})" for s, k in zip(scales, n))
+    return f"factors that vary by configuration: {listing}"
+
+
+def significant(references: Sequence[np.ndarray]) -> np.ndarray:
+    """True for the configurations whose reference norm is at least :data:`SIGNIFICANT` × the largest."""
+    norms = np.array([np.linalg.norm(np.ravel(r)) for r in references])
+    return norms >= SIGNIFICANT * norms.max() if len(norms) and norms.max() > 0 else np.zeros(len(norms), bool)
+
+
+def per_configuration_scales(
+    candidates: Sequence[np.ndarray], references: Sequence[np.ndarray]
+) -> tuple[np.ndarray, float]:
+    """s_c = ⟨x_c, r_c⟩/⟨r_c, r_c⟩ for candidates given per configuration (any shapes), and the relative residual."""
+    scales, residual, size = [], 0.0, 0.0
+    for candidate, reference in zip(candidates, references):
+        x, r = np.ravel(candidate).astype(float), np.ravel(reference).astype(float)
+        rr = float(r @ r)
+        scale = float(x @ r) / rr if rr > 0 else 0.0
+        scales.append(scale)
+        residual += float(np.sum((x - scale * r) ** 2))
+        size += float(x @ x)
+    return np.array(scales), math.sqrt(residual / size) if size else 0.0
+
+
+def batch_scales(total: np.ndarray, references: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """s_c fitting a batch total x ≈ Σ_c s_c r_c by least squares, and the relative residual; None if not determined."""
+    r = np.asarray(references, float).reshape(len(references), -1)
+    if len(r) > r.shape[1] or np.linalg.matrix_rank(r) < len(r):
         return None
-    atoms = np.asarray(n_atoms, float)[used]
+    x = np.asarray(total, float).ravel()
+    scales = np.linalg.lstsq(r.T, x, rcond=None)[0]
+    size = np.linalg.norm(x)
+    return scales, float(np.linalg.norm(x - r.T @ scales) / size) if size else 0.0
 
-    def constant(values: np.ndarray) -> float | None:
-        mean = float(np.mean(values))
-        return mean if np.allclose(values, mean, rtol=SCALE_TOLERANCE) else None
 
-    scale = constant(scales)
-    if scale is not None:
-        if np.isclose(scale, 1.0, rtol=SCALE_TOLERANCE):
-            return None
-        if np.isclose(scale, -1.0, rtol=SCALE_TOLERANCE):
-            return "the gradient has the wrong sign (relative error ≈ 2): check g = f̂ − f and f̂ = −∂Ê/∂r"
-        if np.isclose(scale, 0.5, rtol=SCALE_TOLERANCE):
-            return "the gradient is half the reference: an extra ½ (the loss is ½ Σ|g|², whose gradient carries no ½)"
-        if np.isclose(scale, 2.0, rtol=SCALE_TOLERANCE):
-            return "the gradient is twice the reference: a missing ½ in L = ½ Σ|g|²"
-        return f"the gradient is off by the constant factor {scale:.6g}"
-    if np.isclose(constant(scales * atoms) or 0.0, 1.0, rtol=SCALE_TOLERANCE):
+def cosine_and_ratio(candidate: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """cos(candidate, reference) and the least-squares ratio ⟨candidate, ref⟩/⟨ref, ref⟩."""
+    x, r = np.ravel(candidate), np.ravel(reference)
+    xx, rr, xr = float(x @ x), float(r @ r), float(x @ r)
+    return (xr / math.sqrt(xx * rr) if xx > 0 and rr > 0 else 0.0), (xr / rr if rr > 0 else 0.0)
+
+
+def likely_bug(
+    candidate: np.ndarray, references: np.ndarray, n_atoms: Sequence[int], tolerance: float = 1e-3
+) -> str | None:
+    """The named pattern of the scales s_c that explain ``candidate`` (module docstring), or None.
+
+    ``candidate`` is per configuration (M, P) or the batch total (P,); ``references`` is (M, P).  None
+    when no scales explain it, or when they are all 1 within ``tolerance``.
+    """
+    references = np.asarray(references, float)
+    candidate = np.asarray(candidate, float)
+    used = significant(references)
+    if candidate.ndim == 2:
+        fit = per_configuration_scales(candidate[used], references[used])
+        if not np.any(candidate):
+            return "the gradient is all zero: the forces were computed without create_graph=True (or detached), so the loss does not depend on θ"
+    else:
+        fit = batch_scales(candidate, references[used])
+        if not np.any(candidate):
+            return "the gradient is all zero: the forces were computed without create_graph=True (or detached), so the loss does not depend on θ"
+    if fit is None or fit[1] > RESIDUAL_TOLERANCE:
+        return None
+    named = name_scales(fit[0], np.asarray(n_atoms)[used], tolerance=tolerance, batch=n_atoms)
+    return None if named is None else f"the gradient has {named}"
+
+
+def describe_gradient(
+    candidate: np.ndarray,
+    references: np.ndarray,
+    n_atoms: Sequence[int],
+    *,
+    worst: float,
+    rtol: float,
+    low_precision: bool = False,
+) -> str:
+    """A sentence for a candidate ∇θL that misses ``rtol`` (largest relative error ``worst``).
+
+    ``candidate`` is per configuration (M, P) or the batch total (P,); ``references`` is (M, P).
+    """
+    references = np.asarray(references, float)
+    total = np.asarray(candidate).sum(axis=0) if np.ndim(candidate) == 2 else np.asarray(candidate)
+    cosine, ratio = cosine_and_ratio(total, references.sum(axis=0))
+    if low_precision and worst < 3e-3 and cosine > 0.9999:
         return (
-            "the gradient is off by a factor 1/N per configuration: a mean over atoms taken where Eq. 2's sum was due"
+            f"float32 precision limit: largest relative error {worst:.2e} exceeds rtol {rtol:g} but is the size of "
+            f"single-precision round-off (cosine {cosine:.8f}); check a float64 copy of the model, or loosen rtol"
         )
-    if np.isclose(constant(scales * 3 * atoms) or 0.0, 1.0, rtol=SCALE_TOLERANCE):
-        return "the gradient is off by a factor 1/(3N) per configuration: a mean over force components taken where Eq. 2's sum was due"
-    return None
+    named = likely_bug(candidate, references, n_atoms, tolerance=max(10 * rtol, 1e-3))
+    if named is not None:
+        batch = f"{len(references)} configurations, N = {', '.join(str(int(n)) for n in n_atoms)} atoms"
+        return f"{named} (ratio to the reference {ratio:.6g}; {batch})"
+    if cosine < -0.999:
+        return f"sign error: the gradient is {ratio:.6g} × the reference (cosine {cosine:.6f})"
+    return f"the gradient differs from the reference (overall ratio {ratio:.4g}, cosine {cosine:.6f})"

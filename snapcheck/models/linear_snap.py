@@ -7,7 +7,7 @@ element e:
     f̂(r) = Σ_e A_f,e(r) β_e + f_ref(r),            A_f = −∂ΣB/∂r,
 
 with ΣB_e the bispectrum summed over the atoms of element e and E_ref the ZBL
-reference (see :mod:`snapcheck.descriptors.lammps_engine`).  Hence
+reference (see :mod:`snapcheck.descriptors.engine`).  Hence
 
     ∇θÊ = (n_e, ΣB_e(r))_e ,
 

@@ -1,7 +1,7 @@
 """A neural-network potential on SNAP descriptors, in plain numpy, with its backpropagation by hand.
 
 The model (a Behler–Parrinello network on bispectrum descriptors) gives every
-atom an energy from its own descriptors Bᵢ ∈ ℝᴷ (:mod:`snapcheck.descriptors.per_atom`):
+atom an energy from its own descriptors Bᵢ ∈ ℝᴷ (:meth:`snapcheck.descriptors.engine.SnapEngine.evaluate_per_atom`):
 
     Ê = Σᵢ Eᵢ + E_ref,     Eᵢ = MLP(xᵢ),     xᵢ = (Bᵢ − μ)/σ,
 
@@ -51,7 +51,7 @@ for the paper's estimate on a nonlinear model.  It costs about two ∇θÊ passe
 :class:`~snapcheck.models.potentials.NeuralSnapPotential` binds it to LAMMPS
 and implements the model protocol (:mod:`snapcheck.models.protocol`), with
 ``exact_force_loss_gradient`` (the R-op); the paper's estimate of the same
-gradient is :func:`snapcheck.gradients.paper.paper_force_loss_gradient`, which
+gradient is :func:`snapcheck.gradients.reference.paper_force_loss_gradient`, which
 sees the model only through Ê and ∇θÊ.
 
 Units: B and x are dimensionless; Eᵢ, Ê, θ's output layer (w, c) in eV; f̂ in

@@ -94,4 +94,6 @@ class NeuralSnapPotential(_BoundPotential):
     def exact_force_loss_gradient(self, configuration: Configuration) -> np.ndarray:
         """∇θL of Eq. 2 by the analytic R-op (:mod:`snapcheck.models.neural_snap`)."""
         descriptors = self.cache.per_atom(configuration)
-        return self.model.force_loss_gradient_from(descriptors, self.model.forces_from(descriptors) - configuration.forces)
+        return self.model.force_loss_gradient_from(
+            descriptors, self.model.forces_from(descriptors) - configuration.forces
+        )

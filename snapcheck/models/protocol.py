@@ -72,7 +72,9 @@ def check_model(model) -> None:
         try:
             inspect.signature(function).bind(None, None)
         except TypeError:
-            problems.append(f"{method}{inspect.signature(function)} cannot be called as {method}(configuration, positions)")
+            problems.append(
+                f"{method}{inspect.signature(function)} cannot be called as {method}(configuration, positions)"
+            )
         except ValueError:  # no signature (a builtin): trust it
             pass
     if problems:

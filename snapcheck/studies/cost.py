@@ -58,7 +58,7 @@ from snapcheck.base.progress import progress_bar
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.structures import bcc_tantalum
 from snapcheck.descriptors.engine import SnapEngine
-from snapcheck.gradients.paper import Evaluation, central_difference, relative_error
+from snapcheck.gradients.paper import Evaluation, LossPath, central_difference, relative_error
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.studies.cost_harness import median_times, numpy_peak_bytes, torch_peak_bytes
 from snapcheck.studies.cost_methods import (
@@ -133,13 +133,12 @@ def measure_linear(configuration: Configuration, model: LinearSnap, repeats: int
         def forces() -> np.ndarray:
             return model.forces_from(engine.evaluate())
 
-        def energy_gradient(positions: np.ndarray) -> Evaluation:
+        def energy_gradient(positions: np.ndarray, cell) -> Evaluation:
             return Evaluation(None, model.energy_gradient_from(engine.evaluate_values(positions)))
 
         def paper() -> np.ndarray:
-            return central_difference(
-                energy_gradient, configuration.positions, forces() - configuration.forces, configuration.forces, EPSILON
-            ).gradient
+            path = LossPath(configuration.positions, forces() - configuration.forces)
+            return central_difference(energy_gradient, path, EPSILON).gradient
 
         estimate = paper()
         exact = model.force_loss_from(configuration, engine.evaluate()).gradient

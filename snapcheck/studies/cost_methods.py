@@ -28,7 +28,7 @@ import numpy as np
 
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import AtomDescriptors
-from snapcheck.gradients.paper import Evaluation, central_difference, displacement
+from snapcheck.gradients.paper import Evaluation, LossPath, central_difference, displacement
 from snapcheck.models.neural_snap import NeuralSnap
 
 EPSILON = 1e-5  # the paper's ε (Eq. 9), g₀ = max|gᵢ|
@@ -64,12 +64,12 @@ def paper_gradient(problem: NeuralProblem) -> np.ndarray:
     """(b): f̂, g and η (g sets r±, whose descriptors LAMMPS computed beforehand), then Eq. 7 from two ∇θÊ passes."""
     model, positions = problem.model, problem.positions
 
-    def energy_gradient(displaced: np.ndarray) -> Evaluation:
+    def energy_gradient(displaced: np.ndarray, cell) -> Evaluation:
         descriptors = problem.plus if np.array_equal(displaced, problem.plus_positions) else problem.minus
         return Evaluation(None, model.atom_energy_gradient(descriptors))
 
     errors = model.forces_from(problem.descriptors) - problem.targets
-    return central_difference(energy_gradient, positions, errors, problem.targets, EPSILON).gradient
+    return central_difference(energy_gradient, LossPath(positions, errors), EPSILON).gradient
 
 
 def exact_product(problem: NeuralProblem) -> np.ndarray:
@@ -84,9 +84,9 @@ def neural_problem(
     b = descriptors.descriptors
     model = NeuralSnap.initialize(engine.parameters, widths, seed=seed, shift=b.mean(axis=0), scale=b.std(axis=0))
     positions = engine.configuration.positions
-    step = displacement(positions, model.forces_from(descriptors) - targets, EPSILON)
-    plus, minus = (engine.evaluate_per_atom_values(r).descriptors for r in (step.plus, step.minus))
-    return NeuralProblem(model, descriptors, targets, plus, minus, positions, step.plus)
+    step = displacement(LossPath(positions, model.forces_from(descriptors) - targets), EPSILON)
+    plus, minus = (engine.evaluate_per_atom_values(r).descriptors for r, _ in (step.plus, step.minus))
+    return NeuralProblem(model, descriptors, targets, plus, minus, positions, step.plus[0])
 
 
 def neural_methods(problem: NeuralProblem, with_torch: bool) -> dict[str, tuple[str, Callable[[], object]]]:

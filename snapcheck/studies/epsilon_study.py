@@ -8,6 +8,8 @@ and precision, :mod:`snapcheck.studies.sweep`), then writes under ``out_dir``:
 * ``reports/<fig>.csv``: the whole dataset, one row per model, precision and ε
   (``err_grad`` Eq. 11, ``err_loss`` Eq. 14, ``grad_norm`` in eV/Å²);
 * ``reports/<fig>_groups.csv``: the same per group;
+* ``reports/<fig>_epsilon_rules.csv``: how close each ε rule's choice comes to the true optimum, on
+  the whole set and on random subsets (:mod:`snapcheck.studies.epsilon_rules`);
 * ``figures/<fig>.png`` and ``.pdf``;
 * ``figures/fig1_precision.png`` and ``.pdf`` when float32 is among the precisions.
 
@@ -24,6 +26,7 @@ import pandas as pd
 from snapcheck.base.files import save_figure, write_csv
 from snapcheck.data.configuration import Configuration
 from snapcheck.models.registry import NamedModel
+from snapcheck.studies.epsilon_rules import rule_table
 from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, run_sweep
 
 
@@ -69,7 +72,9 @@ def run_figures(
         g0_rules=tuple(f.g0_rule for f in figures),
         precisions=precisions,
     )
-    table = error_table(configurations, run_sweep(configurations, spec, **execution), spec)
+    results = run_sweep(configurations, spec, **execution)
+    table = error_table(configurations, results, spec)
+    rules = rule_table(results, spec)
     reports, figures_dir = out_dir / "reports", out_dir / "figures"
     lines = [
         f"{len(configurations)} configurations, {len(spec.epsilons)} values of ε, models: {', '.join(named.description for named in models)}"
@@ -79,6 +84,7 @@ def run_figures(
         part = table[table["g0_mode"] == mode]
         write_csv(part[part["group"] == "all"].drop(columns="group"), reports / f"{figure_spec.name}.csv")
         write_csv(part[part["group"] != "all"], reports / f"{figure_spec.name}_groups.csv")
+        write_csv(rules[rules["g0_mode"] == mode], reports / f"{figure_spec.name}_epsilon_rules.csv")
         figure = error_figure(part, figure_spec.title)
         for suffix in (".png", ".pdf"):
             save_figure(figure, figures_dir / f"{figure_spec.name}{suffix}")

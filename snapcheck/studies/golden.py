@@ -50,7 +50,7 @@ from snapcheck.base.files import atomic_path
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.datasets import sha256_of
 from snapcheck.descriptors.engine import SnapEngine
-from snapcheck.gradients.diagnosis import diagnose
+from snapcheck.gradients.diagnosis import likely_bug
 from snapcheck.gradients.paper import relative_error
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
@@ -239,7 +239,7 @@ def compare(reference_path: str | Path, candidate_path: str | Path) -> tuple[pd.
             }
         ]
     )
-    likely = diagnose(candidate["gradient"], expected_gradient, reference["n_atoms"][rows])
+    likely = likely_bug(candidate["gradient"], expected_gradient, reference["n_atoms"][rows])
     table = pd.concat([overall, by_group[table.columns], table], ignore_index=True)
     return table.merge(own, on="name", how="left"), likely
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.selection import group_indices
 from snapcheck.descriptors.engine import SnapEngine
-from snapcheck.gradients.epsilon import EPSILON_GRID
-from snapcheck.gradients.paper import Evaluation, central_difference
+from snapcheck.gradients.epsilon import DEFAULT_RULE, EPSILON_GRID, RULES, choose_epsilon
+from snapcheck.gradients.paper import Evaluation, LossPath, central_difference, loss_estimate
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
 
@@ -47,11 +48,16 @@ class SweepSpec:
     precisions: tuple[str, ...] = ("float64",)
 
     def __post_init__(self) -> None:
-        parameters = {model.parameters for model in self.models}
-        if len(parameters) != 1:
-            raise ValueError("all models of a sweep must share one set of SNAP parameters (one descriptor engine)")
+        first = self.models[0]
+        for model in self.models[1:]:
+            if model.parameters != first.parameters or model.reference != first.reference:
+                raise InputError(
+                    f"--models: {model.name} has other SNAP settings or another reference potential than "
+                    f"{first.name} ({model.parameters} against {first.parameters}); models of one sweep share one "
+                    "descriptor engine, so sweep them separately"
+                )
         if not self.epsilons or min(self.epsilons) <= 0:
-            raise ValueError("ε must be a non-empty list of positive numbers")
+            raise InputError("--epsilons: ε must be a non-empty list of positive numbers")
 
 
 @dataclass(frozen=True)
@@ -93,10 +99,11 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
         if not np.any(exact.errors):
             zero_errors[m] = True
             continue
+        path = LossPath(configuration.positions, exact.errors)
         for r, g0_rule in enumerate(spec.g0_rules):
             for p, precision in enumerate(spec.precisions):
 
-                def evaluate(positions: np.ndarray, model=model, precision=precision) -> Evaluation:
+                def evaluate(positions: np.ndarray, cell, model=model, precision=precision) -> Evaluation:
                     """Ê and ∇θÊ from one evaluation without derivatives, in ``precision`` (float32 emulated)."""
                     if precision == "float32":
                         return float32_evaluation(engine, model, positions)
@@ -104,17 +111,9 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
                     return Evaluation(model.energy_from(values), model.energy_gradient_from(values))
 
                 for e, epsilon in enumerate(spec.epsilons):
-                    estimate = central_difference(
-                        evaluate,
-                        configuration.positions,
-                        exact.errors,
-                        configuration.forces,
-                        epsilon,
-                        g0_rule,
-                        precision,
-                    )
+                    estimate = central_difference(evaluate, path, epsilon, g0_rule, precision)
                     gradient_estimates[m, r, p, e] = estimate.gradient
-                    loss_estimates[m, r, p, e] = estimate.loss
+                    loss_estimates[m, r, p, e] = loss_estimate(estimate.directional, exact.errors, configuration.forces)
     return ConfigurationSweep(
         exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors, max_force_error
     )
@@ -253,20 +252,31 @@ def error_table(
     return pd.DataFrame(rows)
 
 
-def best_epsilons(table: pd.DataFrame) -> pd.DataFrame:
-    """Per model, g₀ rule and precision (whole dataset): the ε that minimises each error."""
+def best_epsilons(table: pd.DataFrame, rule: str = DEFAULT_RULE) -> pd.DataFrame:
+    """Per model, g₀ rule and precision (whole dataset): the ε of each minimum, and the ε each rule reads off the proxy.
+
+    Columns: ``best_epsilon_grad``/``min_err_grad`` (the true optimum, from the exact gradient),
+    ``best_epsilon_loss``/``min_err_loss`` (the smallest proxy Err[L̃]); for every rule of
+    :data:`~snapcheck.gradients.epsilon.RULES` the ε it picks from the Err[L̃] curve, ``epsilon_<rule>``, and
+    the true error there, ``err_grad_<rule>``; and ``selected_epsilon``/``err_grad_selected``, those of ``rule``
+    (what ``check`` uses).
+    """
     whole = table[table["group"] == "all"]
     rows = []
     for key, curve in whole.groupby(["model", "g0_mode", "precision"], sort=False):
         by_grad = curve.loc[curve["err_grad"].idxmin()]
         by_loss = curve.loc[curve["err_loss"].idxmin()]
-        rows.append(
-            dict(
-                zip(["model", "g0_mode", "precision"], key),
-                best_epsilon_grad=by_grad["epsilon"],
-                min_err_grad=by_grad["err_grad"],
-                best_epsilon_loss=by_loss["epsilon"],
-                min_err_loss=by_loss["err_loss"],
-            )
+        row = dict(
+            zip(["model", "g0_mode", "precision"], key),
+            best_epsilon_grad=by_grad["epsilon"],
+            min_err_grad=by_grad["err_grad"],
+            best_epsilon_loss=by_loss["epsilon"],
+            min_err_loss=by_loss["err_loss"],
         )
+        err_grad = dict(zip(curve["epsilon"], curve["err_grad"]))
+        for name in RULES:
+            chosen, _ = choose_epsilon(dict(zip(curve["epsilon"], curve["err_loss"])), name)
+            row[f"epsilon_{name}"], row[f"err_grad_{name}"] = chosen, err_grad[chosen]
+        row["selected_epsilon"], row["err_grad_selected"] = row[f"epsilon_{rule}"], row[f"err_grad_{rule}"]
+        rows.append(row)
     return pd.DataFrame(rows)

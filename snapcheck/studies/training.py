@@ -52,7 +52,7 @@ import numpy as np
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.snap_files import SnapParameters
 from snapcheck.descriptors.cache import EngineCache
-from snapcheck.gradients.paper import displacement
+from snapcheck.gradients.paper import LossPath, displacement
 from snapcheck.models.neural_snap import NeuralSnap
 from snapcheck.models.potentials import NeuralSnapPotential
 from snapcheck.studies.adam import AdamState, adam_step
@@ -133,11 +133,11 @@ def batch_loss_gradient(
             continue
         errors = model.forces_from(evaluation) - configuration.forces
         force_loss += 0.5 * float(np.sum(errors * errors)) / m
-        step = displacement(configuration.positions, errors, spec.epsilon)
+        step = displacement(LossPath(configuration.positions, errors), spec.epsilon)
         if step is None:
             continue
-        # Eq. 7 as seeds: −(∇θÊ[r₊] − ∇θÊ[r₋])/(2η) weighted by c₂/M
-        for positions, sign in ((step.plus, -1.0), (step.minus, 1.0)):
+        # Eq. 7 as seeds: −(∇θÊ[r₊] − ∇θÊ[r₋])/(2η) weighted by c₂/M; step.minus is r₊ = r + ηg, step.plus r₋
+        for (positions, _), sign in ((step.minus, -1.0), (step.plus, 1.0)):
             atoms.append(cache.per_atom_values(configuration, positions).descriptors)
             seeds.append(np.full(configuration.n_atoms, sign * spec.force_weight / (2.0 * step.eta * m)))
     gradient = model.atom_energy_gradient(np.concatenate(atoms), np.concatenate(seeds))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from snapcheck.data.configuration import Configuration
-from snapcheck.gradients.paper import paper_force_loss_gradient, relative_error
+from snapcheck.gradients.paper import relative_error
+from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.models.potentials import NeuralSnapPotential
 
 
@@ -57,5 +58,5 @@ def predict(potential: NeuralSnapPotential, configurations: Sequence[Configurati
 def gradient_error(potential: NeuralSnapPotential, configurations: Sequence[Configuration], epsilon: float) -> float:
     """Err[∇̃L] (Eq. 11) of the paper's estimate at ``epsilon`` against the exact R-op gradient."""
     exact = np.array([potential.exact_force_loss_gradient(c) for c in configurations])
-    estimate = np.array([paper_force_loss_gradient(potential, c, epsilon) for c in configurations])
+    estimate = paper_force_loss_gradient(potential, configurations, epsilon=epsilon).per_configuration
     return relative_error(estimate, exact)

@@ -2,37 +2,43 @@
 
 ::
 
-    import snapcheck.torch as sc
+    import ase.io
+    import snapcheck.torch as sct
     configurations = ase.io.read("train.extxyz", ":3")          # energy and forces attached
-    sc.assert_forces_consistent(model, energy_fn, configurations, forces_fn=my_forces)
-    sc.assert_force_training_gradient(model, energy_fn, configurations, forces_fn=my_forces)
+    sct.assert_forces_consistent(model, energy_fn, configurations, forces_fn=my_forces)
+    sct.assert_force_loss_gradient(model, energy_fn, configurations, forces_fn=my_forces)
 
 ``energy_fn(model, atoms, positions)`` returns Ê (eV) as a scalar tensor built from the
 ``positions`` tensor (Å); ``forces_fn`` is the trainer's own force code.  The reference uses only
 ``energy_fn`` and first-order gradients (the paper's Eq. 7 at automatic ε), plus the exact
-forward-over-reverse product in float64.  Needs the ``torch`` extra: ``pip install 'snapcheck[torch]'``.
+forward-over-reverse product in float64.  The names are those of :mod:`snapcheck.testing`, with
+``(model, energy_fn)`` where a numpy model stands there.  Needs the ``torch`` extra:
+``pip install 'snapcheck[torch]'``; importing this package imports nothing until a name is used.
 """
 
-from snapcheck.torch.check import (
-    DEFAULT_RTOL,
-    ForcesReport,
-    GradientReport,
-    assert_force_training_gradient,
-    assert_forces_consistent,
-    forces_from_energy,
-)
-from snapcheck.torch.paper import PaperGradientReport, paper_force_loss_gradient
-from snapcheck.torch.reference import default_loss, robust_argmin
+import importlib
 
-__all__ = [
-    "DEFAULT_RTOL",
-    "ForcesReport",
-    "GradientReport",
-    "PaperGradientReport",
-    "assert_force_training_gradient",
-    "assert_forces_consistent",
-    "default_loss",
-    "forces_from_energy",
-    "paper_force_loss_gradient",
-    "robust_argmin",
-]
+#: name → the module that defines it, imported on first use (no torch until then).
+_PUBLIC = {
+    "CheckFailure": "snapcheck.gradients.checks",
+    "DEFAULT_RTOL": "snapcheck.gradients.checks",
+    "ForcesReport": "snapcheck.gradients.checks",
+    "GradientReport": "snapcheck.gradients.checks",
+    "PaperGradient": "snapcheck.gradients.reference",
+    "TorchPotential": "snapcheck.torch.backend",
+    "assert_force_loss_gradient": "snapcheck.torch.check",
+    "assert_forces_consistent": "snapcheck.torch.check",
+    "default_loss": "snapcheck.torch.backend",
+    "force_loss_gradient_error": "snapcheck.torch.check",
+    "forces_error": "snapcheck.torch.check",
+    "forces_from_energy": "snapcheck.torch.backend",
+    "paper_force_loss_gradient": "snapcheck.gradients.reference",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'snapcheck.torch' has no attribute {name!r}")

@@ -13,7 +13,7 @@ measured side by side in one run, one thread:
   recorded first backward, all alive when ``loss.backward()`` starts.  This is the memory the
   paper's method removes (Sec. II B); it excludes the parameters and the optimizer state, which
   both methods share;
-* **check**: time of :func:`snapcheck.torch.assert_force_training_gradient` (automatic ε over the
+* **check**: time of :func:`snapcheck.torch.assert_force_loss_gradient` (automatic ε over the
   23-point grid, the exact product, the diagnosis) against ``torch.autograd.gradgradcheck`` on the
   same model and configuration (E as a function of θ and r; its numerical Jacobian costs O(P)
   gradient evaluations, so the full mode runs only up to ``gradgradcheck_max_parameters`` and on the 2-atom cell:
@@ -30,23 +30,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
-from ase.build import bulk
-from ase.calculators.singlepoint import SinglePointCalculator
 
 from snapcheck.base.files import write_csv
-from snapcheck.torch.check import assert_force_training_gradient
-from snapcheck.torch.paper import paper_force_loss_gradient
+from snapcheck.data.structures import bcc_tantalum
+from snapcheck.gradients.reference import paper_force_loss_gradient
+from snapcheck.torch.backend import TorchPotential, default_loss
+from snapcheck.torch.check import assert_force_loss_gradient
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, neighbours
-from snapcheck.torch.reference import default_loss
 
 PARAMETERS = (1_000, 10_000, 100_000, 1_000_000)
 ATOMS = (2, 16, 54, 128, 200)
 #: BCC supercell repeats giving each atom count (2 atoms per cubic cell).
 REPEATS = {2: (1, 1, 1), 16: (2, 2, 2), 54: (3, 3, 3), 128: (4, 4, 4), 200: (5, 5, 4)}
-TA_LATTICE = 3.30  # Å
 
 
 def width_for(parameters: float) -> int:
@@ -55,11 +52,8 @@ def width_for(parameters: float) -> int:
 
 
 def bcc_ta(n_atoms: int, seed: int = 0):
-    """A BCC Ta cell of ``n_atoms``, rattled by 0.05 Å (seeded), with reference forces f = 0 attached."""
-    atoms = bulk("Ta", "bcc", a=TA_LATTICE, cubic=True).repeat(REPEATS[n_atoms])
-    atoms.rattle(0.05, seed=seed)
-    atoms.calc = SinglePointCalculator(atoms, energy=0.0, forces=np.zeros((n_atoms, 3)))
-    return atoms
+    """A bcc Ta cell of ``n_atoms`` (:func:`snapcheck.data.structures.bcc_tantalum`, σ = 0.05 Å) as ase.Atoms, f = 0."""
+    return bcc_tantalum(REPEATS[n_atoms], seed, displacement=0.05).to_atoms()
 
 
 class GraphMemory:
@@ -102,7 +96,8 @@ def paper_step(model, atoms, memory: GraphMemory | None = None) -> None:
         return energy_fn(m, a, positions)
 
     model.zero_grad(set_to_none=True)
-    paper_force_loss_gradient(model, energy, [atoms], epsilon=1e-5)
+    potential = TorchPotential(model, energy)
+    potential.add_to_grad(paper_force_loss_gradient(potential, [atoms], epsilon=1e-5).gradient)
 
 
 def double_backprop_step(model, atoms, memory: GraphMemory | None = None) -> None:
@@ -162,7 +157,7 @@ def run_benchmark(
                 row["graph_bytes_paper"], row["graph_bytes_double"] = memories["paper"], memories["double"]
                 row["memory_ratio_double_over_paper"] = memories["double"] / memories["paper"]
                 start = time.perf_counter()
-                report = assert_force_training_gradient(model, energy_fn, [configuration])
+                report = assert_force_loss_gradient(model, energy_fn, [configuration])
                 row["seconds_check"] = time.perf_counter() - start
                 row["check_max_relative_error"] = max(report.relative_errors.values())
                 for mode, limit, fast in (
@@ -205,10 +200,10 @@ def _gradient_rows(trainer: str, report, extra: dict | None = None) -> list[dict
         rows.append(
             {
                 "trainer": trainer,
-                "dtype": str(report.dtype).removeprefix("torch."),
+                "dtype": report.precision,
                 "tensor": name,
                 "relative_error": error,
-                "fd_vs_exact": (report.fd_vs_exact or {}).get(name, math.nan),
+                "fd_vs_exact": (report.estimate_vs_exact or {}).get(name, math.nan),
                 "force_term_relative_error": math.nan,
                 "energy_only": name in report.energy_only,
                 "epsilon": report.epsilon,
@@ -238,7 +233,7 @@ def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -
         if "radial" in trainers:
             for dtype in (torch.float64, torch.float32):
                 model = RadialPotential(dtype=dtype)
-                report = assert_force_training_gradient(model, energy_fn, configurations, forces_fn=forces_fn)
+                report = assert_force_loss_gradient(model, energy_fn, configurations, forces_fn=forces_fn)
                 rows += _gradient_rows("radial", report)
         if "hippynn" in trainers:
             from snapcheck.torch import hippynn as hp
@@ -246,7 +241,7 @@ def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -
             for dtype in (torch.float64, torch.float32):
                 model = hp.build(dtype)
                 forces = assert_forces_consistent(model, hp.energy_fn, configurations, forces_fn=hp.forces_fn)
-                report = assert_force_training_gradient(
+                report = assert_force_loss_gradient(
                     model, hp.energy_fn, configurations, forces_fn=hp.forces_fn, loss_fn=hp.force_mse
                 )
                 rows += _gradient_rows("hippynn", report, {"forces_relative_error": forces.relative_error})
@@ -255,11 +250,11 @@ def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -
 
             report = fa.check_fitsnap_gradient(fa.run_one_batch())
             for name, error in report.relative_errors.items():
-                force_term = report.force_term_relative_errors[name]
+                force_term = report.estimate_errors[name]
                 rows.append(
                     {
                         "trainer": "fitsnap",
-                        "dtype": str(report.dtype).removeprefix("torch."),
+                        "dtype": report.precision,
                         "tensor": name,
                         "relative_error": error,
                         "fd_vs_exact": math.nan,
@@ -267,8 +262,8 @@ def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -
                         "energy_only": math.isnan(force_term),
                         "epsilon": report.epsilon,
                         "error_bound": report.error_bound,
-                        "forces_directional_error": report.forces_directional_error,
-                        "descriptor_mismatch": report.descriptor_mismatch,
+                        "forces_directional_error": report.measurements["forces_directional_error"],
+                        "descriptor_mismatch": report.measurements["descriptor_mismatch"],
                     }
                 )
     finally:

@@ -2,7 +2,7 @@
 
 Both trainers start from the same θ and take the same Adam steps on L = Σ_c ½Σ|f̂ − f|² (Eq. 2):
 
-* ``paper``:  :func:`snapcheck.torch.paper_force_loss_gradient` fills ``.grad`` with Eq. 7 (first-order
+* ``paper``:  :func:`snapcheck.torch.paper_force_loss_gradient` and ``TorchPotential.add_to_grad`` fill ``.grad`` with Eq. 7 (first-order
   backward passes only, no ``create_graph``), ε fixed at 1e-5 (float64; the paper's automatic choice
   on this model lands there too);
 * ``double``: f̂ = −∂Ê/∂r with ``create_graph=True`` and ``loss.backward()`` through it (Eq. 5).
@@ -21,9 +21,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from snapcheck.torch.paper import paper_force_loss_gradient
+from snapcheck.gradients.reference import paper_force_loss_gradient
+from snapcheck.torch.backend import TorchPotential, default_loss
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, ta_atoms
-from snapcheck.torch.reference import default_loss
 
 #: Six Ta configurations (4 to 48 atoms) from four groups.
 TRAINING_SET = (("Elastic_FCC", 2), ("Elastic_BCC", 2), ("GSF_110", 1), ("Displaced_FCC", 1))
@@ -42,12 +42,15 @@ def train(method: str, configurations, steps: int = 40, learning_rate: float = 1
     """Adam on the force loss; one row per step: step, method, loss (before the step, eV²/Å²), seconds."""
     model = RadialPotential(hidden=16, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    potential = TorchPotential(model, energy_fn)
     rows = []
     for step in range(steps):
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         if method == "paper":
-            loss = paper_force_loss_gradient(model, energy_fn, configurations, epsilon=1e-5).loss
+            estimate = paper_force_loss_gradient(potential, configurations, epsilon=1e-5)
+            potential.add_to_grad(estimate.gradient)
+            loss = estimate.loss
         elif method == "double":
             loss_tensor = force_loss(model, configurations)
             loss_tensor.backward()

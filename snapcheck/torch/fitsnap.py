@@ -12,20 +12,22 @@ from :meth:`snapcheck.descriptors.engine.SnapEngine.evaluate_per_atom_values` (F
 
     ∇θL_force ≈ −Σ_c (∇θÊ_c[r + ηg] − ∇θÊ_c[r − ηg]) / (2η),     g = ∂L_force/∂f̂ = 2·fw·(f̂ − f)/(3N_batch)
 
-(Eq. 7, ε by the proxy of Eqs. 12–14 through :func:`snapcheck.torch.reference.choose_epsilon`), plus
-the energy term of FitSNAP's loss, which is first order and computed exactly.  FitSNAP's forces are
-checked by central differences of the same energies along seeded random directions.
+(Eq. 7, ε by the proxy through :class:`snapcheck.gradients.reference.Reference`, FitSNAP's batch
+being a backend of its own, :class:`FitsnapBackend`), plus the energy term of FitSNAP's loss, which
+is first order and computed exactly.  FitSNAP's forces are checked by central differences of the
+same energies along seeded random directions (:func:`snapcheck.gradients.checks.directional_check`).
 
-Workarounds, all monkeypatches inside :func:`fitsnap_compatibility` and undone afterwards (no
-installed file is edited):
+Workarounds, all confined to FitSNAP's own modules inside :func:`fitsnap_compatibility` and undone
+afterwards (no installed file is edited, no other module sees them):
 
 1. ``sections.strtobool`` returns an int (:func:`snapcheck.studies.fitsnap_crosscheck`'s patch):
    with setuptools ≥ 76 it returns a bool, and ``bikflag True`` reaches LAMMPS's ``compute snap``
    as the word ``True``, which LAMMPS rejects (``Expected integer parameter instead of 'True'``);
 2. ``fitsnap3lib.scrapers.scrape.shuffle`` is a seeded ``random.Random(seed).shuffle``: FitSNAP
    calls ``shuffle(list, random)``, whose second argument Python 3.11 removed (``TypeError``);
-3. ``torch.optim.lr_scheduler.ReduceLROnPlateau`` accepts and drops ``verbose``, which torch ≥ 2.7
-   removed and FitSNAP passes (``TypeError: unexpected keyword argument 'verbose'``);
+3. FitSNAP's solver module sees a ``torch`` whose ``optim.lr_scheduler.ReduceLROnPlateau`` accepts
+   and drops ``verbose``, which torch ≥ 2.7 removed and FitSNAP passes (``TypeError: unexpected
+   keyword argument 'verbose'``); torch itself is untouched;
 4. FitSNAP's error analysis fails on a batch of one configuration (``index_add_`` on a 0-d
    ``atoms_per_structure``); the fit is stopped at the first ``optimizer.step()``, before it.
 
@@ -54,11 +56,21 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.data.datasets import resolve_dataset
 from snapcheck.data.snap_files import SnapParameters
 from snapcheck.descriptors.cache import EngineCache
-from snapcheck.gradients.paper import Evaluation
+from snapcheck.gradients.backend import Term
+from snapcheck.gradients.checks import (
+    CheckFailure,
+    GradientReport,
+    compare_forces,
+    default_rtol,
+    describe_forces,
+    directional_check,
+    per_tensor,
+)
+from snapcheck.gradients.diagnosis import describe_gradient
+from snapcheck.gradients.paper import Evaluation, LossPath
+from snapcheck.gradients.reference import Reference
 from snapcheck.studies.fitsnap_crosscheck import require_fitsnap, settings_as_integers
-from snapcheck.torch.check import default_rtol, per_tensor
-from snapcheck.torch.diagnosis import ForcesComparison, describe_forces, describe_gradient
-from snapcheck.torch.reference import Item, Reference, choose_epsilon, flat, slices
+from snapcheck.torch.backend import flat
 
 
 def example_input() -> Path:
@@ -105,25 +117,36 @@ def example_sections(data_path: Path, groups, *, energy_weight=None, example: Pa
     return sections
 
 
+class _Proxy:
+    """A module as FitSNAP's code sees it: the real one, with some attributes replaced."""
+
+    def __init__(self, real, **replaced):
+        self._real, self._replaced = real, replaced
+
+    def __getattr__(self, name):
+        return self._replaced[name] if name in self._replaced else getattr(self._real, name)
+
+
 @contextlib.contextmanager
 def fitsnap_compatibility(seed: int = 0):
-    """Workarounds 1–3 of the module docstring, for the duration of the block."""
+    """Workarounds 1–3 of the module docstring, for the duration of the block, in FitSNAP's modules only."""
     from fitsnap3lib.scrapers import scrape
+    from fitsnap3lib.solvers import pytorch as solver_module
 
-    original_shuffle, original_plateau = scrape.shuffle, torch.optim.lr_scheduler.ReduceLROnPlateau
-
-    class ReduceLROnPlateau(original_plateau):
+    class ReduceLROnPlateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
         def __init__(self, *args, verbose=None, **kwargs):
             super().__init__(*args, **kwargs)
 
+    schedulers = _Proxy(torch.optim.lr_scheduler, ReduceLROnPlateau=ReduceLROnPlateau)
+    original_shuffle, original_torch = scrape.shuffle, solver_module.torch
     rng = random.Random(seed)
     scrape.shuffle = lambda items, _random=None: rng.shuffle(items)
-    torch.optim.lr_scheduler.ReduceLROnPlateau = ReduceLROnPlateau
+    solver_module.torch = _Proxy(torch, optim=_Proxy(torch.optim, lr_scheduler=schedulers))
     try:
         with settings_as_integers():
             yield
     finally:
-        scrape.shuffle, torch.optim.lr_scheduler.ReduceLROnPlateau = original_shuffle, original_plateau
+        scrape.shuffle, solver_module.torch = original_shuffle, original_torch
 
 
 @dataclass
@@ -266,168 +289,148 @@ def snap_parameters(fitsnap) -> SnapParameters:
     )
 
 
-@dataclass
-class FitsnapReport:
-    """Relative errors per parameter tensor of FitSNAP's ∇θL (total, and its force term alone)."""
+class FitsnapBackend:
+    """FitSNAP's batch as a backend of the paper's estimate (:mod:`snapcheck.gradients.backend`).
 
-    relative_errors: dict
-    force_term_relative_errors: dict  # nan: an energy-only tensor (the last bias)
-    epsilon: float
-    error_bound: float
-    forces_directional_error: float
-    forces_ratio: float
-    descriptor_mismatch: float
-    dtype: torch.dtype
+    Ê_c(r) = Σᵢ net(Bᵢ(r)) with Bᵢ from :class:`~snapcheck.descriptors.cache.EngineCache` at any
+    positions, and ∇θÊ by one backward pass through a float64 copy of FitSNAP's network.  The loss
+    direction is FitSNAP's force term fw·mean((f̂ − f)²): g = 2·fw·(f̂ − f)/(3 N_batch), with f̂
+    FitSNAP's own predicted forces.
+    """
 
-    def __str__(self) -> str:
-        lines = [
-            f"FitSNAP force-training gradient ({self.dtype}): ε = {self.epsilon:.1e}, proxy bound {self.error_bound:.1e}, "
-            f"FitSNAP forces vs −dÊ/dr (central differences) {self.forces_directional_error:.1e} (ratio "
-            f"{self.forces_ratio:.6f}), descriptors vs FitSNAP's {self.descriptor_mismatch:.1e}"
-        ]
-        for name, error in self.relative_errors.items():
-            force = self.force_term_relative_errors[name]
-            lines.append(
-                f"  {name:<36s} total {error:.2e}   force term {'energy only' if force != force else f'{force:.2e}'}"
+    precision = "float64"
+    paper_loss = False
+
+    def __init__(self, batch: FitsnapBatch, cache: EngineCache):
+        self.batch, self.cache = batch, cache
+        model = copy.deepcopy(batch.model).double()  # the float64 reference; FitSNAP's float32 .grad is under test
+        self.network = model.network_architecture0
+        self.params = list(model.named_parameters())
+        bounds = np.cumsum([0] + [p.numel() for _, p in self.params])
+        self.parameter_slices = {n: slice(int(a), int(b)) for (n, _), a, b in zip(self.params, bounds, bounds[1:])}
+        counts = [c.n_atoms for c in batch.configurations]
+        self.offsets = np.cumsum([0] + counts)
+        self.g = 2.0 * batch.force_weight * (batch.forces - batch.target_forces) / (3 * self.offsets[-1])
+
+    def term(self, configuration: Configuration) -> Term:
+        index = next(k for k, c in enumerate(self.batch.configurations) if c is configuration)
+        a, b = self.offsets[index], self.offsets[index + 1]
+        forces, g = self.batch.forces[a:b], self.g[a:b]
+        errors = forces - self.batch.target_forces[a:b]
+        loss = self.batch.force_weight * float(np.sum(errors**2)) / (3 * self.offsets[-1])
+        return Term(configuration, LossPath(configuration.positions, g), forces, loss, float(np.sum(g * forces)))
+
+    def energy(self, configuration: Configuration, positions: np.ndarray) -> float:
+        with torch.no_grad():
+            return float(
+                self.network(torch.tensor(self.cache.per_atom_values(configuration, positions).descriptors)).sum()
             )
-        return "\n".join(lines)
+
+    def evaluate(self, configuration: Configuration, positions: np.ndarray, cell) -> Evaluation:
+        b = torch.tensor(self.cache.per_atom_values(configuration, positions).descriptors)
+        energy = self.network(b).sum()
+        return Evaluation(
+            float(energy.detach()), flat(torch.autograd.grad(energy, [p for _, p in self.params]), self.params)
+        )
+
+    def exact(self, term: Term) -> None:
+        return None
+
+    def energy_term(self) -> np.ndarray:
+        """∇θ of FitSNAP's energy term ew·mean_c((Σᵢ net(B_ic))/N_c − y_c)², exact and first order."""
+        per_atom = self.network(torch.tensor(self.batch.descriptors)).squeeze(-1)
+        bounds = zip(self.offsets[:-1], self.offsets[1:])
+        e_per_atom = torch.stack([per_atom[a:b].sum() / (b - a) for a, b in bounds])
+        loss = self.batch.energy_weight * ((e_per_atom - torch.tensor(self.batch.target_energies)) ** 2).mean()
+        return flat(torch.autograd.grad(loss, [p for _, p in self.params], allow_unused=True), self.params)
 
 
 def check_fitsnap_gradient(batch: FitsnapBatch, *, rtol: float | None = None, directions: int = 4, seed: int = 0):
-    """Assert FitSNAP's captured ∇θL = energy term (exact) + force term (Eq. 7 on LAMMPS energies); return the report."""
-    model = copy.deepcopy(batch.model).double()  # the float64 reference; FitSNAP's float32 .grad is under test
-    network = model.network_architecture0
+    """FitSNAP's captured ∇θL against its energy term (exact) + force term (Eq. 7 on LAMMPS energies).
+
+    Raises :class:`~snapcheck.gradients.checks.CheckFailure` naming the bug; returns the report, whose
+    ``estimate_errors`` hold the force term's own relative errors (NaN for energy-only tensors).
+    """
+    __tracebackhide__ = True
     dtype = next(batch.model.parameters()).dtype
-    rtol = default_rtol(dtype) if rtol is None else rtol
-    params = list(model.named_parameters())
-    parts = slices(params)
-    counts = [c.n_atoms for c in batch.configurations]
-    offsets = np.cumsum([0] + counts)
+    precision = str(dtype).removeprefix("torch.")
+    rtol = default_rtol(precision) if rtol is None else rtol
     cache = EngineCache(snap_parameters(batch.fitsnap))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # ~1 ms per backward pass of this small network; 2 threads beside LAMMPS: ~200 ms
-
-    def evaluate(configuration, positions) -> Evaluation:
-        b = torch.tensor(cache.per_atom_values(configuration, positions).descriptors)
-        energy = network(b).sum()
-        return Evaluation(float(energy.detach()), flat(torch.autograd.grad(energy, [p for _, p in params]), params))
-
     try:
+        backend = FitsnapBackend(batch, cache)
         ours = np.concatenate([cache.per_atom_values(c).descriptors for c in batch.configurations])
         mismatch = float(np.abs(ours - batch.descriptors).max() / np.abs(batch.descriptors).max())
-        # FitSNAP's force term fw·mean((f̂ − f)²): g = 2·fw·(f̂ − f)/(3 N_batch)
-        g = 2.0 * batch.force_weight * (batch.forces - batch.target_forces) / (3 * offsets[-1])
-        items = [
-            Item(c, c.positions, batch.forces[a:b], g[a:b])
-            for c, a, b in zip(batch.configurations, offsets[:-1], offsets[1:])
-        ]
-        loss = batch.force_weight * float(np.mean((batch.forces - batch.target_forces) ** 2))
-        choice = choose_epsilon(Reference(evaluate, items, params, torch.float64, loss), paper_loss=False)
-        rng = np.random.default_rng(seed)
-        h, per_configuration, fd_all, fn_all = 1e-4, [], [], []
-        for item in items:
-            fd, fn = [], []
-            for _ in range(directions):
-                u = rng.standard_normal(item.positions.shape)
-                u /= np.linalg.norm(u)
-                plus, minus = (evaluate(item.atoms, item.positions + s * h * u).energy for s in (1, -1))
-                fd.append(-(plus - minus) / (2 * h))
-                fn.append(float(np.sum(item.forces * u)))
-            fd, fn = np.array(fd), np.array(fn)
-            ratio = float(fd @ fn / (fd @ fd))
-            per_configuration.append(
-                (len(item.positions), ratio, float(np.linalg.norm(fn - ratio * fd) / np.linalg.norm(fd)))
-            )
-            fd_all.append(fd)
-            fn_all.append(fn)
+        reference = Reference(backend, batch.configurations)
+        choice = reference.choose()
+        check = directional_check(
+            ((lambda r, c=t.configuration: backend.energy(c, r), t.path.positions, t.forces) for t in reference.terms),
+            directions,
+            1e-4,
+            seed,
+        )
+        energy_term = backend.energy_term()
     finally:
         cache.close()
         torch.set_num_threads(threads)
-    fd_all, fn_all = np.concatenate(fd_all), np.concatenate(fn_all)
-    forces = ForcesComparison(
-        float(np.linalg.norm(fn_all - fd_all) / np.linalg.norm(fd_all)),
-        float(fd_all @ fn_all / (fd_all @ fd_all)),
-        True,
-        float(np.linalg.norm(fn_all)),
-        per_configuration,
+    forces = compare_forces(check.projections, check.differences)
+    force_term = choice.estimate.gradients.sum(axis=0)
+    test = flat([batch.grads[n] for n, _ in backend.params], backend.params)
+    parts = backend.parameter_slices
+    report = GradientReport(
+        relative_errors=per_tensor(test, force_term + energy_term, parts),
+        compared_with=f"FitSNAP's energy term (exact) + force term (Eq. 7 on LAMMPS energies, {backend.precision})",
+        rtol=rtol,
+        tolerance=rtol,
+        epsilon=choice.epsilon,
+        error_bound=choice.bound,
+        proxy=choice.proxy,
+        rule=choice.rule,
+        precision=precision,
+        reference_precision="float64",
+        loss=reference.loss,
+        n_atoms=reference.n_atoms,
+        estimate_errors={
+            n: per_tensor((test - energy_term)[s], force_term[s], {n: slice(None)})[n]
+            if np.any(force_term[s])
+            else np.nan
+            for n, s in parts.items()
+        },
     )
-    # the energy term, exact and first order: ew·mean_c((Σᵢ net(B_ic))/N_c − y_c)²
-    per_atom = network(torch.tensor(batch.descriptors)).squeeze(-1)
-    e_per_atom = torch.stack([per_atom[a:b].sum() / (b - a) for a, b in zip(offsets[:-1], offsets[1:])])
-    e_loss = batch.energy_weight * ((e_per_atom - torch.tensor(batch.target_energies)) ** 2).mean()
-    energy_term = flat(torch.autograd.grad(e_loss, [p for _, p in params], allow_unused=True), params)
-    test = flat([batch.grads[n] for n, _ in params], params)
-    test_force = test - energy_term
-    errors = per_tensor(test, choice.gradient + energy_term, parts)
-    errors_force = {
-        n: per_tensor(test_force[s], choice.gradient[s], {n: slice(None)})[n] if np.any(choice.gradient[s]) else np.nan
-        for n, s in parts.items()
+    report.energy_only = [n for n, s in parts.items() if not np.any(force_term[s])]
+    report.measurements = {
+        "descriptor_mismatch": mismatch,  # snapcheck's LAMMPS Bᵢ against FitSNAP's, relative
+        "forces_directional_error": forces.relative_error,  # FitSNAP's forces against central differences
+        "forces_ratio": float(np.mean(forces.scales)),
     }
-    report = FitsnapReport(
-        errors, errors_force, choice.epsilon, choice.bound, forces.relative_error, forces.ratio, mismatch, dtype
-    )
-    problems = []
     if mismatch > 1e-8:
-        problems.append(
+        report.problems.append(
             f"snapcheck's LAMMPS descriptors differ from FitSNAP's by {mismatch:.1e}: settings or frame differ"
         )
-    forces_problem = describe_forces(forces, 1e-5 if dtype == torch.float64 else 1e-3)
+    forces_problem = describe_forces(
+        forces, 1e-5 if dtype == torch.float64 else 1e-3, reference.n_atoms, "FitSNAP's force code"
+    )
     if forces_problem is not None:
-        problems.append(
-            "FitSNAP's predicted forces: "
-            + forces_problem.replace("forces_fn returns", "FitSNAP's forces are").replace(
-                "forces_fn", "FitSNAP's forces"
-            )
-        )
-    if np.linalg.norm(test_force) < 1e-6 * np.linalg.norm(choice.gradient):
-        problems.append(
+        report.problems.append(forces_problem)
+    if np.linalg.norm(test - energy_term) < 1e-6 * np.linalg.norm(force_term):
+        report.problems.append(
             "zero force-loss gradient: FitSNAP's parameters receive only the energy term's gradient; the predicted "
             "forces carry no graph to the parameters (dE/dD taken with create_graph=False, or detached)"
         )
-    elif not problems and max(errors.values()) > rtol:
-        worst = max(v for v in errors_force.values() if v == v)
-        problems.append(
+    elif not report.problems and report.worst > rtol:
+        worst = max(v for v in report.estimate_errors.values() if v == v)
+        report.problems.append(
             "FitSNAP's force-loss gradient: "
-            + describe_gradient(test_force, choice.gradient, worst, rtol, dtype, int(offsets[-1]), len(counts))
+            + describe_gradient(
+                test - energy_term,
+                choice.estimate.gradients,
+                reference.n_atoms,
+                worst=worst,
+                rtol=rtol,
+                low_precision=dtype != torch.float64,
+            )
         )
-    if problems:
-        raise AssertionError("snapcheck/FitSNAP: " + "\n  ".join(problems) + "\n" + str(report))
+    if report.problems:
+        raise CheckFailure(report)
     return report
-
-
-# -- planted bugs (in copies of FitSNAP's force code; the installed files are untouched) -----------------
-def plant_sign_flip(fitsnap) -> None:
-    """FitSNAP's forward with the forces' sign flipped (forces = +dÊ/dr)."""
-    model = fitsnap.solver.model
-    forward = model.forward
-
-    def flipped(*args, **kwargs):
-        energies, forces = forward(*args, **kwargs)
-        return energies, -forces
-
-    model.forward = flipped
-
-
-def plant_no_create_graph(fitsnap) -> None:
-    """FitSNAP's force code with dE/dD taken without create_graph: the forces are detached from θ.
-
-    With FitSNAP's own retain_graph default this crashes its backward ("backward through the graph a
-    second time"), a loud failure; with retain_graph=True, as a user "fixing" that error writes, it is silent.
-    """
-    import fitsnap3lib.lib.neural_networks.pytorch as module
-
-    real_torch = module.torch
-
-    class Autograd:
-        @staticmethod
-        def grad(*args, create_graph=False, retain_graph=None, **kwargs):
-            return real_torch.autograd.grad(*args, create_graph=False, retain_graph=True, **kwargs)
-
-    class TorchProxy:
-        autograd = Autograd
-
-        def __getattr__(self, name):
-            return getattr(real_torch, name)
-
-    module.torch = TorchProxy()
-    fitsnap._snapcheck_restore = lambda: setattr(module, "torch", real_torch)

@@ -23,8 +23,6 @@ import warnings
 import numpy as np
 import torch
 
-from snapcheck.torch.reference import model_dtype
-
 TA = 73  # atomic number
 
 
@@ -106,16 +104,10 @@ def force_mse(predicted, reference, atoms):
 
 def trainer_step(model: HippynnPotential, configurations) -> None:
     """hippynn's assembled training loss graph and backward, one configuration per batch."""
-    dtype = model_dtype(model)
+    dtype = next(p.dtype for p in model.parameters() if p.is_floating_point())
     for atoms in configurations:
         feed = model.feed(atoms, torch.tensor(atoms.get_positions(), dtype=dtype, requires_grad=True))
         outputs = model.train_graph(*[feed[name] for name in model.inputs])
         feed["F"] = torch.tensor(atoms.get_forces(), dtype=dtype).unsqueeze(0)
         # the loss graph takes the model's outputs, then the targets (db_info["targets"], e.g. F and Z)
         model.loss_graph(*outputs, *[feed[name] for name in model.targets])[0].backward()
-
-
-# -- planted bugs --------------------------------------------------------------------------------------
-def forces_fn_detached(model: HippynnPotential, atoms, positions):
-    """Planted: the trainer takes hippynn's forces off a detached copy (e.g. a numpy round trip for logging)."""
-    return forces_fn(model, atoms, positions.detach().requires_grad_(True)).detach()

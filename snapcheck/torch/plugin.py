@@ -16,15 +16,18 @@ import pytest
 
 @pytest.fixture
 def force_training_check():
-    """``check(model, energy_fn, configurations, **kwargs)``: the forces, then the force-training gradient.
+    """``check(model, energy_fn, configurations, **options)``: the forces, then the force-training gradient.
 
-    Keyword arguments are those of :func:`snapcheck.torch.assert_force_training_gradient`
-    (``forces_fn``, ``loss_fn``, ``trainer_step``, ``rtol``, ``allow_unused`` …); returns its report.
+    ``options`` are those of :func:`snapcheck.torch.assert_force_loss_gradient` (``forces_fn``,
+    ``loss_fn``, ``trainer_step``, ``rtol``, ``epsilon``, ``allow_unused`` …); ``forces_fn`` and ``rtol``
+    also go to :func:`snapcheck.torch.assert_forces_consistent`.  Returns the gradient report.
     """
-    from snapcheck.torch.check import assert_force_training_gradient, assert_forces_consistent
+    from snapcheck.torch.check import assert_force_loss_gradient, assert_forces_consistent
 
-    def check(model, energy_fn, configurations, **kwargs):
-        assert_forces_consistent(model, energy_fn, configurations, forces_fn=kwargs.get("forces_fn"))
-        return assert_force_training_gradient(model, energy_fn, configurations, **kwargs)
+    def check(model, energy_fn, configurations, **options):
+        __tracebackhide__ = True
+        forces_options = {key: options[key] for key in ("forces_fn", "rtol") if key in options}
+        assert_forces_consistent(model, energy_fn, configurations, **forces_options)
+        return assert_force_loss_gradient(model, energy_fn, configurations, **options)
 
     return check

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ase.io
 import numpy as np
 import torch
 from ase.neighborlist import neighbor_list
@@ -24,9 +23,7 @@ SKIN = 0.5  # Å
 class RadialPotential(torch.nn.Module):
     """Radial-basis descriptors → per-atom MLP (``hidden`` units per layer, ``layers`` hidden layers)."""
 
-    def __init__(
-        self, n_basis=8, hidden=16, layers=1, offset=0.0, unused=False, dtype=torch.float64, seed=0, cutoff=CUTOFF
-    ):
+    def __init__(self, n_basis=8, hidden=16, layers=1, offset=0.0, dtype=torch.float64, seed=0, cutoff=CUTOFF):
         super().__init__()
         torch.manual_seed(seed)
         self.cutoff = cutoff
@@ -38,8 +35,6 @@ class RadialPotential(torch.nn.Module):
             modules += [torch.nn.Linear(a, b), torch.nn.SiLU()]
         self.net = torch.nn.Sequential(*modules, torch.nn.Linear(width[-1], 1)).to(dtype)
         self.offset = torch.nn.Parameter(torch.tensor(float(offset), dtype=dtype))
-        if unused:  # a registered tensor that never enters the energy (a planted bug)
-            self.forgotten = torch.nn.Linear(n_basis, 1).to(dtype)
 
     def descriptors(self, positions, i, j, shift):
         rij = positions[j] - positions[i] + shift
@@ -86,12 +81,19 @@ def ta_xyz_root() -> Path:
 
 
 def ta_atoms(spec, root: str | Path | None = None) -> list:
-    """Real Ta configurations as ase.Atoms with DFT energy and forces: ``spec`` = ((group, count or index list), …)."""
+    """Real Ta configurations as ase.Atoms with DFT energy, forces and stress: ``spec`` = ((group, count or indices), …).
+
+    Read through :func:`snapcheck.data.extxyz.read_extxyz` and :meth:`Configuration.to_atoms`, so the
+    stress is ASE's σ in eV/Å³ (the files hold FitSNAP's pressure in bar).
+    """
+    from snapcheck.data.extxyz import read_extxyz
+
     root = Path(root) if root is not None else ta_xyz_root()
     out = []
     for group, which in spec:
-        frames = ase.io.read(root / f"{group}.xyz", ":")
+        frames = read_extxyz(root / f"{group}.xyz")
         for index in range(which) if isinstance(which, int) else which:
-            frames[index].info.update(group=group, name=f"{group}_{index}")
-            out.append(frames[index])
+            atoms = frames[index].to_atoms()
+            atoms.info.update(group=group, name=f"{group}_{index}")
+            out.append(atoms)
     return out

@@ -73,7 +73,10 @@ def test_a_rotated_cell_is_brought_to_lammps_form_and_back(ta_configurations, ta
     )
     np.testing.assert_allclose(turned.reference_forces, original.reference_forces @ rotation.T, atol=1e-11)
     # the pressure tensor turns as R P Rᵀ
-    original_tensor, turned_tensor = voigt_to_tensor(ta06a.stress_from(original)), voigt_to_tensor(ta06a.stress_from(turned))
+    original_tensor, turned_tensor = (
+        voigt_to_tensor(ta06a.stress_from(original)),
+        voigt_to_tensor(ta06a.stress_from(turned)),
+    )
     np.testing.assert_allclose(
         turned_tensor, rotation @ original_tensor @ rotation.T, rtol=0, atol=1e-9 * np.abs(original_tensor).max()
     )

@@ -16,7 +16,7 @@ import pytest
 from snapcheck.base.errors import InputError
 from snapcheck.data import Configuration
 from snapcheck.descriptors import SnapEngine
-from snapcheck.gradients.paper import paper_force_loss_gradient
+from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.models.potentials import LinearSnapPotential
 
 
@@ -51,8 +51,8 @@ def test_atoms_periods_outside_the_cell_give_the_wrapped_numbers(ta_configuratio
 def test_the_paper_gradient_of_an_unwrapped_configuration_is_that_of_the_wrapped_one(ta_configurations, ta06a):
     displaced = next(c for c in ta_configurations if c.group == "Displaced_BCC")
     potential = LinearSnapPotential(ta06a)
-    wrapped = paper_force_loss_gradient(potential, displaced, 1e-5)
-    outside = paper_force_loss_gradient(potential, unwrapped(displaced, seed=1), 1e-5)
+    wrapped = paper_force_loss_gradient(potential, [displaced], epsilon=1e-5).gradient
+    outside = paper_force_loss_gradient(potential, [unwrapped(displaced, seed=1)], epsilon=1e-5).gradient
     np.testing.assert_allclose(outside, wrapped, rtol=1e-8, atol=1e-8 * np.abs(wrapped).max())
 
 

@@ -9,11 +9,11 @@ from snapcheck.base.errors import InputError
 from snapcheck.data import Configuration
 from snapcheck.descriptors import SnapEngine
 from snapcheck.gradients.paper import (
+    LossPath,
     characteristic_force_error,
-    displaced_positions,
+    displacement,
     relative_error,
     round_to_precision,
-    step_size,
 )
 from snapcheck.models import LinearSnap
 from snapcheck.studies.sweep import SweepSpec, error_table, run_sweep, sweep_configuration
@@ -28,10 +28,12 @@ def test_eta_scaling_makes_the_largest_displacement_epsilon_angstrom(one_per_gro
     configuration = one_per_group[7]
     with SnapEngine(configuration, ta06a.parameters) as engine:
         errors = ta06a.force_loss_from(configuration, engine.evaluate()).errors
-    g0 = characteristic_force_error(errors, "max")
-    plus, minus = displaced_positions(configuration.positions, errors, step_size(1e-4, g0))
+    step = displacement(LossPath(configuration.positions, errors), 1e-4)
+    (plus, _), (minus, _) = step.plus, step.minus
     assert np.linalg.norm(plus - configuration.positions, axis=1).max() == pytest.approx(1e-4, rel=1e-12)
     np.testing.assert_allclose(plus + minus, 2 * configuration.positions, rtol=1e-15)
+    np.testing.assert_array_equal(minus, configuration.positions + step.eta * errors)  # the paper's r₊ = r + ηg
+    assert step.eta == 1e-4 / characteristic_force_error(errors, "max")
     assert characteristic_force_error(errors, 2.5) == 2.5
     with pytest.raises(InputError, match=r"g0 = -1.0: expected 'max' \(Eq. 10\) or a positive force in eV/Å"):
         characteristic_force_error(errors, -1.0)
@@ -97,3 +99,22 @@ def test_float32_moves_the_best_epsilon_up(one_per_group, ta06a):
     assert best["float32"]["epsilon"] >= 100 * best["float64"]["epsilon"]
     assert best["float32"]["err_grad"] >= 1e3 * best["float64"]["err_grad"]
     assert round_to_precision(np.float64(1 / 3), "float32") == np.float32(1 / 3)
+
+
+def test_a_strained_path_moves_no_atom_or_lattice_vector_by_more_than_epsilon(one_per_group):
+    """With a stress term the path strains cell and positions: ε Å is still the largest displacement (Eq. 10)."""
+    configuration = one_per_group[5]
+    rng = np.random.default_rng(0)
+    g, h = rng.normal(size=configuration.positions.shape), rng.normal(size=(3, 3)) * 1e-2
+    path = LossPath(configuration.positions, g, configuration.cell, h)
+    step = displacement(path, 1e-3)
+    positions, cell = step.plus
+    moved = max(
+        np.linalg.norm(positions - configuration.positions, axis=1).max(),
+        np.linalg.norm(cell - configuration.cell, axis=1).max(),
+    )
+    assert moved == pytest.approx(1e-3, rel=1e-3)  # first order in η: exact up to O(η²)
+    fractional = np.linalg.solve(cell.T, positions.T).T  # the strain moves atoms with the cell, then g on top
+    expected = np.linalg.solve(configuration.cell.T, (configuration.positions - step.eta * g).T).T
+    np.testing.assert_allclose(fractional, expected, atol=1e-12)
+    np.testing.assert_allclose(cell @ np.linalg.inv(np.eye(3) + step.eta * h).T, configuration.cell, atol=1e-12)

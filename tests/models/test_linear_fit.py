@@ -81,7 +81,9 @@ def test_rows_reproduce_the_model_and_its_labels(ta_configurations, data_root, f
     model = fit.model
     prediction = rows.matrix @ model.theta
     n = configuration.n_atoms
-    assert prediction[0] == pytest.approx((model.energy_from(descriptors) - descriptors.reference_energy) / n, rel=1e-12)
+    assert prediction[0] == pytest.approx(
+        (model.energy_from(descriptors) - descriptors.reference_energy) / n, rel=1e-12
+    )
     np.testing.assert_allclose(
         prediction[1 : 1 + 3 * n], (model.forces_from(descriptors) - descriptors.reference_forces).ravel(), atol=1e-12
     )

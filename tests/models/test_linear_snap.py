@@ -42,7 +42,9 @@ def test_energy_forces_and_stress_match_lammps_pair_snap_in_every_group(one_per_
         with SnapEngine(configuration, ta06a.parameters) as engine:
             descriptors = engine.evaluate()
         energy, forces, pressure = lammps_pair_snap(configuration)
-        np.testing.assert_allclose(ta06a.forces_from(descriptors), forces, rtol=0, atol=1e-10, err_msg=configuration.label)
+        np.testing.assert_allclose(
+            ta06a.forces_from(descriptors), forces, rtol=0, atol=1e-10, err_msg=configuration.label
+        )
         assert ta06a.energy_from(descriptors) == pytest.approx(energy, rel=1e-12), configuration.label
         # no kinetic part: the atoms have no velocities, so LAMMPS's pressure is the virial alone
         np.testing.assert_allclose(

@@ -9,7 +9,8 @@ import pytest
 
 from snapcheck.base.errors import InputError
 from snapcheck.descriptors.cache import EngineCache
-from snapcheck.gradients.paper import paper_force_loss_gradient, relative_error
+from snapcheck.gradients.paper import relative_error
+from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.models import EnergyModel, NeuralSnap, NeuralSnapPotential
 from snapcheck.models.neural_snap import ACTIVATIONS
 from snapcheck.testing import assert_force_loss_gradient
@@ -110,7 +111,7 @@ def test_exact_gradient_matches_a_difference_of_the_loss_in_theta(ta06a, cache, 
 def test_paper_estimate_at_epsilon_1e5_matches_the_exact_gradient(ta06a, cache, one_per_group):
     with NeuralSnapPotential(network(ta06a, cache, one_per_group, "softplus"), cache) as potential:
         exact = np.array([potential.exact_force_loss_gradient(c) for c in one_per_group])
-        estimate = np.array([paper_force_loss_gradient(potential, c, epsilon=1e-5) for c in one_per_group])
+        estimate = paper_force_loss_gradient(potential, one_per_group, epsilon=1e-5).per_configuration
     assert relative_error(estimate, exact) <= 1e-7
 
 
@@ -121,7 +122,7 @@ def test_epsilon_sweep_has_the_shape_of_fig1(ta06a, cache, one_per_group):
         exact = np.array([potential.exact_force_loss_gradient(c) for c in one_per_group])
         errors = np.array(
             [
-                relative_error(np.array([paper_force_loss_gradient(potential, c, e) for c in one_per_group]), exact)
+                relative_error(paper_force_loss_gradient(potential, one_per_group, epsilon=e).per_configuration, exact)
                 for e in epsilons
             ]
         )
@@ -136,16 +137,16 @@ def test_epsilon_sweep_has_the_shape_of_fig1(ta06a, cache, one_per_group):
 
 
 def test_oracle_tools_work_on_the_network(ta06a, cache, one_per_group):
-    """snapcheck.testing uses the R-op as the reference; the paper's estimate passes and a halved one fails."""
+    """snapcheck.testing on the network: its own R-op passes against the paper's estimate, a halved one is named."""
     potential = NeuralSnapPotential(network(ta06a, cache, one_per_group, "silu"), cache)
     assert isinstance(potential, EnergyModel)
-    error = assert_force_loss_gradient(
-        lambda c: paper_force_loss_gradient(potential, c), one_per_group, reference=potential, rtol=1e-7
+    report = assert_force_loss_gradient(
+        potential, one_per_group, gradient_fn=potential.exact_force_loss_gradient, rtol=1e-7
     )
-    assert 0 < error <= 1e-7
-    with pytest.raises(AssertionError, match="likely bug: the gradient is half the reference"):
+    assert 0 < report.worst <= report.tolerance and "the paper's central difference" in report.compared_with
+    with pytest.raises(AssertionError, match="the gradient has a factor 1/2: an extra ½"):
         assert_force_loss_gradient(
-            lambda c: 0.5 * paper_force_loss_gradient(potential, c), one_per_group, reference=potential
+            potential, one_per_group, gradient_fn=lambda c: 0.5 * potential.exact_force_loss_gradient(c)
         )
 
 

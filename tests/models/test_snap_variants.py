@@ -10,7 +10,7 @@ from snapcheck.data import load_configurations
 from snapcheck.data.datasets import resolve_dataset
 from snapcheck.data.selection import stratified_subset
 from snapcheck.descriptors.engine import SnapEngine
-from snapcheck.gradients.paper import paper_force_loss_gradient
+from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.models.linear_fit import build_rows, fit_metrics
 from snapcheck.models.potentials import LinearSnapPotential
 from snapcheck.models.registry import ModelRequest, load_model
@@ -88,7 +88,7 @@ def test_paper_estimate_agrees_with_the_exact_gradient(inp, ta_configurations, s
     with LinearSnapPotential(model) as potential:
         for configuration in configurations:
             exact = potential.exact_force_loss_gradient(configuration)
-            estimate = paper_force_loss_gradient(potential, configuration, epsilon=1e-5)
+            estimate = paper_force_loss_gradient(potential, [configuration], epsilon=1e-5).gradient
             assert np.linalg.norm(estimate - exact) / np.linalg.norm(exact) < 1e-6, configuration.label
 
 

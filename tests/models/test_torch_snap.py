@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from snapcheck.descriptors.engine import SnapEngine
-from snapcheck.models import LinearSnap
-from snapcheck.models.neural_snap import NeuralSnap
-from snapcheck.models.torch_snap import TorchDescriptors, TorchSnap
+torch = pytest.importorskip("torch", reason="the torch extra is not installed: pip install 'snapcheck[torch]'")
+
+from snapcheck.descriptors.engine import SnapEngine  # noqa: E402
+from snapcheck.models import LinearSnap  # noqa: E402
+from snapcheck.models.neural_snap import NeuralSnap  # noqa: E402
+from snapcheck.models.torch_snap import TorchDescriptors, TorchSnap  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,12 @@ Collected only when PyTorch is installed (``tests/conftest.py``); CI installs it
 from __future__ import annotations
 
 import pandas as pd
-import torch
+import pytest
 
-from snapcheck import bench
-from snapcheck.studies import cost, cost_harness, cost_methods
+torch = pytest.importorskip("torch", reason="the torch extra is not installed: pip install 'snapcheck[torch]'")
+
+from snapcheck import bench  # noqa: E402
+from snapcheck.studies import cost, cost_harness, cost_methods  # noqa: E402
 
 
 def test_torch_tracker_follows_allocations_and_frees():

@@ -44,4 +44,4 @@ def test_plugin_passes_a_correct_trainer_and_names_a_sign_flip(tmp_path):
     good = run_suite(tmp_path, "forces_fn")
     assert good.returncode == 0 and "1 passed" in good.stdout, good.stdout + good.stderr
     bad = run_suite(tmp_path, "sign_flipped")
-    assert bad.returncode == 1 and "sign error: forces_fn returns +∂Ê/∂r" in bad.stdout, bad.stdout + bad.stderr
+    assert bad.returncode == 1 and "forces_fn has a sign error (factor −1)" in bad.stdout, bad.stdout + bad.stderr
