@@ -15,7 +15,9 @@ from snapcheck.studies.paper_figures import make_paper_figures
 
 
 def parser():
-    figures = cli.figure_flags(fixed_g0=False, precision_outputs="reports/fig1.csv and figures/fig1_precision.png")
+    figures = cli.figure_flags(
+        fixed_g0=False, precision_outputs="its rows in reports/fig1.csv, and figures/fig1_precision.png"
+    )
     return cli.command_parser("fig1", __doc__, cli.add_data, cli.add_out_dir, cli.add_seed, cli.add_execution, figures)
 
 
