@@ -24,21 +24,14 @@ and on top the commands (``python -m snapcheck.fig1`` …) and
 Units throughout: Å, eV, eV/Å, bar.
 """
 
-import importlib
-import os
-
-# snapcheck parallelises over configurations (--jobs, Dask), and its matrices are small: numpy's
-# OpenBLAS threads would only compete with those processes for the cores (measured: fig1 on 2 cores
-# takes 10 % longer with them) and make a chunk's arithmetic depend on the process that ran it.  One
-# thread, unless the user's environment says otherwise; numpy reads it when it is first imported.
-# (PyTorch's threads, which snapcheck.torch users choose, are left alone.)
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from snapcheck.base.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
 #: The public API, imported on first use so that ``python -m snapcheck.<command>``
 #: and worker processes load only what they need.
 _PUBLIC = {
+    "CheckFailure": "snapcheck.gradients.checks",
     "Configuration": "snapcheck.data",
     "LinearSnap": "snapcheck.models",
     "LinearSnapPotential": "snapcheck.models",
@@ -53,7 +46,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'snapcheck' has no attribute {name!r}")
+__getattr__ = lazy_attributes("snapcheck", _PUBLIC)

@@ -36,6 +36,7 @@ configuration.  The failure message's first line names the likely bug.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -119,15 +120,12 @@ def force_loss_gradient_error(
         )
         tolerance = estimate_tolerance(rtol, choice.proxy, choice.bound)
     name = getattr(candidate_fn, "__qualname__", type(candidate_fn).__name__)
-    report = GradientReport(
+    report = GradientReport.from_choice(
+        choice,
         relative_errors={"θ": float("inf")},
         compared_with=compared_with,
         rtol=rtol,
         tolerance=tolerance,
-        epsilon=choice.epsilon,
-        error_bound=choice.bound,
-        proxy=choice.proxy,
-        rule=choice.rule,
         precision="float64",
         reference_precision="float64",
         loss=reference.loss,
@@ -184,7 +182,7 @@ def forces_error(
     forces_fn = forces_fn or (lambda c: model.forces(c, c.positions))
     check = directional_check(
         (
-            (lambda r, c=c: model.energy(c, r), c.positions, np.asarray(forces_fn(c), dtype=float))
+            (functools.partial(model.energy, c), c.positions, np.asarray(forces_fn(c), dtype=float))
             for c in configurations
         ),
         directions,

@@ -18,6 +18,10 @@ from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
 from snapcheck.studies.fitsnap_crosscheck import FitsnapUnavailable, require_fitsnap
 
+#: Another project's test suite, which .ci/smoke-wheel runs against the installed wheel, outside the repository.
+collect_ignore = ["foreign_project"]
+
+
 #: The folder of the shared copies of FitSNAP's examples (``ta_jcp2014``, ``ta_xyz``, ``inp_jpca2020``,
 #: ``ta_quadratic_jcp2018``): ``$SNAPCHECK_DATASETS``, which ``.ci/run`` sets, else ``../shared/datasets``.
 SHARED_DATASETS = Path(

@@ -52,6 +52,15 @@ def edit_record(change):
     return corrupt
 
 
+def stress_in_psi(root: Path) -> None:
+    """The file declares its Stress in a unit snapcheck does not read (pounds per square inch)."""
+    path = root / TARGET
+    comment, _, body = path.read_text().partition("\n")
+    document = json.loads(body)
+    document["Dataset"]["StressStyle"] = "psi"
+    path.write_text(comment + "\n" + json.dumps(document))
+
+
 def write_bytes(content: bytes):
     def corrupt(root: Path) -> None:
         (root / TARGET).write_bytes(content)
@@ -99,6 +108,7 @@ DATA_INPUTS = [
         "atoms 0 and 1",
     ),
     ("two atoms 0.05 Å apart across the cell face", edit_record(image_overlap), "atoms 0 and 1"),
+    ("StressStyle psi, not a unit snapcheck reads", stress_in_psi, "StressStyle 'psi'"),
     ("empty dataset folder", empty_folder, "no FitSNAP JSON files"),
 ]
 

@@ -80,7 +80,7 @@ def test_planted_bugs_are_caught_and_named(potential, one_per_group, bug, likely
     with pytest.raises(CheckFailure) as failure:
         assert_force_loss_gradient(potential, one_per_group, gradient_fn=buggy)
     message = str(failure.value)
-    assert message.startswith("snapcheck: ") and likely in message.splitlines()[0]
+    assert likely in message.splitlines()[0] and str(failure.value.report).startswith("snapcheck: ")
     assert "worst configuration: " in message and "worst parameters: θ[" in message
     assert isinstance(failure.value, AssertionError) and not failure.value.report.passed
     report = force_loss_gradient_error(potential, one_per_group, gradient_fn=buggy)  # the same, without raising

@@ -31,6 +31,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from snapcheck.base.errors import InputError, locate
+from snapcheck.data.units import ase_stress_from_pressure, pressure_from_ase_stress
 from snapcheck.data.validation import check_geometry
 
 
@@ -103,10 +104,9 @@ class Configuration:
         ``name`` and ``group`` default to ``atoms.info["name"]``/``["group"]`` (as :meth:`to_atoms` writes them).
 
         ASE reports stress as σ in eV/Å³, positive = tensile; a configuration holds the pressure
-        tensor in bar, positive = compressive: P = −σ / ``ase.units.bar``.
+        tensor in bar, positive = compressive: P = −σ / ``ase.units.bar``
+        (:func:`snapcheck.data.units.pressure_from_ase_stress`).
         """
-        from ase.units import bar
-
         name = name or str(atoms.info.get("name", atoms.get_chemical_formula()))
         group = group or str(atoms.info.get("group", ""))
         where = locate(source, name)
@@ -119,7 +119,7 @@ class Configuration:
             ) from None
         stress = None
         try:
-            stress = -atoms.get_stress(voigt=False) / bar
+            stress = pressure_from_ase_stress(atoms.get_stress(voigt=False))
         except Exception:  # noqa: BLE001 - stress is optional
             pass
         return cls(
@@ -138,10 +138,9 @@ class Configuration:
         """An ``ase.Atoms`` (periodic) with the DFT energy, forces and stress attached (inverse of :meth:`from_atoms`)."""
         from ase import Atoms
         from ase.calculators.singlepoint import SinglePointCalculator
-        from ase.units import bar
 
         atoms = Atoms(symbols=list(self.species), positions=self.positions, cell=self.cell, pbc=True)
-        stress = None if self.stress is None else -np.asarray(self.stress) * bar
+        stress = None if self.stress is None else ase_stress_from_pressure(self.stress)
         atoms.calc = SinglePointCalculator(atoms, energy=self.energy, forces=np.array(self.forces), stress=stress)
         atoms.info.update(name=self.name, group=self.group)
         return atoms

@@ -6,7 +6,9 @@ FitSNAP input (the SNAP settings, the reference potential, ESHIFT and the group
 weights, :mod:`snapcheck.data.fitsnap_input`) and its stored fit (the
 ``.snapcoeff``/``.snapparam`` the example produced, with its metrics).  The
 data are distributed under the GNU GPL v2; snapcheck references them and never
-vendors them: ``datasets/<name>.sha256`` holds the SHA-256 of every file.
+vendors them: the manifest ``<name>.sha256``, shipped inside the package
+(``snapcheck/data/manifests/``, read with :mod:`importlib.resources`), holds the
+SHA-256 of every file.
 
 =========================  ==============================  =============================================
 name                       FitSNAP folder (examples/…)     what
@@ -55,6 +57,8 @@ import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,7 +75,8 @@ FITSNAP_REPOSITORY = "FitSNAP/FitSNAP"
 FITSNAP_COMMIT = "1a9b0507fa2ba292a6497ec363707944c1cb89cd"
 #: Where FitSNAP's files are downloaded from (``$SNAPCHECK_DOWNLOAD_URL`` replaces it).
 DOWNLOAD_BASE = f"https://raw.githubusercontent.com/{FITSNAP_REPOSITORY}"
-MANIFESTS = Path(__file__).resolve().parents[2] / "datasets"
+#: The manifests ship as package data, so an installed wheel finds them wherever it is run from.
+MANIFESTS = files("snapcheck.data") / "manifests"
 
 DATASET_NAME = "ta-jcp2014"
 PAPER_SET_NAME = "ta-jcp2014-362"
@@ -111,7 +116,7 @@ class DatasetSpec:
     manifest: str = ""
 
     @property
-    def manifest_path(self) -> Path:
+    def manifest_path(self) -> Traversable:
         return MANIFESTS / f"{self.manifest or self.name}.sha256"
 
     def remote_path(self, local: str) -> str:
@@ -226,7 +231,7 @@ class Dataset:
     def stored_potential(self) -> tuple[Path, Path]:
         """The stored fit's ``.snapcoeff`` and ``.snapparam``."""
         folder = self.reference_fit
-        if folder is None:
+        if folder is None or self.spec is None:
             raise InputError(
                 f"{self.root}: no stored fit; this dataset has no {self.spec and self.spec.reference_fit[0]}/"
             )
@@ -239,12 +244,12 @@ class Dataset:
 
 
 # -- manifests and verification -------------------------------------------------
-def read_manifest(manifest: Path | str = DATASETS[DATASET_NAME].manifest_path) -> list[ManifestEntry]:
+def read_manifest(manifest: Traversable | str = DATASETS[DATASET_NAME].manifest_path) -> list[ManifestEntry]:
     """Read a ``sha256sum``-format manifest (``<hex>  <relative path>`` per line)."""
-    manifest = Path(manifest)
+    manifest = Path(manifest) if isinstance(manifest, str) else manifest
     if not manifest.is_file():
         raise InputError(
-            f"{manifest}: the dataset manifest is missing; snapcheck must be run from its source tree (pip install -e .)"
+            f"{manifest}: the dataset manifest is missing; it ships inside the snapcheck package, so reinstall snapcheck"
         )
     entries = []
     for number, line in enumerate(manifest.read_text().splitlines(), start=1):
@@ -261,7 +266,7 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def verify(root: Path, manifest: Path | str = DATASETS[DATASET_NAME].manifest_path) -> None:
+def verify(root: Path, manifest: Traversable | str = DATASETS[DATASET_NAME].manifest_path) -> None:
     """Check every manifest file under ``root``: present, with the right SHA-256."""
     for entry in read_manifest(manifest):
         path = root / entry.path

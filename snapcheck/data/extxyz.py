@@ -28,6 +28,7 @@ import numpy as np
 
 from snapcheck.base.errors import InputError, locate
 from snapcheck.data.configuration import Configuration
+from snapcheck.data.units import tensor_from_voigt
 
 #: The file endings taken as extended XYZ.
 EXTXYZ_SUFFIXES = (".xyz", ".extxyz")
@@ -82,10 +83,9 @@ def read_extxyz(path: str | Path, group: str | None = None) -> list[Configuratio
 
 
 def _voigt_to_tensor(stress: np.ndarray, where: str) -> np.ndarray:
-    """ASE's stress (Voigt xx, yy, zz, yz, xz, xy, or 3 × 3) as a 3 × 3 tensor."""
+    """The frame's stress (Voigt xx, yy, zz, yz, xz, xy, or 3 × 3) as a 3 × 3 tensor."""
     if stress.shape == (3, 3):
         return stress
     if stress.shape != (6,):
         raise InputError(f"{where}: stress has shape {stress.shape}, expected 9 numbers")
-    xx, yy, zz, yz, xz, xy = stress
-    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+    return tensor_from_voigt(stress)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import configparser
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from snapcheck.base.errors import InputError
 from snapcheck.data.snap_files import OPTIONAL_KEYWORDS, ReferencePotential, SnapParameters
@@ -88,11 +89,17 @@ class FitInput:
         return self.weights[group]
 
 
+class _CaseSensitiveParser(configparser.ConfigParser):
+    """configparser keeping the case of keys: group names are case-sensitive folder names."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def read_fitsnap_input(path: str | Path) -> FitInput:
     """Read and validate a FitSNAP input file."""
     path = Path(path)
-    parser = configparser.ConfigParser(inline_comment_prefixes=("#",))
-    parser.optionxform = str  # group names are case-sensitive folder names
+    parser = _CaseSensitiveParser(inline_comment_prefixes=("#",))
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
@@ -194,7 +201,8 @@ def _bispectrum(path: Path, section: dict[str, str]) -> SnapParameters:
     # FitSNAP's own defaults differ from LAMMPS's for bzeroflag (0 against 1): an
     # input that leaves a keyword out means FitSNAP's value.
     fitsnap_defaults = {**OPTIONAL_KEYWORDS, "bzeroflag": 0}
-    optional = {
+    # each value takes its default's type, int or float: a per-key type that mypy cannot follow through a dict
+    optional: dict[str, Any] = {
         key: type(default)(_number(path, "BISPECTRUM", key, section.get(key, str(default))))
         for key, default in fitsnap_defaults.items()
     }

@@ -9,9 +9,16 @@ followed by one JSON object::
                  "StressStyle": "bar", "AtomTypeStyle": "chemicalsymbol", "Label": ...}}
 
 Each configuration holds ``Positions``, ``Lattice``, ``Energy``, ``Forces``,
-``Stress``, ``AtomTypes`` and ``NumAtoms``.  The ``*Style`` keys give the units;
-they are converted to snapcheck's units (Å, eV, eV/Å, bar) and a unit this
-reader does not know is refused, never guessed.
+``Stress``, ``AtomTypes`` and ``NumAtoms``.  The ``*Style`` keys give the units,
+for the whole file or (as FitSNAP's scraper also reads them) in a configuration
+of its own; they are converted to snapcheck's units (Å, eV, eV/Å, bar) and a
+unit this reader does not know is refused, never guessed, naming the file, the
+configuration and the key.
+
+``Stress`` is the pressure tensor, compressive positive, whatever its unit:
+``StressStyle`` ``bar`` (also FitSNAP's ``bars`` and ``metal``), ``kB`` (kilobar,
+VASP's unit, FitSNAP's ``kbar``/``kb``/``kB``), ``GPa`` or ``eV/angstrom^3``
+(:data:`snapcheck.data.units.STRESS_STYLES`; spellings are case-insensitive).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from ase import units
 
 from snapcheck.base.errors import InputError, locate
 from snapcheck.data.configuration import Configuration
+from snapcheck.data.units import STRESS_STYLES
 
 # Factors that convert each known unit into snapcheck's unit for that quantity.
 UNIT_FACTORS: dict[str, dict[str, float]] = {
@@ -35,7 +43,7 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
         "hartreeperbohr": units.Hartree / units.Bohr,
         "kcal/mol/angstrom": units.kcal / units.mol,
     },
-    "StressStyle": {"bar": 1.0, "kbar": 1e3, "kb": 1e3, "gpa": 1e4},
+    "StressStyle": STRESS_STYLES,
     "AtomTypeStyle": {"chemicalsymbol": 1.0},
 }
 
@@ -80,12 +88,15 @@ def _parse(path: Path) -> dict:
     return dataset
 
 
-def _unit_factors(dataset: dict, path: Path) -> dict[str, float]:
+def _unit_factors(dataset: dict, record: dict, where: str) -> dict[str, float]:
+    """The factor into snapcheck's unit of each ``*Style``: the configuration's own, else the file's, else FitSNAP's default."""
     factors = {}
     for key, known in UNIT_FACTORS.items():
-        style = str(dataset.get(key, DEFAULT_STYLES[key]))
+        style = str(record.get(key, dataset.get(key, DEFAULT_STYLES[key])))
         if style.lower() not in known:
-            raise InputError(f"{path}: {key} {style!r} is not a unit snapcheck knows; known: {sorted(known)}")
+            raise InputError(
+                f"{where}: {key} {style!r} is not a unit snapcheck reads; known, in any case: {', '.join(known)}"
+            )
         factors[key] = known[style.lower()]
     return factors
 
@@ -99,7 +110,6 @@ def read_fitsnap_json(path: str | Path, group: str | None = None) -> list[Config
     path = Path(path)
     group = group if group is not None else path.parent.name
     dataset = _parse(path)
-    factors = _unit_factors(dataset, path)
     records = dataset["Data"]
     configurations = []
     for index, record in enumerate(records):
@@ -107,6 +117,7 @@ def read_fitsnap_json(path: str | Path, group: str | None = None) -> list[Config
         where = locate(str(path), name)
         if not isinstance(record, dict):
             raise InputError(f"{where}: is not a JSON object")
+        factors = _unit_factors(dataset, record, where)
         missing = [key for key in REQUIRED_KEYS if key not in record]
         if missing:
             raise InputError(f"{where}: missing keys {missing}")
@@ -121,7 +132,7 @@ def read_fitsnap_json(path: str | Path, group: str | None = None) -> list[Config
                 positions=_field(record, "Positions", (n_atoms, 3), factors["PositionsStyle"], where),
                 cell=_field(record, "Lattice", (3, 3), factors["LatticeStyle"], where),
                 species=tuple(record["AtomTypes"]) if isinstance(record["AtomTypes"], list) else (),
-                energy=_field(record, "Energy", (), factors["EnergyStyle"], where),
+                energy=float(_field(record, "Energy", (), factors["EnergyStyle"], where)),
                 forces=_field(record, "Forces", (n_atoms, 3), factors["ForcesStyle"], where),
                 stress=None if stress is None else _field(record, "Stress", (3, 3), factors["StressStyle"], where),
                 source=str(path),

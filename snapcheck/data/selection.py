@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from snapcheck.base.errors import InputError
-from snapcheck.data.configuration import Configuration
 
 
-def group_indices(configurations: Sequence[Configuration]) -> dict[str, list[int]]:
+class Grouped(Protocol):
+    """Anything that belongs to a group: a :class:`~snapcheck.data.configuration.Configuration`, or a file of one."""
+
+    @property
+    def group(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=Grouped)
+
+
+def group_indices(configurations: Sequence[Grouped]) -> dict[str, list[int]]:
     """Group name → indices of its configurations, groups in order of first appearance."""
     groups: dict[str, list[int]] = {}
     for index, configuration in enumerate(configurations):
@@ -45,9 +55,7 @@ def subset_size(count: int | AtMost | None, available: int, flag: str = "--confi
     return count
 
 
-def stratified_subset(
-    configurations: list[Configuration], count: int | AtMost | None, *, flag: str = "--configs"
-) -> list[Configuration]:
+def stratified_subset(configurations: list[Item], count: int | AtMost | None, *, flag: str = "--configs") -> list[Item]:
     """``count`` configurations stratified by group, in dataset order; all of them if ``count`` is None.
 
     Every group is represented once ``count`` reaches the number of groups.
@@ -64,8 +72,8 @@ def stratified_subset(
         for group, members in groups.items():
             if quota[group] < len(members) and sum(quota.values()) < count:
                 quota[group] += 1
-    chosen = []
+    chosen: list[int] = []
     for group, members in groups.items():
-        positions = np.linspace(0, len(members) - 1, quota[group]).round().astype(int) if quota[group] else []
+        positions = np.linspace(0, len(members) - 1, quota[group]).round().astype(int)
         chosen.extend(members[p] for p in positions)
     return [configurations[i] for i in sorted(chosen)]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -235,13 +236,17 @@ def read_snap_parameters(snapparam: str | Path, snapcoeff: str | Path) -> tuple[
     unsupported = sorted(set(keywords) - known)
     if unsupported:
         raise InputError(f"{snapparam}: keywords {unsupported} are not supported by snapcheck")
+    # each value takes its default's type, int or float: a per-key type that mypy cannot follow through a dict
+    optional: dict[str, Any] = {
+        key: type(default)(keywords.get(key, default)) for key, default in OPTIONAL_KEYWORDS.items()
+    }
     parameters = SnapParameters(
         rcutfac=float(keywords["rcutfac"]),
         twojmax=int(keywords["twojmax"]),
         elements=elements,
         radii=radii,
         weights=weights,
-        **{key: type(default)(keywords.get(key, default)) for key, default in OPTIONAL_KEYWORDS.items()},
+        **optional,
     )
     expected = parameters.n_descriptors + 1
     if coefficients.shape[1] != expected:

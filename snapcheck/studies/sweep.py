@@ -27,25 +27,37 @@ import pandas as pd
 
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
+from snapcheck.data.fitsnap_input import FitInput
 from snapcheck.data.selection import group_indices
+from snapcheck.data.units import NKTV2P
 from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.gradients.epsilon import DEFAULT_RULE, EPSILON_GRID, RULES, choose_epsilon
 from snapcheck.gradients.paper import Evaluation, LossPath, central_difference, loss_estimate
+from snapcheck.models.linear_fit import LOSS_TERMS, training_loss
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
+
+#: The paper's force loss ½Σ|f̂ − f|² (Eq. 2), the default of every sweep.
+PAPER_LOSS = ("forces",)
 
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """What to sweep: models × g₀ rules × precisions × ε.
+    """What to sweep: models × g₀ rules × precisions × ε, for one loss.
 
-    ``g0_rules`` holds ``"max"`` (Eq. 10) and/or fixed values in eV/Å.
+    ``g0_rules`` holds ``"max"`` (Eq. 10) and/or fixed values in eV/Å.  ``loss`` ``("forces",)`` is the
+    paper's force loss ½Σ|f̂ − f|² (Eq. 2); any other selection of ``energy``, ``forces`` and ``stress``
+    is FitSNAP's loss over those rows with the weights and ESHIFT of ``fit_input``
+    (:func:`snapcheck.models.linear_fit.training_loss`).
     """
 
     models: tuple[LinearSnap, ...]
     epsilons: tuple[float, ...] = EPSILON_GRID
     g0_rules: tuple[str | float, ...] = ("max",)
     precisions: tuple[str, ...] = ("float64",)
+    loss: tuple[str, ...] = PAPER_LOSS
+    fit_input: FitInput | None = None
 
     def __post_init__(self) -> None:
         first = self.models[0]
@@ -58,6 +70,14 @@ class SweepSpec:
                 )
         if not self.epsilons or min(self.epsilons) <= 0:
             raise InputError("--epsilons: ε must be a non-empty list of positive numbers")
+        unknown = sorted(set(self.loss) - set(LOSS_TERMS))
+        if unknown or not self.loss:
+            raise InputError(f"--loss {','.join(self.loss)}: expected some of {', '.join(LOSS_TERMS)}")
+        if self.loss != PAPER_LOSS and self.fit_input is None:
+            raise InputError(
+                f"--loss {','.join(self.loss)}: the weights of a training loss come from a FitSNAP input; the "
+                "dataset has none, so pass --fit-input FILE.in"
+            )
 
 
 @dataclass(frozen=True)
@@ -65,12 +85,15 @@ class ConfigurationSweep:
     """One configuration's numbers (axes: model, g₀ rule, precision, ε, θ).
 
     Attributes:
-        exact_loss: L per model, eV²/Å², (n_models,).
-        exact_gradient: ∇θL per model, eV/Å², (n_models, P).
-        loss_estimates: L̃, (n_models, n_g0, n_precisions, n_ε).
+        exact_loss: L per model (eV²/Å² for the paper's force loss), (n_models,).
+        exact_gradient: ∇θL per model, (n_models, P).
+        loss_estimates: the proxy's estimate: L̃ (Eq. 13) for the paper's force loss, D̃ (the derivative of Ê
+            along the path) for a training loss, (n_models, n_g0, n_precisions, n_ε).
+        proxy_exact: what ``loss_estimates`` estimate: L, or D = Σ g·f̂ + (∂L/∂σ̂):σ̂, (n_models,).
         gradient_estimates: ∇̃θL, (n_models, n_g0, n_precisions, n_ε, P).
-        zero_errors: True where g = 0 and no difference was taken, (n_models,).
-        max_force_error: maxᵢ|gᵢ| per model, eV/Å, (n_models,).
+        zero_errors: True where the path is zero and no difference was taken, (n_models,).
+        max_force_error: g₀ of Eq. 10 per model (maxᵢ|gᵢ| in eV/Å for the force loss; with a stress term
+            the largest rate of any atom or lattice vector along the path), (n_models,).
     """
 
     exact_loss: np.ndarray
@@ -79,6 +102,38 @@ class ConfigurationSweep:
     gradient_estimates: np.ndarray
     zero_errors: np.ndarray
     max_force_error: np.ndarray
+    proxy_exact: np.ndarray
+
+
+@dataclass(frozen=True)
+class Target:
+    """One model's exact loss on a configuration, and the path whose derivative its gradient is."""
+
+    loss: float
+    gradient: np.ndarray
+    path: LossPath
+    first_order: np.ndarray | None  # (∂L/∂Ê) ∇θÊ, exact, or None without an energy term
+    proxy_exact: float  # L (Eq. 14) for the paper's loss, else D
+    paper: bool
+
+
+def target(model: LinearSnap, configuration: Configuration, full: SummedDescriptors, spec: SweepSpec) -> Target:
+    """The exact loss and gradient (LAMMPS's closed forms) and the path of the generalised Eq. 7 (docs/theory.md)."""
+    if spec.loss == PAPER_LOSS:
+        exact = model.force_loss_from(configuration, full)
+        path = LossPath(configuration.positions, exact.errors)
+        return Target(exact.loss, exact.gradient, path, None, exact.loss, True)
+    assert spec.fit_input is not None  # SweepSpec says so
+    training = training_loss(model, configuration, full, spec.fit_input, spec.loss)
+    h = None
+    if "stress" in spec.loss:
+        volume = abs(float(np.linalg.det(configuration.cell)))
+        h = -(NKTV2P / volume) * training.loss_by_pressure  # H = (1/V) ∂L/∂σ̂, σ̂ = −P̂/nktv2p
+    path = LossPath(configuration.positions, training.loss_by_forces, configuration.cell, h)
+    directional = float(np.sum(training.loss_by_forces * training.forces))
+    directional += float(np.sum(training.loss_by_pressure * training.pressure))  # (∂L/∂σ̂):σ̂ = (∂L/∂P̂):P̂
+    first_order = training.energy_loss_gradient if training.loss_by_energy else None
+    return Target(training.loss, training.gradient, path, first_order, directional, False)
 
 
 def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: SweepSpec) -> ConfigurationSweep:
@@ -92,34 +147,43 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
     gradient_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps, n_parameters))
     zero_errors = np.zeros(n_models, dtype=bool)
     max_force_error = np.zeros(n_models)
+    proxy_exact = np.zeros(n_models)
     for m, model in enumerate(spec.models):
-        exact = model.force_loss_from(configuration, full)
-        exact_loss[m], exact_gradient[m] = exact.loss, exact.gradient
-        max_force_error[m] = float(np.sqrt(np.max(np.sum(exact.errors**2, axis=1))))
-        if not np.any(exact.errors):
+        goal = target(model, configuration, full, spec)
+        exact_loss[m], exact_gradient[m], proxy_exact[m] = goal.loss, goal.gradient, goal.proxy_exact
+        path = goal.path
+        if goal.first_order is not None:  # the energy term is first order: exact in every estimate
+            gradient_estimates[m] = goal.first_order
+        if path.is_zero():
             zero_errors[m] = True
             continue
-        path = LossPath(configuration.positions, exact.errors)
+        max_force_error[m] = path.speed()
         for r, g0_rule in enumerate(spec.g0_rules):
             for p, precision in enumerate(spec.precisions):
 
                 def evaluate(positions: np.ndarray, cell, model=model, precision=precision) -> Evaluation:
                     """Ê and ∇θÊ from one evaluation without derivatives, in ``precision`` (float32 emulated)."""
                     if precision == "float32":
-                        return float32_evaluation(engine, model, positions)
-                    values = engine.evaluate_values(positions)
+                        return float32_evaluation(engine, model, positions, cell)
+                    values = engine.evaluate_values(positions, cell)
                     return Evaluation(model.energy_from(values), model.energy_gradient_from(values))
 
                 for e, epsilon in enumerate(spec.epsilons):
                     estimate = central_difference(evaluate, path, epsilon, g0_rule, precision)
-                    gradient_estimates[m, r, p, e] = estimate.gradient
-                    loss_estimates[m, r, p, e] = loss_estimate(estimate.directional, exact.errors, configuration.forces)
+                    gradient_estimates[m, r, p, e] += estimate.gradient
+                    loss_estimates[m, r, p, e] = (
+                        loss_estimate(estimate.directional, path.g, configuration.forces)
+                        if goal.paper
+                        else estimate.directional
+                    )
     return ConfigurationSweep(
-        exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors, max_force_error
+        exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors, max_force_error, proxy_exact
     )
 
 
-def float32_evaluation(engine: SnapEngine, model: LinearSnap, positions: np.ndarray) -> Evaluation:
+def float32_evaluation(
+    engine: SnapEngine, model: LinearSnap, positions: np.ndarray, cell: np.ndarray | None = None
+) -> Evaluation:
     """Ê and ∇θÊ as a float32 trainer computes them, emulated from LAMMPS's float64 descriptors.
 
     What is emulated: every atom's Bᵢ is stored as float32; ΣB_e is summed over
@@ -130,7 +194,7 @@ def float32_evaluation(engine: SnapEngine, model: LinearSnap, positions: np.ndar
     :func:`~snapcheck.gradients.paper.central_difference`.  The estimate of
     Eq. 7 then divides these float32 differences by 2η in float64.
     """
-    atoms = engine.evaluate_per_atom_values(positions)
+    atoms = engine.evaluate_per_atom_values(positions, cell)
     stored = atoms.descriptors.astype(np.float32)
     sum_b = np.stack([stored[engine.types == e + 1].sum(axis=0, dtype=np.float32) for e in range(engine.n_elements)])
     gradient = np.column_stack([engine.counts.astype(np.float32), sum_b]).ravel()
@@ -197,7 +261,7 @@ def _errors(results: list[ConfigurationSweep], m: int) -> tuple[np.ndarray, np.n
     estimates = np.stack([r.gradient_estimates[m] for r in results])  # (M, G, Q, E, P)
     difference = estimates - exact_gradient[:, None, None, None, :]
     err_grad = np.sqrt(np.sum(difference**2, axis=(0, 4))) / np.linalg.norm(exact_gradient)
-    exact_loss = np.array([r.exact_loss[m] for r in results])
+    exact_loss = np.array([r.proxy_exact[m] for r in results])
     loss_estimates = np.stack([r.loss_estimates[m] for r in results])  # (M, G, Q, E)
     err_loss = np.sqrt(np.sum((loss_estimates - exact_loss[:, None, None, None]) ** 2, axis=0)) / np.linalg.norm(
         exact_loss

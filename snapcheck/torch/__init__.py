@@ -13,10 +13,13 @@
 ``energy_fn`` and first-order gradients (the paper's Eq. 7 at automatic ε), plus the exact
 forward-over-reverse product in float64.  The names are those of :mod:`snapcheck.testing`, with
 ``(model, energy_fn)`` where a numpy model stands there.  Needs the ``torch`` extra:
-``pip install 'snapcheck[torch]'``; importing this package imports nothing until a name is used.
+``pip install 'snapcheck[torch]'``.
+
+Importing this package (and its pytest plugin, :mod:`snapcheck.torch.plugin`) loads neither torch
+nor the rest of snapcheck: each public name imports its module when it is first used (PEP 562).
 """
 
-import importlib
+from snapcheck.base.lazy import lazy_attributes
 
 #: name → the module that defines it, imported on first use (no torch until then).
 _PUBLIC = {
@@ -25,20 +28,20 @@ _PUBLIC = {
     "ForcesReport": "snapcheck.gradients.checks",
     "GradientReport": "snapcheck.gradients.checks",
     "PaperGradient": "snapcheck.gradients.reference",
+    "StressReport": "snapcheck.gradients.checks",
     "TorchPotential": "snapcheck.torch.backend",
     "assert_force_loss_gradient": "snapcheck.torch.check",
     "assert_forces_consistent": "snapcheck.torch.check",
+    "assert_stress_consistent": "snapcheck.torch.stress",
     "default_loss": "snapcheck.torch.backend",
     "force_loss_gradient_error": "snapcheck.torch.check",
     "forces_error": "snapcheck.torch.check",
     "forces_from_energy": "snapcheck.torch.backend",
     "paper_force_loss_gradient": "snapcheck.gradients.reference",
+    "stress_error": "snapcheck.torch.stress",
 }
 
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'snapcheck.torch' has no attribute {name!r}")
+__getattr__ = lazy_attributes("snapcheck.torch", _PUBLIC)

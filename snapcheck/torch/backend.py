@@ -19,6 +19,7 @@ Every tensor is made on the model's device and in its dtype; results come back a
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -103,13 +104,65 @@ def flat(grads: Sequence[torch.Tensor | None], params) -> np.ndarray:
     )
 
 
-class TorchPotential:
-    """``model`` and ``energy_fn`` (and ``loss_fn``, default Eq. 2) as a backend of the paper's estimate."""
+def takes_cell(energy_fn: Callable) -> bool:
+    """Whether ``energy_fn`` accepts a fourth argument, the cell (3, 3) tensor in Å (rows: lattice vectors)."""
+    try:
+        inspect.signature(energy_fn).bind(None, None, None, None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read: assume the three-argument form
+        return False
+    return True
 
-    def __init__(self, model: torch.nn.Module, energy_fn: Callable, loss_fn: Callable | None = None):
+
+#: The quantities a training loss may compare: Ê (eV), f̂ (N, 3; eV/Å) and σ̂ (3, 3; eV/Å³, ASE's sign).
+QUANTITIES = ("energy", "forces", "stress")
+
+
+def reference_quantities(atoms, terms) -> dict[str, np.ndarray]:
+    """The DFT values the loss compares with, from the calculator attached to ``atoms`` (stress as σ, eV/Å³)."""
+    values = {"forces": dft_forces(atoms)}
+    try:
+        if "energy" in terms:
+            values["energy"] = np.asarray(atoms.get_potential_energy(), dtype=np.float64)
+        if "stress" in terms:
+            values["stress"] = np.asarray(atoms.get_stress(voigt=False), dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - ASE raises several types when a property is missing
+        raise InputError(
+            f"configuration {atoms.get_chemical_formula()} has no reference {', '.join(terms)} ({exc}); attach "
+            "them with SinglePointCalculator(atoms, energy=..., forces=..., stress=...) (stress in eV/Å³, ASE's sign)"
+        ) from None
+    return values
+
+
+class TorchPotential:
+    """``model`` and ``energy_fn`` with a training loss, as a backend of the paper's estimate.
+
+    ``loss_fn`` with ``terms=("forces",)`` (the default) is a force loss ``loss_fn(f̂, f, atoms)``
+    (default ½Σ|f̂ − f|², Eq. 2).  With other ``terms`` (any of :data:`QUANTITIES`) it is a whole
+    training loss ``loss_fn(predicted, reference, atoms)`` over dicts of those quantities; a stress term
+    needs ``energy_fn(model, atoms, positions, cell)``.
+    """
+
+    def __init__(
+        self, model: torch.nn.Module, energy_fn: Callable, loss_fn: Callable | None = None, *, terms=("forces",)
+    ):
         self.model, self.energy_fn = model, energy_fn
-        self.given_loss_fn, self.loss_fn = loss_fn, loss_fn or default_loss
+        self.terms = tuple(terms)
+        unknown = sorted(set(self.terms) - set(QUANTITIES))
+        if unknown or not self.terms:
+            raise InputError(f"terms {self.terms}: expected some of {', '.join(QUANTITIES)}")
+        if self.terms != ("forces",) and loss_fn is None:
+            raise InputError(f"terms {self.terms}: a loss over them needs loss_fn(predicted, reference, atoms)")
+        self.given_loss_fn = loss_fn
+        self.loss_fn: Callable[..., torch.Tensor] = loss_fn or default_loss
         self.paper_loss = loss_fn is None
+        self.takes_cell = takes_cell(energy_fn)
+        if "stress" in self.terms and not self.takes_cell:
+            raise InputError(
+                "a stress term needs energy_fn(model, atoms, positions, cell): the cell as a (3, 3) tensor in Å "
+                "whose rows are the lattice vectors, from which Ê must be built (periodic shifts included)"
+            )
         self.params = trained_parameters(model)
         self.dtype = self.params[0][1].dtype
         self.device = self.params[0][1].device
@@ -119,58 +172,115 @@ class TorchPotential:
             name: slice(int(a), int(b)) for (name, _), a, b in zip(self.params, bounds, bounds[1:])
         }
 
-    # -- tensors -------------------------------------------------------------------------------------
+    # -- tensors and evaluations ---------------------------------------------------------------------
     def tensor(self, values, requires_grad: bool = False) -> torch.Tensor:
         return torch.tensor(np.asarray(values), dtype=self.dtype, device=self.device, requires_grad=requires_grad)
 
-    def energy(self, atoms, positions: np.ndarray) -> float:
-        """Ê in eV at ``positions`` (Å), no graph kept."""
-        with torch.no_grad():
-            return float(scalar(self.energy_fn(self.model, atoms, self.tensor(positions)), "energy_fn"))
+    def call_energy(self, atoms, positions: torch.Tensor, cell: torch.Tensor | None = None) -> torch.Tensor:
+        """``energy_fn`` at ``positions`` (and ``cell`` when given, which needs the four-argument form)."""
+        if cell is None:
+            return scalar(self.energy_fn(self.model, atoms, positions), "energy_fn")
+        if not self.takes_cell:
+            raise InputError("a strained cell needs energy_fn(model, atoms, positions, cell)")
+        return scalar(self.energy_fn(self.model, atoms, positions, cell), "energy_fn")
 
-    def _position_gradient(self, atoms) -> torch.Tensor | None:
+    def energy(self, atoms, positions: np.ndarray, cell: np.ndarray | None = None) -> float:
+        """Ê in eV at ``positions`` (Å) and ``cell``, no graph kept."""
+        with torch.no_grad():
+            return float(self.call_energy(atoms, self.tensor(positions), None if cell is None else self.tensor(cell)))
+
+    def _derivatives(self, atoms, strain: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Ê, ∂Ê/∂r and, with ``strain``, ∂Ê/∂ε (ε applied to positions and cell together), first order."""
         positions = self.tensor(atoms.get_positions(), requires_grad=True)
-        energy = scalar(self.energy_fn(self.model, atoms, positions), "energy_fn")
-        return torch.autograd.grad(energy, positions, allow_unused=True)[0] if energy.requires_grad else None
+        if not strain:
+            energy = self.call_energy(atoms, positions)
+            leaves = [positions]
+        else:
+            epsilon = torch.zeros((3, 3), dtype=self.dtype, device=self.device, requires_grad=True)
+            deformation = torch.eye(3, dtype=self.dtype, device=self.device) + epsilon
+            cell = self.tensor(np.asarray(atoms.cell)) @ deformation.T
+            energy = self.call_energy(atoms, positions @ deformation.T, cell)
+            leaves = [positions, epsilon]
+        grads = torch.autograd.grad(energy, leaves, allow_unused=True) if energy.requires_grad else [None] * 2
+        return energy.detach(), grads[0], grads[1] if strain else None
 
     def depends_on_positions(self, atoms) -> bool:
         """Whether Ê has a graph to the ``positions`` tensor (an isolated atom's energy legitimately has none)."""
-        return self._position_gradient(atoms) is not None
+        return self._derivatives(atoms, False)[1] is not None
 
     def forces(self, atoms) -> np.ndarray:
         """f̂ = −∂Ê/∂r at the atoms' own positions (first order); zero where Ê does not depend on them."""
-        grad = self._position_gradient(atoms)
+        grad = self._derivatives(atoms, False)[1]
         return np.zeros((len(atoms), 3)) if grad is None else -grad.detach().double().cpu().numpy()
+
+    def stress(self, atoms) -> np.ndarray:
+        """σ̂ = (1/V) ∂Ê/∂ε (3, 3) in eV/Å³, ASE's sign, by autograd through a strain of positions and cell."""
+        grad = self._derivatives(atoms, True)[2]
+        volume = abs(float(np.linalg.det(np.asarray(atoms.cell))))
+        return np.zeros((3, 3)) if grad is None else grad.detach().double().cpu().numpy() / volume
 
     # -- the backend ---------------------------------------------------------------------------------
     def term(self, atoms) -> Term:
-        forces = self.forces(atoms)
-        leaf = self.tensor(forces, requires_grad=True)
-        loss = scalar(self.loss_fn(leaf, self.tensor(dft_forces(atoms)), atoms), "loss_fn")
-        g = torch.autograd.grad(loss, leaf, allow_unused=True)[0] if loss.requires_grad else None
-        g = np.zeros_like(forces) if g is None else g.double().cpu().numpy()
-        return Term(atoms, LossPath(atoms.get_positions(), g), forces, float(loss.detach()), float(np.sum(g * forces)))
+        """f̂ (and Ê, σ̂), the loss, and its direction: g = ∂L/∂f̂, H = (1/V) ∂L/∂σ̂, ∂L/∂Ê (Eqs. 4–6)."""
+        strain = "stress" in self.terms
+        energy, dedr, dedε = self._derivatives(atoms, strain)
+        volume = abs(float(np.linalg.det(np.asarray(atoms.cell))))
+        forces = torch.zeros((len(atoms), 3), dtype=self.dtype, device=self.device) if dedr is None else -dedr
+        predicted = {"energy": energy, "forces": forces.detach()}
+        if strain:
+            zero = torch.zeros((3, 3), dtype=self.dtype, device=self.device)
+            predicted["stress"] = (zero if dedε is None else dedε.detach()) / volume
+        leaves = {key: value.clone().requires_grad_(True) for key, value in predicted.items() if key in self.terms}
+        reference = {key: self.tensor(value) for key, value in reference_quantities(atoms, self.terms).items()}
+        if self.terms == ("forces",):
+            loss = scalar(self.loss_fn(leaves["forces"], reference["forces"], atoms), "loss_fn")
+        else:
+            loss = scalar(self.loss_fn(leaves, {k: reference[k] for k in self.terms}, atoms), "loss_fn")
+        grads = dict(zip(leaves, torch.autograd.grad(loss, list(leaves.values()), allow_unused=True)))
+        as_numpy = {k: None if v is None else v.detach().double().cpu().numpy() for k, v in grads.items()}
+        f = predicted["forces"].double().cpu().numpy()
+        g = np.zeros_like(f) if as_numpy.get("forces") is None else as_numpy["forces"]
+        directional = float(np.sum(g * f))
+        h = None
+        if strain:
+            dl_dσ = np.zeros((3, 3)) if as_numpy.get("stress") is None else as_numpy["stress"]
+            h = dl_dσ / volume
+            directional += float(np.sum(dl_dσ * predicted["stress"].double().cpu().numpy()))
+        energy_weight = 0.0 if as_numpy.get("energy") is None else float(as_numpy["energy"])
+        path = LossPath(atoms.get_positions(), g, np.asarray(atoms.cell) if strain else None, h)
+        return Term(atoms, path, f, float(loss.detach()), directional, energy_weight)
 
     def evaluate(self, atoms, positions: np.ndarray, cell: np.ndarray | None) -> Evaluation:
-        """Ê and ∇θÊ (flat, float64) at fixed ``positions`` (Å): one first-order backward pass."""
-        energy = scalar(self.energy_fn(self.model, atoms, self.tensor(positions)), "energy_fn")
-        grads = [None] * len(self.params)
+        """Ê and ∇θÊ (flat, float64) at fixed ``positions`` (Å) and ``cell``: one first-order backward pass."""
+        energy = self.call_energy(atoms, self.tensor(positions), None if cell is None else self.tensor(cell))
+        grads: Sequence[torch.Tensor | None] = [None] * len(self.params)
         if energy.requires_grad:
             grads = torch.autograd.grad(energy, [p for _, p in self.params], allow_unused=True)
         return Evaluation(float(energy.detach()), flat(grads, self.params))
 
     def exact(self, term: Term) -> np.ndarray | None:
-        """−∂/∂θ Σ g·∂Ê/∂r (flat) by a double backward through ``energy_fn``; None below float64 or without one."""
+        """∂/∂θ dÊ/dt along the term's path at t = 0 (Eq. 6, and its strain) by a double backward through
+        ``energy_fn``; None below float64, or for a model without double backward."""
         if self.dtype != torch.float64:
             return None
-        positions = self.tensor(term.path.positions, requires_grad=True)
+        path = term.path
+        t = torch.zeros((), dtype=self.dtype, device=self.device, requires_grad=True)
         try:
-            energy = scalar(self.energy_fn(self.model, term.configuration, positions), "energy_fn")
-            (dedr,) = torch.autograd.grad(energy, positions, create_graph=True)
-            directional = -(dedr * self.tensor(term.path.g)).sum()
-            if not directional.requires_grad:
+            positions = self.tensor(path.positions) - t * self.tensor(path.g)
+            if path.h is None:
+                energy = self.call_energy(term.configuration, positions)
+            else:
+                deformation = torch.eye(3, dtype=self.dtype, device=self.device) + t * self.tensor(path.h)
+                cell = self.tensor(path.cell) @ deformation.T
+                energy = self.call_energy(term.configuration, positions @ deformation.T, cell)
+            (rate,) = (
+                torch.autograd.grad(energy, t, create_graph=True, allow_unused=True)
+                if energy.requires_grad
+                else (None,)
+            )
+            if rate is None or not rate.requires_grad:
                 return np.zeros(max(s.stop for s in self.parameter_slices.values()))
-            grads = torch.autograd.grad(directional, [p for _, p in self.params], allow_unused=True)
+            grads = torch.autograd.grad(rate, [p for _, p in self.params], allow_unused=True)
         except RuntimeError as error:  # a model without double backward: Eq. 7 stands alone; anything else is raised
             if not any(sign in str(error) for sign in DOUBLE_BACKWARD_MISSING):
                 raise
@@ -183,7 +293,9 @@ class TorchPotential:
         if self.dtype == torch.float64:
             return self
         try:
-            twin = TorchPotential(copy.deepcopy(self.model).double(), self.energy_fn, self.given_loss_fn)
+            twin = TorchPotential(
+                copy.deepcopy(self.model).double(), self.energy_fn, self.given_loss_fn, terms=self.terms
+            )
             energy = self.energy_fn(twin.model, probe, twin.tensor(probe.get_positions()))
         except Exception:  # noqa: BLE001 - any failure means "cannot promote"
             return None

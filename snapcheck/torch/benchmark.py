@@ -6,7 +6,14 @@ measured side by side in one run, one thread:
 
 * **training step**: time of :func:`snapcheck.torch.paper_force_loss_gradient` at fixed ε (one
   backward pass for f̂, two for ∇θÊ at r ± ηg; Eq. 7) against double backprop (f̂ with
-  ``create_graph=True``, then ``loss.backward()``; Eq. 5), best of ``repeat``;
+  ``create_graph=True``, then ``loss.backward()``; Eq. 5), best of ``repeat``, and the relative
+  difference of the two gradients;
+* **whole-loss step** (columns ``…_whole``): the same for :func:`whole_loss` over energy, forces and
+  stress.  The paper's step (a :class:`~snapcheck.torch.TorchPotential` with ``terms=WHOLE``, fixed ε)
+  makes one backward pass for f̂ and σ̂ together (through positions and a strain), one for the energy
+  term's ∇θÊ, and two for ∇θÊ at the ends of the strained path ±η along (g, H).  Double backprop
+  takes f̂ and σ̂ from one gradient with ``create_graph=True`` (positions and strain, as MACE does),
+  then ``loss.backward()``;
 * **graph memory**: the bytes autograd saves for backward (counted by
   ``torch.autograd.graph.saved_tensors_hooks``, each storage once), at their peak: for the paper's
   step the largest single first-order graph, for double backprop the forward graph plus the
@@ -30,13 +37,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
 from snapcheck.base.files import write_csv
 from snapcheck.data.structures import bcc_tantalum
 from snapcheck.gradients.reference import paper_force_loss_gradient
-from snapcheck.torch.backend import TorchPotential, default_loss
+from snapcheck.torch.backend import TorchPotential, default_loss, flat, reference_quantities
 from snapcheck.torch.check import assert_force_loss_gradient
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, neighbours
 
@@ -51,9 +59,28 @@ def width_for(parameters: float) -> int:
     return max(1, round((-11 + math.sqrt(121 + 4 * (parameters - 3))) / 2))
 
 
+#: The quantities of the whole-loss rows.
+WHOLE = ("energy", "forces", "stress")
+
+
 def bcc_ta(n_atoms: int, seed: int = 0):
-    """A bcc Ta cell of ``n_atoms`` (:func:`snapcheck.data.structures.bcc_tantalum`, σ = 0.05 Å) as ase.Atoms, f = 0."""
-    return bcc_tantalum(REPEATS[n_atoms], seed, displacement=0.05).to_atoms()
+    """A bcc Ta cell of ``n_atoms`` (:func:`snapcheck.data.structures.bcc_tantalum`, σ = 0.05 Å) as ase.Atoms, with
+    reference E = 0, f = 0 and stress 0."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms = bcc_tantalum(REPEATS[n_atoms], seed, displacement=0.05).to_atoms()
+    atoms.calc = SinglePointCalculator(atoms, energy=0.0, forces=np.zeros((n_atoms, 3)), stress=np.zeros(6))
+    return atoms
+
+
+def whole_loss(predicted: dict, reference: dict, atoms) -> torch.Tensor:
+    """½ (((Ê − E)/N)² + Σ_i |f̂_i − f_i|² + Σ_ab (σ̂_ab − σ_ab)²): a training loss over energy (eV), forces (eV/Å)
+    and stress (eV/Å³), as snapcheck's ``loss_fn`` over dicts."""
+    return 0.5 * (
+        ((predicted["energy"] - reference["energy"]) / len(atoms)) ** 2
+        + ((predicted["forces"] - reference["forces"]) ** 2).sum()
+        + ((predicted["stress"] - reference["stress"]) ** 2).sum()
+    )
 
 
 class GraphMemory:
@@ -87,17 +114,23 @@ def _best(function, repeat: int) -> float:
     return min(times)
 
 
-def paper_step(model, atoms, memory: GraphMemory | None = None) -> None:
-    """One first-order training step's gradient (Eq. 7, ε = 1e-5); each energy evaluation is a new memory phase."""
+def paper_step(model, atoms, memory: GraphMemory | None = None, terms: tuple[str, ...] = ("forces",)) -> None:
+    """One first-order training step's gradient (Eq. 7, ε = 1e-5) of the force loss, or of :func:`whole_loss` with
+    ``terms=WHOLE``; each energy evaluation is a new memory phase."""
 
-    def energy(m, a, positions):
+    def energy(m, a, positions, cell=None):
         if memory is not None:
             memory.phase()
-        return energy_fn(m, a, positions)
+        return energy_fn(m, a, positions, cell)
 
     model.zero_grad(set_to_none=True)
-    potential = TorchPotential(model, energy)
+    potential = TorchPotential(model, energy, None if terms == ("forces",) else whole_loss, terms=terms)
     potential.add_to_grad(paper_force_loss_gradient(potential, [atoms], epsilon=1e-5).gradient)
+
+
+def paper_whole_step(model, atoms, memory: GraphMemory | None = None) -> None:
+    """:func:`paper_step` for :func:`whole_loss`."""
+    paper_step(model, atoms, memory, WHOLE)
 
 
 def double_backprop_step(model, atoms, memory: GraphMemory | None = None) -> None:
@@ -109,10 +142,49 @@ def double_backprop_step(model, atoms, memory: GraphMemory | None = None) -> Non
     default_loss(forces_fn(model, atoms, positions), torch.tensor(atoms.get_forces()), atoms).backward()
 
 
+def double_backprop_whole_step(model, atoms, memory: GraphMemory | None = None) -> None:
+    """One double-backprop gradient of :func:`whole_loss`: f̂ = −∂Ê/∂r and σ̂ = (1/V) ∂Ê/∂ε from one gradient with
+    create_graph=True (ε a strain of positions and cell), then loss.backward()."""
+    model.zero_grad(set_to_none=True)
+    if memory is not None:
+        memory.phase()
+    positions = torch.tensor(atoms.get_positions(), requires_grad=True)
+    strain = torch.zeros((3, 3), dtype=torch.float64, requires_grad=True)
+    deformation = torch.eye(3, dtype=torch.float64) + strain
+    cell = torch.tensor(np.asarray(atoms.cell))
+    energy = energy_fn(model, atoms, positions @ deformation.T, cell @ deformation.T)
+    dedr, dedε = torch.autograd.grad(energy, (positions, strain), create_graph=True)
+    predicted = {"energy": energy, "forces": -dedr, "stress": dedε / torch.linalg.det(cell).abs()}
+    reference = {key: torch.tensor(value) for key, value in reference_quantities(atoms, WHOLE).items()}
+    whole_loss(predicted, reference, atoms).backward()
+
+
+def side_by_side(model, atoms, paper, double, repeat: int, suffix: str = "") -> dict:
+    """Time (best of ``repeat``), peak graph bytes and the gradients of the ``paper`` and ``double`` steps, measured
+    in turn on the same model and configuration: one row's columns, names ending in ``suffix``."""
+    columns, peaks, gradients = {}, {}, {}
+    for name, step in (("paper", paper), ("double", double)):
+        memory = GraphMemory()
+        with memory.hooks():
+            step(model, atoms, memory)
+        peaks[name] = memory.peak
+        gradients[name] = flat([p.grad for p in model.parameters()], list(model.named_parameters()))
+        columns[f"seconds_{name}{suffix}_step"] = _best(lambda s=step: s(model, atoms), repeat)
+    columns[f"time_ratio_double_over_paper{suffix}"] = (
+        columns[f"seconds_double{suffix}_step"] / columns[f"seconds_paper{suffix}_step"]
+    )
+    columns[f"graph_bytes_paper{suffix}"], columns[f"graph_bytes_double{suffix}"] = peaks["paper"], peaks["double"]
+    columns[f"memory_ratio_double_over_paper{suffix}"] = peaks["double"] / peaks["paper"]
+    difference = np.linalg.norm(gradients["paper"] - gradients["double"]) / np.linalg.norm(gradients["double"])
+    columns[f"gradient_difference{suffix}"] = float(difference)
+    return columns
+
+
 def gradgradcheck_time(model, atoms, fast_mode: bool) -> tuple[float, bool]:
     """Seconds and verdict of ``torch.autograd.gradgradcheck`` on E(θ, r) for this model and configuration."""
     names = [n for n, _ in model.named_parameters()]
-    i, j, shift = neighbours(atoms, torch.float64)
+    i, j, shifts = neighbours(atoms)
+    shift = shifts @ torch.tensor(np.asarray(atoms.cell))
 
     def energy(*tensors):
         state = dict(zip(names, tensors[:-1]))
@@ -146,16 +218,10 @@ def run_benchmark(
             for n in atoms:
                 configuration = bcc_ta(n, seed)
                 row = {"parameters": count, "atoms": n}
-                memories = {}
-                for name, step in (("paper", paper_step), ("double", double_backprop_step)):
-                    memory = GraphMemory()
-                    with memory.hooks():
-                        step(model, configuration, memory)
-                    memories[name] = memory.peak
-                    row[f"seconds_{name}_step"] = _best(lambda s=step, m=model, c=configuration: s(m, c), repeat)
-                row["time_ratio_double_over_paper"] = row["seconds_double_step"] / row["seconds_paper_step"]
-                row["graph_bytes_paper"], row["graph_bytes_double"] = memories["paper"], memories["double"]
-                row["memory_ratio_double_over_paper"] = memories["double"] / memories["paper"]
+                row |= side_by_side(model, configuration, paper_step, double_backprop_step, repeat)
+                row |= side_by_side(
+                    model, configuration, paper_whole_step, double_backprop_whole_step, repeat, suffix="_whole"
+                )
                 start = time.perf_counter()
                 report = assert_force_loss_gradient(model, energy_fn, [configuration])
                 row["seconds_check"] = time.perf_counter() - start

@@ -20,11 +20,15 @@ raises :class:`~snapcheck.gradients.checks.CheckFailure`   returns the report in
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from snapcheck.base.errors import InputError
 from snapcheck.gradients.checks import (
     CheckFailure,
     ForcesComparison,
@@ -37,15 +41,15 @@ from snapcheck.gradients.checks import (
     estimate_tolerance,
     per_tensor,
 )
-from snapcheck.gradients.diagnosis import describe_gradient
+from snapcheck.gradients.diagnosis import describe_gradient, likely_bug_by_term
 from snapcheck.gradients.epsilon import DEFAULT_RULE
 from snapcheck.gradients.reference import Reference
 from snapcheck.torch.backend import (
     TorchPotential,
     as_atoms_list,
-    dft_forces,
     flat,
     forces_from_energy,
+    reference_quantities,
     scalar,
 )
 
@@ -57,23 +61,51 @@ ENERGY_IGNORES_POSITIONS = (
 )
 
 
-def _reference_potential(potential: TorchPotential, atoms_list, warnings: list[str]) -> TorchPotential:
-    """The float64 copy of a low-precision potential when ``energy_fn`` allows one; a warning when not."""
-    twin = potential.float64(atoms_list[0])
-    if twin is None:
+@dataclass(frozen=True)
+class Setup:
+    """What every torch check starts from: the configurations as ase.Atoms, the model's backend, the backend
+    the reference runs on (a float64 copy when ``energy_fn`` allows one), ``rtol`` and the warnings so far."""
+
+    atoms: list
+    potential: TorchPotential
+    checked: TorchPotential
+    rtol: float
+    warnings: list[str]
+
+    @property
+    def n_atoms(self) -> list[int]:
+        return [len(a) for a in self.atoms]
+
+    def energy_ignores_positions(self) -> bool:
+        return not any(self.checked.depends_on_positions(atoms) for atoms in self.atoms)
+
+
+def setup(model, energy_fn: Callable, configurations, rtol: float | None, **potential_options) -> Setup:
+    """:class:`Setup` for a check; a warning when the reference cannot run in float64."""
+    atoms_list = as_atoms_list(configurations)
+    potential = TorchPotential(model, energy_fn, **potential_options)
+    warnings: list[str] = []
+    checked = potential.float64(atoms_list[0])
+    if checked is None:
         warnings.append(
             f"the reference runs in {potential.precision}: energy_fn does not follow the dtype of the model and "
             "positions (it builds tensors in a fixed dtype), so errors below single-precision round-off (~1e-3) "
             "are invisible; create tensors with positions.dtype to get a float64 reference"
         )
-        return potential
-    return twin
+        checked = potential
+    rtol = default_rtol(potential.precision) if rtol is None else rtol
+    return Setup(atoms_list, potential, checked, rtol, warnings)
 
 
-def trainer_gradient(potential: TorchPotential, atoms_list, forces_fn, trainer_step) -> tuple[list, bool]:
+def trainer_gradient(
+    potential: TorchPotential, atoms_list, forces_fn, trainer_step, stress_fn=None
+) -> tuple[list, bool]:
     """The trainer's ∇θ(total loss) per parameter (None: no gradient), and whether the loss had a graph.
 
-    The model's ``.grad`` is saved and restored, so checking inside a training loop changes nothing.
+    Without ``trainer_step`` the loss is ``potential.loss_fn`` of the trainer's own predictions:
+    ``forces_fn`` (and for a whole loss Ê from ``energy_fn`` and ``stress_fn``), summed over the
+    configurations.  The model's ``.grad`` is saved and restored, so checking inside a training loop
+    changes nothing.
     """
     params = potential.params
     saved = [p.grad for _, p in params]
@@ -84,10 +116,9 @@ def trainer_gradient(potential: TorchPotential, atoms_list, forces_fn, trainer_s
         if trainer_step is not None:
             trainer_step(potential.model, atoms_list)
         else:
-            total = 0
-            for atoms in atoms_list:
-                forces = forces_fn(potential.model, atoms, potential.tensor(atoms.get_positions(), requires_grad=True))
-                total = total + scalar(potential.loss_fn(forces, potential.tensor(dft_forces(atoms)), atoms), "loss_fn")
+            total = functools.reduce(
+                operator.add, (_trainer_loss(potential, a, forces_fn, stress_fn) for a in atoms_list)
+            )
             has_graph = bool(total.requires_grad)
             if has_graph:
                 total.backward()
@@ -95,6 +126,23 @@ def trainer_gradient(potential: TorchPotential, atoms_list, forces_fn, trainer_s
     finally:
         for (_, p), grad in zip(params, saved):
             p.grad = grad
+
+
+def _trainer_loss(potential: TorchPotential, atoms, forces_fn, stress_fn) -> torch.Tensor:
+    """One configuration's loss from the trainer's own force (and stress) code."""
+    positions = potential.tensor(atoms.get_positions(), requires_grad=True)
+    reference = {key: potential.tensor(value) for key, value in reference_quantities(atoms, potential.terms).items()}
+    forces = forces_fn(potential.model, atoms, positions)
+    if potential.terms == ("forces",):
+        return scalar(potential.loss_fn(forces, reference["forces"], atoms), "loss_fn")
+    predicted = {"forces": forces}
+    if "energy" in potential.terms:
+        predicted["energy"] = potential.call_energy(atoms, positions)
+    if "stress" in potential.terms:
+        if stress_fn is None:
+            raise InputError("a loss with a stress term needs the trainer's stress_fn (or its trainer_step)")
+        predicted["stress"] = stress_fn(potential.model, atoms, positions, potential.tensor(np.asarray(atoms.cell)))
+    return scalar(potential.loss_fn(predicted, {k: reference[k] for k in potential.terms}, atoms), "loss_fn")
 
 
 def _compare_with_autograd(potential: TorchPotential, atoms_list, forces_fn) -> ForcesComparison:
@@ -125,6 +173,8 @@ def force_loss_gradient_error(
     *,
     forces_fn: Callable | None = None,
     loss_fn: Callable | None = None,
+    terms: Sequence[str] = ("forces",),
+    stress_fn: Callable | None = None,
     trainer_step: Callable | None = None,
     rtol: float | None = None,
     epsilon: float | str = "auto",
@@ -133,59 +183,54 @@ def force_loss_gradient_error(
 ) -> GradientReport:
     """The report of :func:`assert_force_loss_gradient`, without raising."""
     __tracebackhide__ = True
-    atoms_list = as_atoms_list(configurations)
-    potential = TorchPotential(model, energy_fn, loss_fn)
-    rtol = default_rtol(potential.precision) if rtol is None else rtol
-    warnings: list[str] = []
-    checked = _reference_potential(potential, atoms_list, warnings)
-    report = GradientReport(
-        relative_errors={},
-        compared_with="",
+    start = setup(model, energy_fn, configurations, rtol, loss_fn=loss_fn, terms=terms)
+    atoms_list, potential, checked, rtol = start.atoms, start.potential, start.checked, start.rtol
+    common = dict(
+        loss_name="force-loss" if tuple(terms) == ("forces",) else "training-loss",
         rtol=rtol,
-        tolerance=rtol,
-        epsilon=float("nan"),
-        error_bound=float("nan"),
-        proxy="",
-        rule="",
         precision=potential.precision,
         reference_precision=checked.precision,
-        loss=float("nan"),
-        n_atoms=[len(a) for a in atoms_list],
-        warnings=warnings,
+        n_atoms=start.n_atoms,
+        warnings=start.warnings,
     )
-    if not any(checked.depends_on_positions(atoms) for atoms in atoms_list):
-        report.problems.append(ENERGY_IGNORES_POSITIONS)
-        return report
+    if start.energy_ignores_positions():
+        return GradientReport.unmeasured(ENERGY_IGNORES_POSITIONS, **common)
     reference = Reference(checked, atoms_list)
-    report.loss = reference.loss
     if all(t.path.is_zero() for t in reference.terms):
-        report.problems.append(
-            "∂L/∂f̂ is zero on every configuration, so the force-loss gradient is zero: nothing to check"
+        return GradientReport.unmeasured(
+            "∂L/∂f̂ is zero on every configuration: there is no gradient to check", **common
         )
-        return report
-    grads, has_graph = trainer_gradient(potential, atoms_list, forces_fn or forces_from_energy(energy_fn), trainer_step)
+    grads, has_graph = trainer_gradient(
+        potential, atoms_list, forces_fn or forces_from_energy(energy_fn), trainer_step, stress_fn
+    )
     candidate = flat(grads, potential.params)
     choice = reference.choose(epsilon, rule=rule)
     exact = reference.exact()
     truth = choice.estimate.gradients if exact is None else exact
     parts = potential.parameter_slices
-    report.epsilon, report.error_bound, report.proxy, report.rule = (
-        choice.epsilon,
-        choice.bound,
-        choice.proxy,
-        choice.rule,
-    )
-    report.relative_errors = per_tensor(candidate, truth.sum(axis=0), parts)
+    total = truth.sum(axis=0)
     if exact is None:
-        report.compared_with = f"the paper's Eq. 7 at ε = {choice.epsilon:.1e} ({checked.precision})"
-        report.tolerance = estimate_tolerance(rtol, choice.proxy, choice.bound)
+        compared_with = f"the paper's Eq. 7 at ε = {choice.epsilon:.1e} ({checked.precision})"
+        tolerance = estimate_tolerance(rtol, choice.proxy, choice.bound)
     else:
-        report.compared_with = "the exact forward-over-reverse product of energy_fn (float64)"
-        report.estimate_errors = per_tensor(candidate, choice.estimate.gradients.sum(axis=0), parts)
-        report.estimate_vs_exact = per_tensor(choice.estimate.gradients.sum(axis=0), truth.sum(axis=0), parts)
+        compared_with, tolerance = "the exact forward-over-reverse product of energy_fn (float64)", rtol
+    report = GradientReport.from_choice(
+        choice,
+        relative_errors=per_tensor(candidate, total, parts),
+        compared_with=compared_with,
+        tolerance=tolerance,
+        loss=reference.loss,
+        **common,
+    )
+    if exact is not None:
+        estimate = choice.estimate.gradients.sum(axis=0)
+        report.estimate_errors = per_tensor(candidate, estimate, parts)
+        report.estimate_vs_exact = per_tensor(estimate, total, parts)
     enters_energy = _enters_energy(reference)
     report.energy_only = [n for n, s in parts.items() if enters_energy[n] and not np.any(truth[:, s])]
-    report.problems += _diagnose(potential, atoms_list, forces_fn, grads, has_graph, candidate, truth, report)
+    report.problems += _diagnose(
+        potential, reference, atoms_list, forces_fn, grads, has_graph, candidate, truth, report
+    )
     unused = [n for n, enters in enters_energy.items() if not enters and n not in allow_unused]
     if unused:
         report.problems.append(
@@ -203,7 +248,7 @@ def _enters_energy(reference: Reference) -> dict[str, bool]:
     return {name: bool(enters[s].any()) for name, s in reference.backend.parameter_slices.items()}
 
 
-def _diagnose(potential, atoms_list, forces_fn, grads, has_graph, candidate, truth, report) -> list[str]:
+def _diagnose(potential, reference, atoms_list, forces_fn, grads, has_graph, candidate, truth, report) -> list[str]:
     """The problems with the trainer's gradient, forces first."""
     low_precision = potential.precision != "float64"
     forces_problem = None
@@ -229,6 +274,10 @@ def _diagnose(potential, atoms_list, forces_fn, grads, has_graph, candidate, tru
             "although the force loss depends on them (detached, frozen or skipped in the trainer's force path)"
         ]
     if report.worst > report.tolerance:
+        parts = reference.exact_parts() if len(potential.terms) > 1 else None
+        by_term = None if parts is None or len(parts) < 2 else likely_bug_by_term(candidate, parts, report.n_atoms)
+        if by_term is not None:
+            return [f"{by_term} (the gradient fitted term by term against the exact product of each)"]
         return [
             describe_gradient(
                 candidate, truth, report.n_atoms, worst=report.worst, rtol=report.rtol, low_precision=low_precision
@@ -250,7 +299,11 @@ def assert_force_loss_gradient(model: torch.nn.Module, energy_fn: Callable, conf
     ``configurations``: ``ase.Atoms`` with energy and forces attached, or snapcheck Configurations.
     ``energy_fn(model, atoms, positions)`` → Ê (scalar tensor, eV); ``options``: ``forces_fn(model,
     atoms, positions)`` → f̂ (N, 3), the trainer's force code (default: −∂Ê/∂r with create_graph);
-    ``loss_fn(f̂, f, atoms)`` → scalar (default ½Σ|f̂ − f|², Eq. 2), summed over configurations;
+    ``loss_fn(f̂, f, atoms)`` → scalar (default ½Σ|f̂ − f|², Eq. 2), summed over configurations; with
+    ``terms`` (any of "energy", "forces", "stress") a whole training loss ``loss_fn(predicted, reference,
+    atoms)`` over dicts of those quantities (Ê in eV, f̂ in eV/Å, σ̂ (3, 3) in eV/Å³ with ASE's sign;
+    a stress term needs ``energy_fn(model, atoms, positions, cell)`` and, without ``trainer_step``, the
+    trainer's ``stress_fn(model, atoms, positions, cell)``), the reference values from the atoms' calculator;
     ``trainer_step(model, configurations)``, the trainer's own loss and backward (it receives the
     model and the list of ase.Atoms, and leaves the batch gradient in ``.grad``: snapcheck zeroes
     ``.grad`` before and restores it after); ``rtol`` (1e-6 in float64, 1e-3 in float32);
@@ -275,15 +328,17 @@ def forces_error(
 ) -> ForcesReport:
     """The report of :func:`assert_forces_consistent`, without raising."""
     __tracebackhide__ = True
-    atoms_list = as_atoms_list(configurations)
-    potential = TorchPotential(model, energy_fn)
+    start = setup(model, energy_fn, configurations, rtol)
+    atoms_list, potential, checked, rtol, n_atoms = (
+        start.atoms,
+        start.potential,
+        start.checked,
+        start.rtol,
+        start.n_atoms,
+    )
     forces_fn = forces_fn or forces_from_energy(energy_fn)
-    rtol = default_rtol(potential.precision) if rtol is None else rtol
-    warnings: list[str] = []
-    checked = _reference_potential(potential, atoms_list, warnings)
-    n_atoms = [len(a) for a in atoms_list]
-    report = ForcesReport(float("nan"), float("nan"), 0.0, rtol, potential.precision, n_atoms, warnings=warnings)
-    if not any(checked.depends_on_positions(atoms) for atoms in atoms_list):
+    report = ForcesReport(float("nan"), float("nan"), 0.0, rtol, potential.precision, n_atoms, warnings=start.warnings)
+    if start.energy_ignores_positions():
         report.problems.append(ENERGY_IGNORES_POSITIONS)
         return report
     report.step = step = 1e-4 if checked.precision == "float64" else 1e-2
@@ -293,7 +348,7 @@ def forces_error(
         return forces.detach().double().cpu().numpy()
 
     check = directional_check(
-        ((lambda r, a=a: checked.energy(a, r), a.get_positions(), forces_of(a)) for a in atoms_list),
+        ((functools.partial(checked.energy, a), a.get_positions(), forces_of(a)) for a in atoms_list),
         directions,
         step,
         seed,

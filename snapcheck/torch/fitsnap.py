@@ -378,15 +378,12 @@ def check_fitsnap_gradient(batch: FitsnapBatch, *, rtol: float | None = None, di
     force_term = choice.estimate.gradients.sum(axis=0)
     test = flat([batch.grads[n] for n, _ in backend.params], backend.params)
     parts = backend.parameter_slices
-    report = GradientReport(
+    report = GradientReport.from_choice(
+        choice,
         relative_errors=per_tensor(test, force_term + energy_term, parts),
         compared_with=f"FitSNAP's energy term (exact) + force term (Eq. 7 on LAMMPS energies, {backend.precision})",
         rtol=rtol,
         tolerance=rtol,
-        epsilon=choice.epsilon,
-        error_bound=choice.bound,
-        proxy=choice.proxy,
-        rule=choice.rule,
         precision=precision,
         reference_precision="float64",
         loss=reference.loss,

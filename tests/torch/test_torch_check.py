@@ -191,7 +191,7 @@ def test_an_energy_fn_that_ignores_positions_is_blamed_not_the_forces(ta_three, 
         return tp.energy_fn(m, atoms, torch.tensor(atoms.get_positions()))
 
     for check in (sc.assert_forces_consistent, sc.assert_force_loss_gradient, force_training_check):
-        with pytest.raises(AssertionError, match="^snapcheck: energy_fn does not depend on the positions tensor"):
+        with pytest.raises(AssertionError, match="^energy_fn does not depend on the positions tensor"):
             check(model(), energy_of_own_positions, ta_three[:2], forces_fn=tp.forces_fn)
 
 

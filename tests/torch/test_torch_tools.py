@@ -26,3 +26,10 @@ def test_benchmark_writes_ratios(tmp_path):
     assert row.check_max_relative_error < 1e-10
     assert row.gradgradcheck_passed and row.gradgradcheck_fast_passed  # the same model passes both of torch's checks
     assert row.speedup_check_vs_gradgradcheck > 0 and row.time_ratio_double_over_paper > 0
+    # the whole loss (energy, forces, stress): the paper's strained step beside double backprop, in the same run
+    whole = ["seconds_paper_whole_step", "seconds_double_whole_step", "time_ratio_double_over_paper_whole"]
+    whole += ["graph_bytes_paper_whole", "graph_bytes_double_whole", "memory_ratio_double_over_paper_whole"]
+    assert (row[whole] > 0).all()
+    assert row.graph_bytes_double_whole > row.graph_bytes_paper_whole
+    assert row.graph_bytes_paper_whole > row.graph_bytes_paper  # the strain's graph comes on top of the positions'
+    assert 0 < row.gradient_difference_whole < 1e-6 and row.gradient_difference < 1e-6  # both steps, one gradient
