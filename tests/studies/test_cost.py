@@ -41,16 +41,20 @@ def test_the_headline_ratio_adds_lammps_to_both_sides_of_the_network_ratio():
     assert table.loc[(cost.LINEAR, PAPER), ["time_ratio", "full_time_ratio"]].tolist() == [2.5, 2.5]
 
 
+def test_the_paper_gradient_needs_two_more_lammps_evaluations_without_derivatives():
+    timed = {"derivatives": 1.0, "values": 0.25}  # s: one evaluation with ∂B/∂r at r, one of B alone at r₊
+    assert cost.lammps_time(PAPER, timed) == 1.5
+    assert cost.lammps_time(FORCES, timed) == cost.lammps_time(EXACT, timed) == 1.0
+
+
 def test_a_measured_paper_gradient_includes_two_more_lammps_evaluations_than_a_force_prediction():
     table = cost.run_cost_study(
         cost.CostSpec(cells=(2,), widths=(8,), n_width=8, p_cells=2, repeats=1), with_torch=False
     )
     neural = table[table["model"] == cost.NEURAL].set_index("method")
     forces, paper = neural.loc[FORCES], neural.loc[PAPER]
-    # B and ∂B/∂r for every network method; B(r±) in addition for the paper's: two evaluations without
-    # derivatives, each cheaper than the one with them, so LAMMPS's share grows by more than 1× and less than 3×
-    assert neural.loc[EXACT, "lammps_time_s"] == forces["lammps_time_s"]
-    assert 1 < paper["lammps_time_s"] / forces["lammps_time_s"] < 3
+    # B and ∂B/∂r for every network method; B(r±) in addition for the paper's (timings are not compared)
+    assert neural.loc[EXACT, "lammps_time_s"] == forces["lammps_time_s"] < paper["lammps_time_s"]
     # the headline lies between the network's ratio and LAMMPS's, as a sum of both must
     lammps_ratio = paper["lammps_time_s"] / forces["lammps_time_s"]
     low, high = sorted((paper["time_ratio"], lammps_ratio))
