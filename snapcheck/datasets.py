@@ -10,12 +10,13 @@ A local copy under $SNAPCHECK_DATASETS is verified in place; otherwise pooch
 downloads the missing files into $SNAPCHECK_CACHE (default ~/.cache/snapcheck)
 and verifies every file there.  Prints the folder; exit 2 on an unknown name or
 a failed download or checksum, one line naming the URL or file
-(snapcheck.data.datasets).
+(snapcheck.data.locations).
 """
 
 from __future__ import annotations
 
-from snapcheck.data.datasets import DATASETS, fetch_dataset, list_datasets
+from snapcheck.data.dataset_registry import DATASETS
+from snapcheck.data.locations import fetch_dataset, list_datasets
 from snapcheck.runtime import cli
 
 

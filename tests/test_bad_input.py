@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from snapcheck.data.datasets import resolve_dataset_root
+from snapcheck.data.locations import resolve_dataset_root
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bad-input.md"

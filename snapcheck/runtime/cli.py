@@ -3,7 +3,7 @@
 A command composes its parser from small groups of flags, offering only the
 ones it uses: :func:`add_data` (``--data``: a registered dataset name, a folder
 or one extxyz file; default the ``ta-jcp2014`` set, found as
-:mod:`snapcheck.data.datasets` describes), :func:`add_out_dir` (``--out-dir``:
+:mod:`snapcheck.data.locations` describes), :func:`add_out_dir` (``--out-dir``:
 ``figures/`` and ``reports/`` go under it; default the working directory),
 :func:`add_seed`, :func:`add_execution` (``--jobs``, and ``--scheduler``, a Dask
 cluster, default ``$SNAPCHECK_SCHEDULER``; :mod:`snapcheck.runtime.executors`),

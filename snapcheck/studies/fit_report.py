@@ -17,8 +17,10 @@ import pandas as pd
 from snapcheck.base.files import write_csv, write_markdown
 from snapcheck.base.progress import progress_bar
 from snapcheck.base.report import Summary
-from snapcheck.data.datasets import FIT_INPUT, dataset_file, load_configurations
+from snapcheck.data.dataset_registry import FIT_INPUT
+from snapcheck.data.datasets import load_configurations
 from snapcheck.data.fitsnap_input import read_fitsnap_input
+from snapcheck.data.locations import dataset_file
 from snapcheck.models.linear_fit import ROW_UNITS, fit_linear_snap
 
 

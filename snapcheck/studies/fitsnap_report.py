@@ -20,8 +20,10 @@ import pandas as pd
 from snapcheck.base.files import write_csv, write_markdown
 from snapcheck.base.progress import progress_bar
 from snapcheck.base.report import Summary, Verdict
-from snapcheck.data.datasets import FIT_INPUT, REFERENCE_FIT, dataset_file, load_configurations, resolve_dataset_root
+from snapcheck.data.dataset_registry import FIT_INPUT, REFERENCE_FIT
+from snapcheck.data.datasets import load_configurations
 from snapcheck.data.fitsnap_input import read_fitsnap_input
+from snapcheck.data.locations import dataset_file, resolve_dataset_root
 from snapcheck.models.linear_fit import fit_linear_snap
 from snapcheck.studies.fitsnap_crosscheck import (
     FITSNAP_VERSION,

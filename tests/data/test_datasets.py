@@ -15,19 +15,10 @@ import pytest
 from snapcheck import datasets as datasets_command
 from snapcheck.base.errors import InputError
 from snapcheck.data import load_configurations
-from snapcheck.data.datasets import (
-    DATASETS,
-    FIT_INPUT,
-    REFERENCE_FIT,
-    dataset_file,
-    dataset_source,
-    fetch,
-    fetch_dataset,
-    read_manifest,
-    resolve_dataset,
-    resolve_dataset_root,
-    verify,
-)
+from snapcheck.data.checksums import read_manifest, verify
+from snapcheck.data.dataset_registry import DATASETS, FIT_INPUT, REFERENCE_FIT
+from snapcheck.data.downloads import fetch
+from snapcheck.data.locations import dataset_file, dataset_source, fetch_dataset, resolve_dataset, resolve_dataset_root
 from snapcheck.runtime.cli import run
 
 
