@@ -1,4 +1,4 @@
-"""python -m snapcheck.bench: benchmarks, timed side by side in one run (never tests).
+"""``python -m snapcheck.bench``: benchmarks, timed side by side in one run (never tests).
 
 startup: time fig1 + fig2 as commands against a serial loop of the same LAMMPS
 evaluations.  Child processes, wall and CPU time; writes
@@ -15,9 +15,8 @@ dask: time the sweep of Figs. 1 and 2 on a local Dask cluster of 1 and of 2
 workers.  Writes reports/bench_dask.csv; exit 1 unless both give the same
 numbers bit for bit; needs snapcheck[dask] (snapcheck.studies.bench_dask).
 
-torch: time snapcheck.torch against autograd.  The paper's training step
-against double backpropagation (time and memory) and the check against
-torch.autograd.gradgradcheck, networks of 10³ to 10⁶ parameters; writes
+torch: time snapcheck.torch against autograd.  The paper's step against double
+backpropagation and the check against gradgradcheck; writes
 reports/torch_benchmark.csv; needs snapcheck[torch] (snapcheck.torch.benchmark).
 
 cost: time and memory of the force-loss gradient over a force prediction, as
@@ -33,6 +32,7 @@ import argparse
 
 from snapcheck.base.errors import MissingDependency
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.runtime.flag_types import positive_int, positive_ints
 from snapcheck.studies import cost
 from snapcheck.studies.bench_dask import bench_dask
@@ -77,4 +77,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

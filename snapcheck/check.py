@@ -1,4 +1,4 @@
-"""python -m snapcheck.check: a CI regression check of the paper's force-loss gradient.
+"""``python -m snapcheck.check``: a CI regression check of the paper's force-loss gradient.
 
 Estimates ∇θL by the paper's central difference (Eq. 7, η = ε·a₀/g₀ with
 g₀ = maxᵢ|gᵢ|) for a linear SNAP model on a subset of the dataset, compares it
@@ -21,6 +21,7 @@ reports/check.csv (the chosen ε only) and the run log reports/check_run.json.
 from __future__ import annotations
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.runtime.flag_types import positive_float, positive_float_or
 from snapcheck.studies.gradient_check import DEFAULT_MAX_ERROR, VERDICT_RULES, check_paper_gradient
 
@@ -76,4 +77,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

@@ -1,4 +1,4 @@
-"""python -m snapcheck.crosscheck: snapcheck's results against another code's, run side by side.
+"""``python -m snapcheck.crosscheck``: snapcheck's results against another code's, run side by side.
 
 fitsnap: compare snapcheck's linear fit with FitSNAP's.  Fits the dataset
 (--data) with the weights of a FitSNAP input (--fit-input, by default the
@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.studies.fitsnap_report import crosscheck_fitsnap
 
 
@@ -39,4 +40,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

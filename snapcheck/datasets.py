@@ -1,4 +1,4 @@
-"""python -m snapcheck.datasets: the registered datasets, and fetching one.
+"""``python -m snapcheck.datasets``: the registered datasets, and fetching one.
 
 list: the registered datasets and where each would be read from.  Prints each
 name, its FitSNAP folder at the pinned commit, its file count and what it is,
@@ -18,6 +18,7 @@ from __future__ import annotations
 from snapcheck.data.dataset_registry import DATASETS
 from snapcheck.data.locations import fetch_dataset, list_datasets
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 
 
 def parser():
@@ -35,4 +36,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

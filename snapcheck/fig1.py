@@ -1,8 +1,8 @@
-"""python -m snapcheck.fig1: the paper's Fig. 1, with g₀ = maxᵢ|gᵢ| (Eq. 10).
+"""``python -m snapcheck.fig1``: the paper's Fig. 1, with g₀ = maxᵢ|gᵢ| (Eq. 10).
 
 Relative errors Err[∇̃L] (Eq. 11) and Err[L̃] (Eq. 14) of the central
-difference (Eq. 7) against ε, for the trained (Ta06A) and untrained (Kaiming)
-linear SNAP models on the dataset.  Writes reports/fig1.csv,
+difference (Eq. 7) against ε, for the trained (the dataset's fit: Ta06A for the
+Ta data) and untrained (Kaiming) linear SNAP models on the dataset.  Writes reports/fig1.csv,
 reports/fig1_groups.csv, figures/fig1.png and figures/fig1.pdf; with
 --precision float32 also figures/fig1_precision.png and .pdf.
 """
@@ -10,6 +10,7 @@ reports/fig1_groups.csv, figures/fig1.png and figures/fig1.pdf; with
 from __future__ import annotations
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.studies.epsilon_study import FIG1
 from snapcheck.studies.paper_figures import make_paper_figures
 
@@ -40,4 +41,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

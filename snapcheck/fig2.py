@@ -1,4 +1,4 @@
-"""python -m snapcheck.fig2: the paper's Fig. 2, with g₀ fixed (1 eV/Å by default).
+"""``python -m snapcheck.fig2``: the paper's Fig. 2, with g₀ fixed (1 eV/Å by default).
 
 The same sweep as Fig. 1 but with the naive η = ε·a₀/g₀ for a constant g₀: the
 best ε now moves by orders of magnitude between the trained and the untrained
@@ -9,6 +9,7 @@ reports/fig2_groups.csv, figures/fig2.png and figures/fig2.pdf.
 from __future__ import annotations
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.studies.epsilon_study import fig2_spec
 from snapcheck.studies.paper_figures import make_paper_figures
 
@@ -37,4 +38,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

@@ -1,4 +1,4 @@
-"""python -m snapcheck.figures: Figs. 1 and 2 and the precision study, from one sweep.
+"""``python -m snapcheck.figures``: Figs. 1 and 2 and the precision study, from one sweep.
 
 Writes everything fig1 and fig2 write, plus figures/fig1_precision.png and
 .pdf (float64 beside emulated float32; --precision float32 is the default
@@ -8,6 +8,7 @@ here).
 from __future__ import annotations
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.studies.epsilon_study import FIG1, fig2_spec
 from snapcheck.studies.paper_figures import make_paper_figures
 
@@ -42,4 +43,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

@@ -1,4 +1,4 @@
-"""python -m snapcheck.fit: fit a linear SNAP model to the dataset, as FitSNAP does.
+"""``python -m snapcheck.fit``: fit a linear SNAP model to the dataset, as FitSNAP does.
 
 Builds FitSNAP's energy, force and stress rows from LAMMPS compute snap,
 weights them by group as the FitSNAP input file says (--fit-input, by default
@@ -15,6 +15,7 @@ LAMMPS pair_style snap and by --model FILE.snapcoeff of the other commands;
 from __future__ import annotations
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.studies.fit_report import fit_dataset
 
 
@@ -28,4 +29,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

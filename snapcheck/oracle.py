@@ -1,4 +1,4 @@
-"""python -m snapcheck.oracle: golden reference files for trainers, and comparing against them.
+"""``python -m snapcheck.oracle``: golden reference files for trainers, and comparing against them.
 
 export: write a golden reference file.  Evaluates a linear SNAP model (--model
 trained, untrained with --seed, fitted with --fit-input, or FILE.snapcoeff) on
@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.runtime.flag_types import positive_float
 from snapcheck.studies.golden_report import compare_golden, export_golden
 
@@ -64,4 +65,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)

@@ -1,4 +1,4 @@
-"""python -m snapcheck.table1: the paper's Table I on Ta, networks trained to energies, and to energies and forces.
+"""``python -m snapcheck.table1``: the paper's Table I on Ta, networks trained to energies, and to energies and forces.
 
 As the paper's Sec. IV: ensembles of networks (snapcheck's numpy network on
 per-atom SNAP descriptors) trained to energies only, and to energies and
@@ -14,6 +14,7 @@ with the same flags resumes from OUT_DIR/checkpoints/table1/.
 from __future__ import annotations
 
 from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.runtime.flag_types import fraction, positive_float, positive_int, positive_ints
 from snapcheck.studies import table1 as study
 
@@ -64,4 +65,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    run(main)
