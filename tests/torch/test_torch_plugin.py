@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -45,3 +46,7 @@ def test_plugin_passes_a_correct_trainer_and_names_a_sign_flip(tmp_path):
     assert good.returncode == 0 and "1 passed" in good.stdout, good.stdout + good.stderr
     bad = run_suite(tmp_path, "sign_flipped")
     assert bad.returncode == 1 and "forces_fn has a sign error (factor −1)" in bad.stdout, bad.stdout + bad.stderr
+    # the message, not snapcheck's own source: its frames are hidden, and the summary line names the bug
+    assert re.search(r"^E\s+snapcheck\.CheckFailure: forces_fn has a sign error", bad.stdout, re.M), bad.stdout
+    assert "site-packages/snapcheck" not in bad.stdout and "/snapcheck/" not in bad.stdout, bad.stdout
+    assert len(bad.stdout.splitlines()) < 30, bad.stdout
