@@ -1,36 +1,38 @@
-"""``python -m snapcheck.datasets``: the registered datasets, and fetching one into the cache.
+"""``python -m snapcheck.datasets``: the registered datasets, and fetching one.
 
-``list`` prints each name, its FitSNAP folder at the pinned commit, its file
-count and where it would be read from; ``fetch NAME`` downloads it with pooch
-into ``$SNAPCHECK_CACHE`` (default ``~/.cache/snapcheck``), checks every file
-against ``datasets/NAME.sha256`` and prints the folder
-(:mod:`snapcheck.data.datasets`).  Exit 0 done, 2 unknown name or a failed
-download or checksum (one line naming the URL or file).
+list: the registered datasets and where each would be read from.  Prints each
+name, its FitSNAP folder at the pinned commit, its file count and what it is,
+and where --data NAME would read it now: $SNAPCHECK_DATA (the Ta set), a local
+copy under $SNAPCHECK_DATASETS, the cache, or a download into the cache.
+
+fetch NAME: make a dataset available, every file checked against its SHA-256.
+A local copy under $SNAPCHECK_DATASETS is verified in place; otherwise pooch
+downloads the missing files into $SNAPCHECK_CACHE (default ~/.cache/snapcheck)
+and verifies every file there.  Prints the folder; exit 2 on an unknown name or
+a failed download or checksum, one line naming the URL or file
+(snapcheck.data.locations).
 """
 
 from __future__ import annotations
 
-from snapcheck.base.errors import EXIT_OK
-from snapcheck.data.datasets import DATASETS, FITSNAP_COMMIT, fetch, read_manifest
-from snapcheck.runtime.cli import common_parser, run
+from snapcheck.data.dataset_registry import DATASETS
+from snapcheck.data.locations import fetch_dataset, list_datasets
+from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
+
+
+def parser():
+    parser = cli.command_parser("datasets", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    cli.add_subcommand(commands, "list", __doc__)
+    fetching = cli.add_subcommand(commands, "fetch", __doc__)
+    fetching.add_argument("name", choices=sorted(DATASETS), metavar="NAME", help=", ".join(DATASETS))
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common_parser("python -m snapcheck.datasets", __doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="the registered datasets")
-    fetch_parser = commands.add_parser("fetch", help="download and verify a dataset into the cache")
-    fetch_parser.add_argument("name", choices=sorted(DATASETS), metavar="NAME", help=", ".join(DATASETS))
-    args = parser.parse_args(argv)
-    if args.command == "list":
-        print(f"FitSNAP commit {FITSNAP_COMMIT}")
-        for spec in DATASETS.values():
-            files = len(read_manifest(spec.manifest_path))
-            print(f"{spec.name:22s} {spec.folder:34s} {files:5d} files  {spec.description}")
-        return EXIT_OK
-    root = fetch(args.name)
-    print(f"{args.name}: {len(read_manifest(DATASETS[args.name].manifest_path))} files verified in {root}")
-    return EXIT_OK
+    args = parser().parse_args(argv)
+    return cli.report(list_datasets() if args.command == "list" else fetch_dataset(args.name))
 
 
 if __name__ == "__main__":

@@ -2,20 +2,39 @@
 
 The same sweep as Fig. 1 but with the naive η = ε·a₀/g₀ for a constant g₀: the
 best ε now moves by orders of magnitude between the trained and the untrained
-model (the paper's Appendix A).  Writes ``reports/fig2.csv``,
-``reports/fig2_groups.csv``, ``figures/fig2.png`` and ``figures/fig2.pdf``.
+model (the paper's Appendix A).  Writes reports/fig2.csv,
+reports/fig2_groups.csv, figures/fig2.png and figures/fig2.pdf.
 """
 
 from __future__ import annotations
 
-from snapcheck.fig1 import make_figures
-from snapcheck.runtime.cli import figures_parser, run
+from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.studies.epsilon_study import fig2_spec
+from snapcheck.studies.paper_figures import make_paper_figures
+
+
+def parser():
+    figures = cli.figure_flags(fixed_g0=True, precision_outputs="its rows in reports/fig2.csv")
+    return cli.command_parser("fig2", __doc__, cli.add_data, cli.add_out_dir, cli.add_seed, cli.add_execution, figures)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = figures_parser("python -m snapcheck.fig2", __doc__, fixed_g0=True).parse_args(argv)
-    return make_figures(args, [fig2_spec(args.g0)], "fig2")
+    args = parser().parse_args(argv)
+    return cli.report(
+        make_paper_figures(
+            [fig2_spec(args.g0)],
+            data=args.data,
+            configs=args.configs,
+            models=args.models,
+            seed=args.seed,
+            fit_input=args.fit_input,
+            epsilons=args.epsilons,
+            precision=args.precision,
+            out_dir=args.out_dir,
+            execution=cli.execution_options(args, "fig2"),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,22 +1,45 @@
 """``python -m snapcheck.figures``: Figs. 1 and 2 and the precision study, from one sweep.
 
-Writes everything ``fig1`` and ``fig2`` write, plus ``figures/fig1_precision.png``
-and ``.pdf`` (float64 beside emulated float32; ``--precision float32`` is the
-default here).
+Writes everything fig1 and fig2 write, plus figures/fig1_precision.png and
+.pdf (float64 beside emulated float32; --precision float32 is the default
+here).
 """
 
 from __future__ import annotations
 
-from snapcheck.fig1 import make_figures
-from snapcheck.runtime.cli import figures_parser, run
+from snapcheck.runtime import cli
+from snapcheck.runtime.cli import run
 from snapcheck.studies.epsilon_study import FIG1, fig2_spec
+from snapcheck.studies.paper_figures import make_paper_figures
+
+
+def parser():
+    figures = cli.figure_flags(
+        fixed_g0=True, precision_outputs="its rows in reports/fig1.csv and fig2.csv, and figures/fig1_precision.png"
+    )
+    parser = cli.command_parser(
+        "figures", __doc__, cli.add_data, cli.add_out_dir, cli.add_seed, cli.add_execution, figures
+    )
+    parser.set_defaults(precision="float32")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = figures_parser("python -m snapcheck.figures", __doc__, fixed_g0=True)
-    parser.set_defaults(precision="float32")
-    args = parser.parse_args(argv)
-    return make_figures(args, [FIG1, fig2_spec(args.g0)], "figures")
+    args = parser().parse_args(argv)
+    return cli.report(
+        make_paper_figures(
+            [FIG1, fig2_spec(args.g0)],
+            data=args.data,
+            configs=args.configs,
+            models=args.models,
+            seed=args.seed,
+            fit_input=args.fit_input,
+            epsilons=args.epsilons,
+            precision=args.precision,
+            out_dir=args.out_dir,
+            execution=cli.execution_options(args, "figures"),
+        )
+    )
 
 
 if __name__ == "__main__":

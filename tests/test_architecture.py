@@ -1,8 +1,10 @@
-"""The package's layers import only downward, and the top level holds only commands, ``testing``, ``torch`` and ``__init__``.
+"""The package's layers import only downward, the top level holds only thin commands, and no module is large.
 
 The order is written in ``docs/architecture.md``; this test is what keeps it
 true.  Every ``import snapcheck…`` statement in the package is read from the
 source (at module level or inside a function alike) and checked against it.
+A command module (``python -m snapcheck.<name>``) holds its parser and ``main``
+and nothing else: what it runs is a library function.
 """
 
 from __future__ import annotations
@@ -79,6 +81,60 @@ def test_the_top_level_holds_only_commands_testing_torch_and_init():
     assert not library, f"library modules at the top level (move them into a layer): {library}"
     packages = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert packages == sorted([*LAYERS, "torch"])
+
+
+#: The most lines of a top-level command module, and of any module.
+COMMAND_LINES, MODULE_LINES = 80, 400
+#: The top-level modules that are not commands.
+NOT_COMMANDS = {"__init__", "__main__", "testing"}
+
+
+def command_modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.glob("*.py") if p.stem not in NOT_COMMANDS)
+
+
+def extra_definitions(tree: ast.Module) -> list[str]:
+    """What a command module holds besides its docstring, imports, ``parser``, ``main`` and ``run(main)``."""
+    extra = []
+    for index, node in enumerate(tree.body):
+        if index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.FunctionDef) and node.name in ("parser", "main"):
+            continue
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'":
+            if [ast.unparse(statement) for statement in node.body] == ["run(main)"]:
+                continue
+        extra.append(f"line {node.lineno}: {ast.unparse(node).splitlines()[0][:80]}")
+    return extra
+
+
+def test_a_command_module_holds_only_its_parser_and_main():
+    thick = {
+        path.name: extra for path in command_modules() if (extra := extra_definitions(ast.parse(path.read_text())))
+    }
+    assert not thick, f"command modules define more than parser() and main() (move it into a library module): {thick}"
+
+
+def test_command_modules_are_short_and_no_module_is_long():
+    long_commands = {p.name: n for p in command_modules() if (n := len(p.read_text().splitlines())) > COMMAND_LINES}
+    assert not long_commands, f"command modules over {COMMAND_LINES} lines: {long_commands}"
+    long_modules = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) > MODULE_LINES
+    }
+    assert not long_modules, f"modules over {MODULE_LINES} lines (split them by concern): {long_modules}"
+
+
+def test_the_thin_command_checker_sees_a_helper():
+    thick = ast.parse('"""doc"""\nimport x\nLIMIT = 3\ndef helper():\n    pass\ndef main():\n    pass\n')
+    assert [line.split(":")[0] for line in extra_definitions(thick)] == ["line 3", "line 4"]
+    thin = ast.parse(
+        '"""doc"""\nfrom a import b\ndef parser():\n    pass\ndef main():\n    pass\nif __name__ == "__main__":\n    run(main)\n'
+    )
+    assert extra_definitions(thin) == []
 
 
 def test_the_checker_sees_an_upward_import():

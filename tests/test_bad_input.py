@@ -8,6 +8,8 @@ and fails when the document differs (``SNAPCHECK_WRITE_DOCS=1`` rewrites it).
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import os
 import shutil
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from snapcheck.data.datasets import resolve_dataset_root
+from snapcheck.data.locations import resolve_dataset_root
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bad-input.md"
@@ -142,13 +144,24 @@ FLAG_INPUTS = [
     ("--epsilons with COUNT=0", ["snapcheck.fig1", "--epsilons", "1e-6:1e-4:0"], "asks for 0 values of ε"),
     ("--epsilons not a number", ["snapcheck.fig2", "--epsilons", "small"], "--epsilons"),
     ("--jobs 0", ["snapcheck.check", "--jobs", "0"], "--jobs"),
+    ("--test-fraction outside 0 and 1", ["snapcheck.table1", "--quick", "--test-fraction", "1.5"], "--test-fraction"),
 ]
+
+
+def offers_jobs(arguments: list[str]) -> bool:
+    """Whether the command (and subcommand) of ``arguments`` takes ``--jobs``: commands offer only the flags they use."""
+    parser = importlib.import_module(arguments[0]).parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            parser = action.choices[arguments[1]]
+    return any("--jobs" in action.option_strings for action in parser._actions)
 
 
 def run_command(arguments: list[str], data: Path, out: Path, reference: Path) -> tuple[int, str]:
     fill = {"data": data, "out": out, "reference": reference}
     command = [sys.executable, "-m", *(a.format(**fill) for a in arguments), "--data", str(data)]
-    command += ["--out-dir", str(out)] + ([] if "--jobs" in arguments else ["--jobs", "1"])
+    one_job = ["--jobs", "1"] if "--jobs" not in arguments and offers_jobs(arguments) else []
+    command += ["--out-dir", str(out), *one_job]
     environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, cwd=out, env=environment, timeout=300)
     return result.returncode, result.stderr

@@ -10,7 +10,7 @@ import pytest
 
 from snapcheck.base.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from snapcheck.crosscheck import main
-from snapcheck.data.datasets import REFERENCE_FIT
+from snapcheck.data.dataset_registry import REFERENCE_FIT
 from snapcheck.studies.fitsnap_crosscheck import FitsnapUnavailable, require_fitsnap
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from snapcheck.base.errors import EXIT_OK
-from snapcheck.data.datasets import REFERENCE_FIT
+from snapcheck.data.dataset_registry import REFERENCE_FIT
 from snapcheck.data.snap_files import read_snapcoeff
 from snapcheck.fit import main
 from snapcheck.models import LinearSnap

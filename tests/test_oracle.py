@@ -103,7 +103,8 @@ def test_a_faithful_candidate_passes(reference, tmp_path, capsys):
             data["gradient"][::-1] * (1 + 1e-10),
         )
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 0
-    assert "PASS" in capsys.readouterr().out
+    verdict = capsys.readouterr().out.splitlines()[-1]
+    assert verdict.startswith("PASS: Err[∇θL] = ") and "both ≤ 1e-06 (--rtol); worst configuration " in verdict
     assert (tmp_path / "reports" / "oracle_compare.csv").is_file()
 
 
@@ -123,7 +124,8 @@ def test_a_buggy_candidate_fails_with_its_likely_bug(reference, tmp_path, capsys
         )
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
     output = capsys.readouterr().out
-    assert "likely bug: the gradient" in output and likely in output and "FAIL" in output
+    assert "likely bug: the gradient" in output and likely in output
+    assert output.splitlines()[-1].startswith("FAIL: Err[∇θL] = ")
 
 
 def test_a_candidate_with_unknown_configurations_is_bad_input(reference, tmp_path, capsys):
@@ -154,10 +156,10 @@ def test_a_candidate_with_nan_or_inf_fails_naming_configurations_and_parameters(
     loss[5] = np.nan
     candidate = write_candidate(tmp_path / "nan.npz", names, loss, gradient)
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
-    error = capsys.readouterr().err
-    assert error.startswith(f"FAIL: {candidate}: the candidate holds NaN or inf: ")
-    assert f"L is not finite for 1 configurations ({names[5]})" in error
-    assert f"{names[3]}: θ[2], θ[7] (nan)" in error and f"{names[5]}: θ[0] (inf)" in error
+    out, err = capsys.readouterr()  # a failed check, like any other: the verdict on stdout
+    assert out.startswith(f"FAIL: {candidate}: the candidate holds NaN or inf: ") and not err
+    assert f"L is not finite for 1 configurations ({names[5]})" in out
+    assert f"{names[3]}: θ[2], θ[7] (nan)" in out and f"{names[5]}: θ[0] (inf)" in out
 
 
 def test_the_worst_configurations_show_their_own_relative_error(reference, tmp_path, capsys):
@@ -170,4 +172,5 @@ def test_the_worst_configurations_show_their_own_relative_error(reference, tmp_p
     output = capsys.readouterr().out
     line = next(line for line in output.splitlines() if line.strip().startswith(name))
     assert "∇θL 0.001 " in line
+    assert output.splitlines()[-1].endswith(f"worst configuration {name} (∇θL 0.001)")
     assert "round-off force errors" in output  # the reference's perfect crystals have no relative error of their own

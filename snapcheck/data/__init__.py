@@ -5,8 +5,10 @@ inputs), which describe a model before any descriptor is computed.
 """
 
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.datasets import DATASET_NAME, PAPER_SET_NAME, load_configurations, resolve_dataset_root
+from snapcheck.data.dataset_registry import DATASET_NAME, PAPER_SET_NAME
+from snapcheck.data.datasets import load_configurations
 from snapcheck.data.fitsnap_json import read_fitsnap_json
+from snapcheck.data.locations import resolve_dataset_root
 from snapcheck.data.selection import group_indices, stratified_subset
 from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters, read_snap_parameters
 

@@ -26,7 +26,7 @@ reproduce (rather than fit something else silently):
     ``solver = SVD``: weighted least squares by singular value decomposition.
 ``[SCRAPER]``, ``[PATH]``
     ``scraper = JSON`` or ``XYZ`` and ``dataPath``: where the configurations
-    are, relative to the input's folder (:mod:`snapcheck.data.datasets`).
+    are, relative to the input's folder (:mod:`snapcheck.data.locations`).
 
 Units follow the dataset (see :mod:`snapcheck.data.fitsnap_json`): the weights
 multiply residuals in eV/atom (energy rows), eV/Å (force rows) and bar (stress

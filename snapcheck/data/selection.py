@@ -8,6 +8,7 @@ group: the groups take turns, and within a group the picks are evenly spaced.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -33,17 +34,36 @@ def group_indices(configurations: Sequence[Grouped]) -> dict[str, list[int]]:
     return groups
 
 
-def stratified_subset(configurations: list[Item], count: int | None, *, flag: str = "--configs") -> list[Item]:
+@dataclass(frozen=True)
+class AtMost:
+    """A subset size that is a default, not a demand: ``count`` configurations, or all of a smaller dataset."""
+
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.count} (or all, if fewer)"
+
+
+def subset_size(count: int | AtMost | None, available: int, flag: str = "--configs") -> int:
+    """How many of ``available`` configurations ``count`` asks for; more than there are is an InputError naming ``flag``."""
+    if count is None:
+        return available
+    if isinstance(count, AtMost):
+        return min(count.count, available)
+    if count > available:
+        raise InputError(f"{flag} {count}: the dataset holds only {available} configurations")
+    return count
+
+
+def stratified_subset(configurations: list[Item], count: int | AtMost | None, *, flag: str = "--configs") -> list[Item]:
     """``count`` configurations stratified by group, in dataset order; all of them if ``count`` is None.
 
     Every group is represented once ``count`` reaches the number of groups.
     Asking for more configurations than the dataset holds is an
-    :class:`~snapcheck.base.errors.InputError` that names ``flag``.
+    :class:`~snapcheck.base.errors.InputError` that names ``flag``, unless
+    ``count`` is :class:`AtMost` (a default), which then takes them all.
     """
-    if count is None:
-        return configurations
-    if count > len(configurations):
-        raise InputError(f"{flag} {count}: the dataset holds only {len(configurations)} configurations")
+    count = subset_size(count, len(configurations), flag)
     if count == len(configurations):
         return configurations
     groups = group_indices(configurations)

@@ -1,50 +1,128 @@
-"""What every ``python -m snapcheck.<command>`` shares: flags, their parsing, and exit codes.
+"""What every ``python -m snapcheck.<command>`` shares: flags, their parsing, exit codes and the summary.
 
-Flags: ``--data`` (a dataset folder or name; default the ``ta-jcp2014`` set,
-found as :mod:`snapcheck.data.datasets` describes), ``--out-dir``
-(``figures/`` and ``reports/`` go under it; default: the working directory),
-``--seed``, ``--jobs`` and ``--scheduler`` (a Dask cluster, default
-``$SNAPCHECK_SCHEDULER``; :mod:`snapcheck.runtime.executors`) and ``--debug``.
-Commands that take models take them by registry name
-(:mod:`snapcheck.models.registry`): ``--model NAME`` or ``--models A,B``.
+A command composes its parser from small groups of flags, offering only the
+ones it uses: :func:`add_data` (``--data``: a registered dataset name, a folder
+or one extxyz file; default the ``ta-jcp2014`` set, found as
+:mod:`snapcheck.data.locations` describes), :func:`add_out_dir` (``--out-dir``:
+``figures/`` and ``reports/`` go under it; default the working directory),
+:func:`add_seed`, :func:`add_execution` (``--jobs``, and ``--scheduler``, a Dask
+cluster, default ``$SNAPCHECK_SCHEDULER``; :mod:`snapcheck.runtime.executors`),
+:func:`configs_flag`, :func:`model_flags` and :func:`models_flag` (``--model NAME`` or
+``--models A,B`` by registry name, :mod:`snapcheck.models.registry`).  Every
+parser has ``--debug``.  Help texts are plain text: :class:`Parser` turns the
+docstrings it is given into it (:func:`plain_text`).
 
 Exit codes (:mod:`snapcheck.base.errors`): 0 the check passed, 1 it ran and
-failed, 2 bad usage or bad input (one line on stderr naming the file,
-configuration and field), 3 an internal error (one line; the traceback with
-``--debug``).  Results go to files and a short summary to stdout.
+failed (the verdict and the worst case on stdout), 2 bad usage or bad input
+(one line on stderr naming the file, configuration and field), 3 an internal
+error (one line; the traceback with ``--debug``).  Results go to files and a
+short summary to stdout (:func:`report`).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-import numpy as np
-
 from snapcheck.base.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, CheckFailed, InputError
-from snapcheck.runtime.executors import one_blas_thread, require_distributed
+from snapcheck.base.report import Summary, Verdict
+from snapcheck.data.selection import AtMost
+from snapcheck.runtime.executors import one_blas_thread
+from snapcheck.runtime.flag_types import epsilon_values, positive_float, positive_int, scheduler_address
+
+#: Sphinx roles (``:mod:`x```, ``:func:`~a.b```) and inline literals (double backquotes) of docstrings.
+_MARKUP = re.compile(r":[a-z]+:`~?([^`]+)`|``([^`]+)``")
+
+
+def plain_text(text: str | None) -> str | None:
+    """A docstring as ``--help`` shows it: Sphinx roles and double backquotes removed, the names kept in full."""
+    return None if text is None else _MARKUP.sub(lambda match: match.group(1) or match.group(2), text)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written; every option's default shown, unless its help names it or it is unset."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or isinstance(default, Path):
+            return text
+        shown = (
+            ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in default)
+            if isinstance(default, tuple)
+            else default
+        )
+        return f"{text} (default: {shown})".replace("%", "%%")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one line and exit code 2."""
+    """argparse with usage errors as one line and exit code 2, a plain-text description, and ``--debug``."""
+
+    def __init__(self, *args, description: str | None = None, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, description=plain_text(description), **kwargs)
+        self.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
 
     def error(self, message: str):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def common_parser(prog: str, description: str) -> Parser:
-    parser = Parser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+FlagGroup = Callable[[argparse.ArgumentParser], None]
+
+
+def command_parser(command: str, description: str | None, *groups: FlagGroup) -> Parser:
+    """The parser of ``python -m snapcheck.<command>``, with the flags of ``groups`` (and ``--debug``)."""
+    parser = Parser(prog=f"python -m snapcheck.{command}", description=description)
+    for group in groups:
+        group(parser)
+    return parser
+
+
+def add_subcommand(commands, name: str, command_doc: str, *groups: FlagGroup, study: Callable | None = None) -> Parser:
+    """A subcommand described by its paragraph of the command's docstring, the one that starts ``name …:``.
+
+    The paragraph is the subcommand's ``--help`` description; its first
+    sentence after the colon is its line in the command's list.  ``study``, if
+    given, is the library function it runs (``args.study``, called by
+    :func:`call_with_flags`).
+    """
+    paragraph = subcommand_paragraph(command_doc, name)
+    summary = paragraph.partition(":")[2].strip().split(". ")[0].split("; ")[0].rstrip(".")
+    parser = commands.add_parser(name, help=plain_text(" ".join(summary.split())), description=paragraph)
+    for group in groups:
+        group(parser)
+    if study is not None:
+        parser.set_defaults(study=study)
+    return parser
+
+
+def subcommand_paragraph(command_doc: str, name: str) -> str:
+    """The paragraph of ``command_doc`` that starts with ``name`` (and a colon before the end of its first line)."""
+    for paragraph in command_doc.split("\n\n"):
+        first = paragraph.strip().split("\n")[0]
+        if first.split(":")[0].split()[:1] == [name] and ":" in first:
+            return paragraph.strip()
+    raise LookupError(f"the command's docstring has no paragraph 'name: …' for the subcommand {name!r}")
+
+
+def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         default=None,
-        metavar="DIR|NAME",
-        help="dataset folder or name (default: ta-jcp2014 via $SNAPCHECK_DATA, the cache, or a download)",
+        metavar="NAME|DIR|FILE.xyz",
+        help="a registered dataset (python -m snapcheck.datasets list), a dataset folder or one extxyz file"
+        " (default: ta-jcp2014 from $SNAPCHECK_DATA, $SNAPCHECK_DATASETS, the cache, or a download)",
     )
+
+
+def add_out_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out-dir",
         type=Path,
@@ -52,15 +130,20 @@ def common_parser(prog: str, description: str) -> Parser:
         metavar="DIR",
         help="write figures/ and reports/ under DIR (default: the working directory)",
     )
+
+
+def add_seed(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         type=int,
         default=0,
         help="seed of every random draw: the untrained model, splits, networks (default: 0)",
     )
-    parser.add_argument(
-        "--jobs", type=positive_int, default=os.cpu_count() or 1, help="worker processes (default: all cores)"
-    )
+
+
+def add_execution(parser: argparse.ArgumentParser) -> None:
+    """``--jobs`` and ``--scheduler``: where the work runs (:func:`execution_options`)."""
+    add_jobs(parser)
     parser.add_argument(
         "--scheduler",
         type=scheduler_address,
@@ -68,114 +151,104 @@ def common_parser(prog: str, description: str) -> Parser:
         metavar="tcp://HOST:PORT",
         help="run on this Dask cluster instead of --jobs local processes (default: $SNAPCHECK_SCHEDULER; needs snapcheck[dask])",
     )
-    parser.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
-    return parser
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
+def add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jobs", type=positive_int, default=os.cpu_count() or 1, help="worker processes (default: all cores)"
+    )
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def report(summary: Summary) -> int:
+    """Print a study's summary (its lines, then a check's verdict) to stdout; return the exit code."""
+    print(summary.text)
+    return summary.exit_code
 
 
-def epsilon_values(text: str) -> tuple[float, ...]:
-    """``START:STOP:COUNT`` (log-spaced, both ends included, COUNT ≥ 1) or ``1e-6,1e-5,1e-4``."""
-    usage = "use START:STOP:COUNT (log-spaced, COUNT ≥ 1) or a comma-separated list of positive numbers"
-    try:
-        if ":" in text:
-            start, stop, count = text.split(":")
-            if int(count) < 1:
-                raise argparse.ArgumentTypeError(f"{text!r} asks for {count} values of ε; {usage}")
-            values = tuple(np.logspace(np.log10(float(start)), np.log10(float(stop)), int(count)))
-        else:
-            values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"cannot read {text!r}; {usage}") from None
-    if not values or not all(v > 0 and np.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"every ε must be a positive number, got {text!r}")
-    return values
+def model_flags(default: str) -> FlagGroup:
+    """``--model NAME`` (by registry name, or FILE.snapcoeff) with ``--snapparam``, and ``--fit-input`` for ``fitted``."""
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        from snapcheck.models.registry import model_names
+
+        parser.add_argument(
+            "--model",
+            default=default,
+            metavar="NAME",
+            help=f"{', '.join(model_names())} or FILE.snapcoeff (default: {default})",
+        )
+        parser.add_argument(
+            "--snapparam",
+            type=Path,
+            metavar="FILE",
+            help="the .snapparam of a FILE.snapcoeff model (default: beside it)",
+        )
+        add_fit_input(parser)
+
+    return add
 
 
-def scheduler_address(text: str) -> str | None:
-    """``--scheduler``: a Dask scheduler address, checked at parse time (with ``distributed`` installed)."""
-    if not text:
-        return None
-    if "://" not in text:
-        raise argparse.ArgumentTypeError(f"expected a Dask scheduler address such as tcp://HOST:PORT, got {text!r}")
-    try:
-        require_distributed(f"--scheduler {text}")
-    except InputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+def models_flag(default: str) -> FlagGroup:
+    """``--models A,B`` (registry names or FILE.snapcoeff), and ``--fit-input`` for ``fitted``."""
 
+    def add(parser: argparse.ArgumentParser) -> None:
+        from snapcheck.models.registry import model_names
 
-def add_model_arguments(parser: argparse.ArgumentParser, *, several: bool, default: str) -> None:
-    """``--model NAME`` (or ``--models A,B``), with ``--fit-input`` for ``fitted``, by registry name."""
-    from snapcheck.models.registry import model_names
-
-    names = ", ".join(model_names())
-    if several:
         parser.add_argument(
             "--models",
             type=lambda text: tuple(n.strip() for n in text.split(",") if n.strip()),
             default=tuple(default.split(",")),
             metavar="A,B",
-            help=f"comma-separated models: {names} or FILE.snapcoeff (default: {default})",
+            help=f"comma-separated models: {', '.join(model_names())} or FILE.snapcoeff (default: {default})",
         )
-    else:
-        parser.add_argument(
-            "--model", default=default, metavar="NAME", help=f"{names} or FILE.snapcoeff (default: {default})"
-        )
-        parser.add_argument(
-            "--snapparam",
-            type=Path,
-            default=None,
-            metavar="FILE",
-            help="the .snapparam of a FILE.snapcoeff model (default: beside it)",
-        )
-    add_fit_input_argument(parser)
+        add_fit_input(parser)
+
+    return add
 
 
-def add_fit_input_argument(parser: argparse.ArgumentParser) -> None:
+def add_fit_input(parser: argparse.ArgumentParser) -> None:
     """``--fit-input FILE.in``: the FitSNAP input of a fit (group weights and settings)."""
     parser.add_argument(
         "--fit-input",
         type=Path,
-        default=None,
         metavar="FILE.in",
-        help="FitSNAP input of the fit: group weights and settings (default: the dataset's Ta-example.in)",
+        help="FitSNAP input of the fit: group weights and settings (default: the dataset's own)",
     )
 
 
-def add_configs_argument(parser: argparse.ArgumentParser, default: int | None) -> None:
-    """``--configs N``: a subset of N configurations stratified by group."""
-    shown = "all" if default is None else str(default)
-    parser.add_argument(
-        "--configs",
-        type=positive_int,
-        default=default,
-        metavar="N",
-        help=f"use N configurations, stratified by group (default: {shown})",
-    )
+def configs_flag(default: int | None) -> FlagGroup:
+    """``--configs N``: a subset of N configurations stratified by group.
+
+    A default N takes every configuration of a smaller dataset
+    (:class:`~snapcheck.data.selection.AtMost`); an N given on the command line
+    that is larger than the dataset is bad input.
+    """
+    shown = "all" if default is None else AtMost(default)
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--configs",
+            type=positive_int,
+            default=None if default is None else AtMost(default),
+            metavar="N",
+            help=f"use N configurations, stratified by group (default: {shown})",
+        )
+
+    return add
+
+
+def call_with_flags(study: Callable[..., Summary], args: argparse.Namespace) -> Summary:
+    """``study(**flags)``: a library function whose keyword arguments are named as the flags' destinations."""
+    return study(**{name: getattr(args, name) for name in inspect.signature(study).parameters})
 
 
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> NoReturn:
     """Run a command's ``main``, numpy's BLAS on one thread (:func:`~snapcheck.runtime.executors.one_blas_thread`),
-    and exit with the code of :mod:`snapcheck.base.errors`."""
+    and exit with the code of :mod:`snapcheck.base.errors`.
+
+    A :class:`~snapcheck.base.errors.CheckFailed` is a failed check like any
+    other: its verdict goes to stdout, exit 1.
+    """
     arguments = sys.argv[1:] if argv is None else argv
     try:
         with one_blas_thread():
@@ -184,7 +257,7 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) 
         print(f"error: {error}", file=sys.stderr)
         code = error.exit_code
     except CheckFailed as failure:
-        print(f"FAIL: {failure}", file=sys.stderr)
+        print(Verdict(False, str(failure)).line)
         code = failure.exit_code
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume from the partial results", file=sys.stderr)
@@ -201,36 +274,41 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) 
     sys.exit(code)
 
 
-def figures_parser(prog: str, description: str, *, fixed_g0: bool) -> Parser:
-    """The flags of ``fig1``, ``fig2`` and ``figures``: the ε grid, precision, subset and models."""
-    from snapcheck.gradients.epsilon import EPSILON_GRID
+def figure_flags(*, fixed_g0: bool, precision_outputs: str) -> FlagGroup:
+    """The flags of ``fig1``, ``fig2`` and ``figures``: the ε grid, precision, subset and models (and Fig. 2's g₀).
 
-    parser = common_parser(prog, description)
-    grid = f"{EPSILON_GRID[0]:g}:{EPSILON_GRID[-1]:g}:{len(EPSILON_GRID)}"
-    parser.add_argument(
-        "--epsilons",
-        type=epsilon_values,
-        default=EPSILON_GRID,
-        metavar="GRID",
-        help=f"START:STOP:COUNT (log-spaced) or a comma list (default: {grid})",
-    )
-    parser.add_argument(
-        "--precision",
-        choices=("float64", "float32"),
-        default="float64",
-        help="float32 adds an emulated single-precision sweep and figures/fig1_precision.png",
-    )
-    add_configs_argument(parser, None)
-    add_model_arguments(parser, several=True, default="trained,untrained")
-    if fixed_g0:
+    ``precision_outputs`` says what ``--precision float32`` adds to the command's outputs.
+    """
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        from snapcheck.gradients.epsilon import EPSILON_GRID
+
+        grid = f"{EPSILON_GRID[0]:g}:{EPSILON_GRID[-1]:g}:{len(EPSILON_GRID)}"
         parser.add_argument(
-            "--g0",
-            type=positive_float,
-            default=1.0,
-            metavar="EV_PER_A",
-            help="the fixed g₀ of Fig. 2, in eV/Å (default: 1)",
+            "--epsilons",
+            type=epsilon_values,
+            default=EPSILON_GRID,
+            metavar="GRID",
+            help=f"START:STOP:COUNT (log-spaced) or a comma list (default: {grid})",
         )
-    return parser
+        parser.add_argument(
+            "--precision",
+            choices=("float64", "float32"),
+            default="float64",
+            help=f"float32 adds an emulated single-precision sweep: {precision_outputs} (default: %(default)s)",
+        )
+        configs_flag(None)(parser)
+        models_flag("trained,untrained")(parser)
+        if fixed_g0:
+            parser.add_argument(
+                "--g0",
+                type=positive_float,
+                default=1.0,
+                metavar="EV_PER_A",
+                help="the fixed g₀ of Fig. 2, in eV/Å (default: 1)",
+            )
+
+    return add
 
 
 def execution_options(args: argparse.Namespace, command: str) -> dict:

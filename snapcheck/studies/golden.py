@@ -47,8 +47,8 @@ import pandas as pd
 
 from snapcheck.base.errors import CheckFailed, InputError
 from snapcheck.base.files import atomic_path
+from snapcheck.data.checksums import sha256_of
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.datasets import sha256_of
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.gradients.diagnosis import likely_bug
 from snapcheck.gradients.paper import relative_error

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from snapcheck.data.datasets import DATASETS, FITSNAP_COMMIT, read_manifest
+from snapcheck.data.checksums import read_manifest
+from snapcheck.data.dataset_registry import DATASETS, FITSNAP_COMMIT
 
 #: The mirror stops itself after this many seconds, whatever happens to the test.
 MIRROR_LIFETIME = 300

@@ -9,22 +9,16 @@ import subprocess
 import sys
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from snapcheck import datasets as datasets_command
 from snapcheck.base.errors import InputError
 from snapcheck.data import load_configurations
-from snapcheck.data.datasets import (
-    DATASETS,
-    FIT_INPUT,
-    REFERENCE_FIT,
-    dataset_file,
-    fetch,
-    read_manifest,
-    resolve_dataset,
-    resolve_dataset_root,
-    verify,
-)
+from snapcheck.data.checksums import read_manifest, verify
+from snapcheck.data.dataset_registry import DATASETS, FIT_INPUT, REFERENCE_FIT
+from snapcheck.data.downloads import fetch
+from snapcheck.data.locations import dataset_file, dataset_source, fetch_dataset, resolve_dataset, resolve_dataset_root
 from snapcheck.runtime.cli import run
 
 
@@ -114,10 +108,65 @@ def test_quadratic_settings_and_fit_come_from_its_input(use_shared):
 
 
 def test_unknown_name_and_missing_folder_are_input_errors(tmp_path):
-    with pytest.raises(InputError, match="no such dataset folder, and not a dataset name"):
+    with pytest.raises(
+        InputError, match="no such dataset folder or extxyz file, and not a dataset name; the registered"
+    ):
         resolve_dataset(tmp_path / "nowhere")
     with pytest.raises(InputError, match=r"unknown dataset 'nope'"):
         load_configurations(tmp_path, subset="nope")
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"), [("ta_xyz", "ta-xyz"), ("ta-xzy", "ta-xyz"), ("inp_jpca2020", "inp-jpca2020")]
+)
+def test_a_folder_name_or_a_typo_gets_the_registered_name_suggested(tmp_path, monkeypatch, given, meant):
+    monkeypatch.chdir(tmp_path)  # no folder of that name here
+    with pytest.raises(InputError, match=f"^{given}: no such dataset folder .*; did you mean {meant}\\?$"):
+        resolve_dataset(given)
+
+
+def test_one_extxyz_file_is_a_dataset_of_one_group(use_shared):
+    path = use_shared / "ta_xyz" / "XYZ" / "Displaced_BCC.xyz"
+    dataset = resolve_dataset(path)
+    assert (dataset.configurations, dataset.scraper, dataset.spec) == (path, "xyz", None)
+    single = load_configurations(path)
+    whole = [c for c in load_configurations("ta-xyz") if c.group == "Displaced_BCC"]
+    assert [c.label for c in single] == [c.label for c in whole] and len(single) == 9
+    for one, other in zip(single, whole):
+        np.testing.assert_array_equal(one.forces, other.forces)
+    assert len(load_configurations(path, count=3)) == 3
+
+
+def test_the_source_of_each_dataset_is_where_it_would_be_read(tmp_path, monkeypatch, data_root, shared_datasets):
+    monkeypatch.setenv("SNAPCHECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SNAPCHECK_DOWNLOAD_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SNAPCHECK_DATA", str(data_root))
+    monkeypatch.setenv("SNAPCHECK_DATASETS", str(shared_datasets))
+    assert dataset_source("ta-jcp2014") == f"$SNAPCHECK_DATA = {data_root}"
+    assert dataset_source("ta-xyz") == f"a local copy under $SNAPCHECK_DATASETS, {shared_datasets / 'ta_xyz'}"
+    monkeypatch.delenv("SNAPCHECK_DATASETS")
+    cached = tmp_path / "cache" / "ta-xyz"
+    assert dataset_source("ta-xyz") == f"download from http://127.0.0.1:9 into the cache {cached} (0 of 20 files there)"
+    shutil.copytree(shared_datasets / "ta_xyz", cached)
+    assert dataset_source("ta-xyz") == f"the cache {cached}"
+
+
+def test_offline_fetch_advises_what_the_environment_lacks(tmp_path, monkeypatch, shared_datasets):
+    """With $SNAPCHECK_DATASETS holding the copy, fetch verifies it and downloads nothing; holding no copy, the
+    failed download says so (and does not advise setting it); unset, it advises setting it."""
+    monkeypatch.setenv("SNAPCHECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SNAPCHECK_DOWNLOAD_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SNAPCHECK_DATASETS", str(shared_datasets))
+    assert fetch_dataset("ta-xyz").lines == (
+        f"ta-xyz: 20 files verified in {shared_datasets / 'ta_xyz'} (the local copy in $SNAPCHECK_DATASETS)",
+    )
+    monkeypatch.setenv("SNAPCHECK_DATASETS", str(tmp_path))
+    with pytest.raises(InputError, match=r"\$SNAPCHECK_DATASETS \(.*\) holds no ta_xyz/: put a copy there") as refused:
+        fetch_dataset("ta-xyz")
+    assert "set SNAPCHECK_DATASETS" not in str(refused.value)
+    monkeypatch.delenv("SNAPCHECK_DATASETS")
+    with pytest.raises(InputError, match="set SNAPCHECK_DATASETS to a folder holding ta_xyz/, or pass --data DIR"):
+        fetch_dataset("ta-xyz")
 
 
 def test_fetch_downloads_verifies_and_reuses_the_cache(tmp_path, monkeypatch, mirror):
@@ -183,8 +232,9 @@ def test_fresh_install_runs_fig1_on_ta_xyz_after_a_download(tmp_path, mirror, mo
 
     code, out, _ = command("list")
     assert code == 0 and "inp-jpca2020" in out and "1899 files" in out
+    assert f"source: the cache {tmp_path / 'cache' / 'ta-xyz'}" in out
     code, out, _ = command("fetch", "ta-xyz")
-    assert code == 0 and "20 files verified" in out
+    assert code == 0 and "20 files verified" in out and "(the cache)" in out
     monkeypatch.setenv("SNAPCHECK_DOWNLOAD_URL", "http://127.0.0.1:9")
     code, _, err = command("fetch", "inp-jpca2020")
     assert code == 2 and err.startswith("error: http://127.0.0.1:9/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from snapcheck.base.errors import InputError
-from snapcheck.data.datasets import FIT_INPUT
+from snapcheck.data.dataset_registry import FIT_INPUT
 from snapcheck.data.fitsnap_input import read_fitsnap_input
 from snapcheck.descriptors.engine import ZBL_TANTALUM
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snapcheck.data.datasets import FIT_INPUT, REFERENCE_FIT
+from snapcheck.data.dataset_registry import FIT_INPUT, REFERENCE_FIT
 from snapcheck.data.fitsnap_input import read_fitsnap_input
 from snapcheck.data.snap_files import read_snapcoeff
 from snapcheck.descriptors.engine import SnapEngine

@@ -30,9 +30,11 @@ from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
 from snapcheck.runtime import executors
 from snapcheck.runtime.cli import run
 from snapcheck.runtime.executors import MAX_CHUNK, SerialExecutor, chunk_indices, run_chunks
+from snapcheck.studies.ensemble import EnsembleData, MemberTask, train_ensemble
 from snapcheck.studies.golden import build_reference
+from snapcheck.studies.split import split_by_group
 from snapcheck.studies.sweep import SweepSpec, run_sweep
-from snapcheck.studies.training import EnsembleData, MemberTask, TrainingSpec, split_by_group, train_ensemble
+from snapcheck.studies.training import TrainingSpec
 
 
 class DaskProcesses:

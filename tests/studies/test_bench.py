@@ -17,12 +17,31 @@ def test_descriptor_benchmark_reports_three_positive_times(tmp_path, capsys):
 def test_dask_benchmark_times_one_and_two_local_workers(tmp_path, capsys):
     assert bench.main(["dask", "--configs", "2", "--out-dir", str(tmp_path)]) == 0
     output = capsys.readouterr().out
-    assert "1 worker / 2 workers" in output and "results identical bit for bit: yes" in output
+    assert "1 worker / 2 workers" in output
+    assert output.splitlines()[-1] == "PASS: the numbers of 1 and 2 Dask workers are identical bit for bit"
     table = pd.read_csv(tmp_path / "reports" / "bench_dask.csv")
     assert table["workers"].tolist() == [1, 2] and (table["wall_time_s"] > 0).all()
 
 
 def test_figures_benchmark_finds_identical_results(tmp_path, capsys):
     assert bench.main(["figures", "--configs", "12", "--jobs", "2", "--out-dir", str(tmp_path)]) == 0
-    assert "results identical bit for bit: yes" in capsys.readouterr().out
+    verdict = capsys.readouterr().out.splitlines()[-1]
+    assert verdict == "PASS: the numbers of 2 processes and the serial loop are identical bit for bit"
     assert len(pd.read_csv(tmp_path / "reports" / "bench_figures.csv")) == 2
+
+
+def test_startup_benchmark_reports_its_ratios_and_no_verdict(tmp_path, capsys, data_root):
+    """Child processes timed, medians and ratios written; a benchmark holds no goal, so it states no verdict."""
+    folder = tmp_path / "data" / "Liquid"
+    folder.mkdir(parents=True)
+    source = sorted((data_root / "JSON" / "Liquid").glob("*.json"))[0]
+    folder.joinpath(source.name).write_bytes(source.read_bytes())
+    arguments = ["startup", "--data", str(tmp_path / "data"), "--jobs", "1", "--out-dir", str(tmp_path)]
+    assert bench.main(arguments) == 0
+    output = capsys.readouterr().out
+    assert "figures / loop" in output and not any(
+        line.startswith(("PASS", "FAIL", "goal")) for line in output.splitlines()
+    )
+    table = pd.read_csv(tmp_path / "reports" / "bench_startup.csv")
+    assert table["run"].fillna("").tolist() == ["serial loop (1 process)", "fig1 + fig2 (--jobs 1)", ""]
+    assert (table["wall_time_s"] > 0).all() and (table["cpu_time_s"] > 0).all()

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="the torch extra is not installed: pip install 'snapcheck[torch]'")
 
 from snapcheck import bench  # noqa: E402
-from snapcheck.studies import cost  # noqa: E402
+from snapcheck.studies import cost, cost_harness, cost_methods  # noqa: E402
 
 
 def test_torch_tracker_follows_allocations_and_frees():
@@ -21,7 +21,7 @@ def test_torch_tracker_follows_allocations_and_frees():
         del big
         return middle + torch.ones(250_000 * 2, dtype=torch.float64)  # 4 + 4 + 4 MB alive at once
 
-    peak, result = cost.torch_peak_bytes(allocate)
+    peak, result = cost_harness.torch_peak_bytes(allocate)
     assert 12_000_000 <= peak < 12_100_000 and result.numel() == 500_000
 
 
@@ -70,17 +70,19 @@ def test_cost_command_on_a_tiny_grid(tmp_path, capsys):
         (54, 8 * 8 + 33 * 8 + 1),
     ]
     assert len(neural) == 15 and set(neural["method"]) == {
-        cost.FORCES,
-        cost.PAPER,
-        cost.EXACT,
-        cost.TORCH_FORCES,
-        cost.DOUBLE_BACKPROP,
+        cost_methods.FORCES,
+        cost_methods.PAPER,
+        cost_methods.EXACT,
+        cost_methods.TORCH_FORCES,
+        cost_methods.DOUBLE_BACKPROP,
     }
     assert (table["time_s"] > 0).all() and (neural["peak_memory_mb"] > 0).all()
-    assert (table.loc[table["method"] == cost.FORCES, "time_ratio"] == 1).all()
+    assert (table.loc[table["method"] == cost_methods.FORCES, "time_ratio"] == 1).all()
     errors = table.set_index(["model", "method"])["relative_error_vs_exact"]
-    assert (errors.loc[(cost.NEURAL, cost.DOUBLE_BACKPROP)] < 1e-12).all()
-    assert (errors.loc[(cost.NEURAL, cost.PAPER)] < 1e-6).all() and (errors.loc[(cost.LINEAR, cost.PAPER)] < 1e-6).all()
+    assert (errors.loc[(cost.NEURAL, cost_methods.DOUBLE_BACKPROP)] < 1e-12).all()
+    assert (errors.loc[(cost.NEURAL, cost_methods.PAPER)] < 1e-6).all() and (
+        errors.loc[(cost.LINEAR, cost_methods.PAPER)] < 1e-6
+    ).all()
     assert (tmp_path / "figures" / "cost_scaling.png").stat().st_size > 10_000
     output = capsys.readouterr().out
     assert (

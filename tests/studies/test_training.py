@@ -1,4 +1,4 @@
-"""Training the neural SNAP network: the split, the Eq. 1 gradient with Eq. 7, Adam, checkpoints and resumption."""
+"""Training the neural SNAP network: the split, the Eq. 1 gradient with Eq. 7, Adam, checkpoints, resumption, ensembles."""
 
 from __future__ import annotations
 
@@ -11,20 +11,11 @@ from snapcheck.data.selection import stratified_subset
 from snapcheck.descriptors.cache import EngineCache
 from snapcheck.gradients.paper import relative_error
 from snapcheck.models import NeuralSnapPotential
-from snapcheck.studies.training import (
-    AdamState,
-    Checkpoint,
-    EnsembleData,
-    MemberTask,
-    TrainingSpec,
-    adam_step,
-    batch_loss_gradient,
-    initial_model,
-    run_key,
-    split_by_group,
-    train,
-    train_ensemble,
-)
+from snapcheck.studies.adam import AdamState, adam_step
+from snapcheck.studies.checkpoints import Checkpoint, run_key
+from snapcheck.studies.ensemble import EnsembleData, MemberTask, train_ensemble, train_member
+from snapcheck.studies.split import split_by_group
+from snapcheck.studies.training import TrainingSpec, batch_loss_gradient, initial_model, train
 
 SMALL = TrainingSpec(
     widths=(6,),
@@ -147,7 +138,22 @@ def test_ensemble_over_processes_equals_the_serial_run(ta06a, subset):
         assert (one.setting, one.member) == (other.setting, other.member) == (task.setting, task.member)
         np.testing.assert_array_equal(one.theta, other.theta)
         np.testing.assert_array_equal(one.predictions.forces, other.predictions.forces)
-    # members of one index start from the same θ in both settings, so they differ only by the force term
-    assert not np.array_equal(serial[0].theta, serial[1].theta)
+    assert not np.array_equal(serial[0].theta, serial[1].theta)  # the force term changed the training
     assert all(r.gradient_error < 1e-6 for r in serial)
     assert all(len(r.predictions.energy_errors) == len(split.test) for r in serial)
+
+
+def test_members_of_one_index_start_from_the_same_theta_in_both_settings(ta06a, subset):
+    """Zero epochs leave every network at its initial θ: equal for one member index whatever the setting (so the
+    settings differ only by the force term), different between member indices (an ensemble, not copies)."""
+    data = EnsembleData(tuple(subset), split_by_group(subset, 0.25, seed=3), ta06a.parameters)
+    initial = {
+        (setting, member): train_member(
+            MemberTask(setting, member, replace(SMALL, epochs=0, force_weight=weight), 5, data)
+        ).theta
+        for member in range(2)
+        for setting, weight in (("energy", 0.0), ("energy+force", 0.5))
+    }
+    for member in range(2):
+        np.testing.assert_array_equal(initial["energy", member], initial["energy+force", member])
+    assert not np.array_equal(initial["energy", 0], initial["energy", 1])

@@ -1,0 +1,82 @@
+"""Writing a golden reference file from a dataset and a named model, and the summary of a comparison with one.
+
+What ``oracle export`` and ``oracle compare`` run: :func:`export_golden` loads
+the model by registry name and the configurations, builds the exact answers
+(:func:`snapcheck.studies.golden.build_reference`) and writes the ``.npz``;
+:func:`compare_golden` compares a candidate with a reference
+(:func:`snapcheck.studies.golden.compare`), writes the table and states the
+verdict: the candidate passes when Eq. 11's error of ∇θL and Eq. 14's of L,
+over every configuration it covers, are both at most ``rtol``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from snapcheck.base.files import write_csv
+from snapcheck.base.report import Summary, Verdict
+from snapcheck.data.datasets import load_configurations
+from snapcheck.data.selection import AtMost
+from snapcheck.models.registry import ModelRequest, load_model
+from snapcheck.studies.golden import build_reference, compare, write_npz
+from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR
+
+
+def export_golden(
+    *,
+    data: str | Path | None,
+    model: str,
+    seed: int,
+    fit_input: Path | None,
+    snapparam: Path | None,
+    configs: int | AtMost | None,
+    out: Path,
+    execution: dict,
+) -> Summary:
+    """Write the exact answers of ``model`` on the dataset to ``out`` (the format of :mod:`snapcheck.studies.golden`)."""
+    named = load_model(model, ModelRequest(seed, data, fit_input), snapparam)
+    configurations = load_configurations(data, count=configs)
+    arrays = build_reference(named.model, configurations, named.files, **execution)
+    path = write_npz(arrays, out)
+    return Summary(
+        (
+            f"wrote {path}: model {named.model.name}, {len(configurations)} configurations,"
+            f" {arrays['theta'].size} parameters",
+        )
+    )
+
+
+def compare_golden(reference: Path, candidate: Path, *, rtol: float, out_dir: Path) -> Summary:
+    """Compare ``candidate`` with ``reference``: errors overall, by group, the worst configurations, the likely bug."""
+    table, likely = compare(reference, candidate)
+    write_csv(table, out_dir / "reports" / "oracle_compare.csv")
+    overall = table.iloc[0]
+    configurations = table[table["level"] == "configuration"]
+    lines = [
+        f"{candidate} against {reference}: {len(configurations)} configurations",
+        f"  all: Err[∇θL] = {overall['gradient_error']:.3g}, Err[L] = {overall['loss_error']:.3g} (tolerance {rtol:.3g})",
+        "  share of the error by group:",
+    ]
+    for row in table[table["level"] == "group"].itertuples():
+        lines.append(f"    {row.group:<14} ∇θL {row.gradient_error:<10.3g} L {row.loss_error:.3g}")
+    worst = configurations[configurations["measurable"].astype(bool)].nlargest(5, "gradient_relative_error")
+    lines.append("  worst configurations, by their own relative error |Δ|/|exact|:")
+    for row in worst.itertuples():
+        lines.append(f"    {row.name:<40} ∇θL {row.gradient_relative_error:<10.3g} L {row.loss_relative_error:.3g}")
+    unmeasurable = configurations[~configurations["measurable"].astype(bool)]
+    if len(unmeasurable):
+        lines.append(
+            f"  {len(unmeasurable)} configurations have round-off force errors (maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å):"
+            " their exact L and ∇θL are round-off, so no relative error of their own is shown"
+        )
+    if likely:
+        lines.append(f"  likely bug: {likely}")
+    passed = bool(overall["gradient_error"] <= rtol and overall["loss_error"] <= rtol)
+    reason = (
+        f"Err[∇θL] = {overall['gradient_error']:.3g} and Err[L] = {overall['loss_error']:.3g}"
+        f" {'both ≤' if passed else 'not both ≤'} {rtol:.3g} (--rtol)"
+    )
+    if len(worst):
+        top = worst.iloc[0]
+        reason += f"; worst configuration {top['name']} (∇θL {top['gradient_relative_error']:.3g})"
+    return Summary(tuple(lines), Verdict(passed, reason))
