@@ -43,18 +43,10 @@ import numpy as np
 
 from snapcheck.data.configuration import Configuration
 from snapcheck.gradients.backend import NumpyBackend
-from snapcheck.gradients.checks import (
-    CheckFailure,
-    ForcesReport,
-    GradientReport,
-    compare_forces,
-    describe_forces,
-    directional_check,
-    estimate_tolerance,
-    per_tensor,
-)
+from snapcheck.gradients.checks import CheckFailure, GradientReport, estimate_tolerance, per_tensor
 from snapcheck.gradients.diagnosis import describe_gradient
 from snapcheck.gradients.epsilon import DEFAULT_RULE
+from snapcheck.gradients.forces_check import ForcesReport, compare_forces, describe_forces, directional_check
 from snapcheck.gradients.reference import Reference
 
 __all__ = [

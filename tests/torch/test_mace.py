@@ -85,7 +85,7 @@ def test_mace_trainer_passes(dtype, ta_mixed, loss):
 
 def test_forces_consistent_on_cells_whose_forces_vanish_by_symmetry(ta_mixed):
     """Only the Elastic cells (|f̂| ≈ 8e-6 eV/Å): the central difference's round-off is measured against the
-    force scale floor (snapcheck.gradients.checks.FORCE_SCALE_FLOOR), not against round-off forces."""
+    force scale floor (snapcheck.gradients.forces_check.FORCE_SCALE_FLOOR), not against round-off forces."""
     report = sc.assert_forces_consistent(ta_model(), sm.energy_fn, ta_mixed[:2], forces_fn=sm.forces_fn)
     assert report.directional_error < 1e-6
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from snapcheck.torch import fitsnap as fa
+from snapcheck.torch import fitsnap_run
 
 
 # -- planted bugs, in copies of FitSNAP's force code (the installed files are untouched) -----------------------
@@ -38,13 +39,13 @@ def plant_no_create_graph(fitsnap) -> None:
         def grad(*args, create_graph=False, retain_graph=None, **kwargs):
             return real_torch.autograd.grad(*args, create_graph=False, retain_graph=True, **kwargs)
 
-    module.torch = fa._Proxy(real_torch, autograd=Autograd)
+    module.torch = fitsnap_run._Proxy(real_torch, autograd=Autograd)
     fitsnap._snapcheck_restore = lambda: setattr(module, "torch", real_torch)
 
 
 @pytest.fixture(scope="module")
 def batch(fitsnap):
-    return fa.run_one_batch()  # FCC_1 (48 atoms) + GSF_110 (24 atoms), one batch, FitSNAP's own backward
+    return fitsnap_run.run_one_batch()  # FCC_1 (48 atoms) + GSF_110 (24 atoms), one batch, FitSNAP's own backward
 
 
 def test_fitsnap_gradient_agrees(batch):
@@ -72,9 +73,9 @@ def test_workarounds_stay_inside_fitsnap(batch):
 
 def test_sign_flip_is_named(fitsnap):
     with pytest.raises(AssertionError, match=r"FitSNAP's force code has a sign error \(factor −1\) against −∂Ê/∂r"):
-        fa.check_fitsnap_gradient(fa.run_one_batch(plant=plant_sign_flip))
+        fa.check_fitsnap_gradient(fitsnap_run.run_one_batch(plant=plant_sign_flip))
 
 
 def test_forces_without_create_graph_are_named(fitsnap):
     with pytest.raises(AssertionError, match=r"zero force-loss gradient: .*create_graph=False"):
-        fa.check_fitsnap_gradient(fa.run_one_batch(plant=plant_no_create_graph))
+        fa.check_fitsnap_gradient(fitsnap_run.run_one_batch(plant=plant_no_create_graph))
