@@ -43,6 +43,9 @@ from typing import Any
 from snapcheck.base.errors import InputError
 from snapcheck.data.snap_files import OPTIONAL_KEYWORDS, ReferencePotential, SnapParameters
 
+#: The terms of a training loss, as ``--loss`` names them: the energy, force and stress rows of a FitSNAP fit.
+LOSS_TERMS = ("energy", "forces", "stress")
+
 
 @dataclass(frozen=True)
 class GroupWeights:

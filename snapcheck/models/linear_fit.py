@@ -59,7 +59,7 @@ import scipy.linalg
 
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.fitsnap_input import FitInput, GroupWeights
+from snapcheck.data.fitsnap_input import LOSS_TERMS, FitInput, GroupWeights
 from snapcheck.data.units import tensor_from_voigt, voigt_from_tensor
 from snapcheck.descriptors.cell import lammps_rotation
 from snapcheck.descriptors.engine import SnapEngine
@@ -140,10 +140,6 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
         {"configuration": configuration.label, "group": configuration.group, "row_type": kinds, "component": components}
     )
     return FitRows(np.concatenate(blocks), np.concatenate(truths), np.concatenate(row_weights), index)
-
-
-#: The terms of a training loss, as ``--loss`` and snapcheck.torch's ``terms`` name them.
-LOSS_TERMS = ("energy", "forces", "stress")
 
 
 def training_loss(

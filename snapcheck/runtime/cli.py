@@ -35,7 +35,7 @@ from snapcheck.base.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, CheckFail
 from snapcheck.base.report import Summary, Verdict
 from snapcheck.data.selection import AtMost
 from snapcheck.runtime.executors import one_blas_thread
-from snapcheck.runtime.flag_types import epsilon_values, positive_float, positive_int, scheduler_address
+from snapcheck.runtime.flag_types import epsilon_values, loss_terms, positive_float, positive_int, scheduler_address
 
 #: Sphinx roles (``:mod:`x```, ``:func:`~a.b```) and inline literals (double backquotes) of docstrings.
 _MARKUP = re.compile(r":[a-z]+:`~?([^`]+)`|``([^`]+)``")
@@ -214,6 +214,27 @@ def add_fit_input(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.in",
         help="FitSNAP input of the fit: group weights and settings (default: the dataset's own)",
     )
+
+
+def loss_flag(default: str) -> FlagGroup:
+    """``--loss TERMS``: the loss whose gradient is checked (:mod:`snapcheck.studies.loss_choice`).
+
+    ``forces`` is the paper's force loss ½Σ|f̂ − f|²; any other choice is FitSNAP's training loss over those
+    terms with the weights of the dataset's FitSNAP input (or ``--fit-input``); ``dataset`` is the dataset's own.
+    """
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--loss",
+            type=loss_terms,
+            default=loss_terms(default),
+            metavar="TERMS",
+            help="forces (the paper's ½Σ|f̂ − f|²), or a training loss under the dataset's weights (or --fit-input): "
+            "comma-separated energy,forces,stress, all, or dataset (every term the dataset's FitSNAP input weighs "
+            f"and its data holds) (default: {default})",
+        )
+
+    return add
 
 
 def configs_flag(default: int | None) -> FlagGroup:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from snapcheck.base.errors import InputError
+from snapcheck.data.fitsnap_input import LOSS_TERMS
 from snapcheck.runtime.executors import require_distributed
 
 
@@ -97,3 +98,21 @@ def scheduler_address(text: str) -> str | None:
     except InputError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+#: ``--loss dataset``: the dataset's own training loss (:mod:`snapcheck.studies.loss_choice`).
+DATASET_LOSS = "dataset"
+
+
+def loss_terms(text: str) -> tuple[str, ...] | str:
+    """``--loss``: ``dataset``, ``all`` or comma-separated terms of ``energy``, ``forces``, ``stress`` (kept in that
+    order)."""
+    if text == DATASET_LOSS:
+        return DATASET_LOSS
+    names = LOSS_TERMS if text == "all" else tuple(part.strip() for part in text.split(","))
+    unknown = [name for name in names if name not in LOSS_TERMS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected {DATASET_LOSS}, all, or comma-separated terms of {', '.join(LOSS_TERMS)}, got {text!r}"
+        )
+    return tuple(name for name in LOSS_TERMS if name in names)

@@ -27,14 +27,14 @@ import pandas as pd
 
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
-from snapcheck.data.fitsnap_input import FitInput
+from snapcheck.data.fitsnap_input import LOSS_TERMS, FitInput
 from snapcheck.data.selection import group_indices
 from snapcheck.data.units import NKTV2P
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.gradients.epsilon import DEFAULT_RULE, EPSILON_GRID, RULES, choose_epsilon
 from snapcheck.gradients.paper import Evaluation, LossPath, central_difference, loss_estimate
-from snapcheck.models.linear_fit import LOSS_TERMS, training_loss
+from snapcheck.models.linear_fit import training_loss
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
 
