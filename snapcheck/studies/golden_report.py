@@ -4,7 +4,7 @@ What ``oracle export`` and ``oracle compare`` run: :func:`export_golden` loads
 the model by registry name and the configurations, builds the exact answers
 (:func:`snapcheck.studies.golden.build_reference`) and writes the ``.npz``;
 :func:`compare_golden` compares a candidate with a reference
-(:func:`snapcheck.studies.golden.compare`), writes the table and states the
+(:func:`snapcheck.studies.golden_compare.compare`), writes the table and states the
 verdict: the candidate passes when Eq. 11's error of ∇θL and Eq. 14's of L,
 over every configuration it covers, are both at most ``rtol``.
 """
@@ -18,7 +18,8 @@ from snapcheck.base.report import Summary, Verdict
 from snapcheck.data.datasets import load_configurations
 from snapcheck.data.selection import AtMost
 from snapcheck.models.registry import ModelRequest, load_model
-from snapcheck.studies.golden import build_reference, compare, write_npz
+from snapcheck.studies.golden import build_reference, write_npz
+from snapcheck.studies.golden_compare import compare
 from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR
 
 
