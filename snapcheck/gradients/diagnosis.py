@@ -298,11 +298,12 @@ def _term_scales(
     total: np.ndarray, parts: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, list[tuple[str, int]], float] | None:
     """s_{term,c} fitting a batch total over every significant (term, configuration), their labels, the residual."""
-    columns, labels = [], []
+    columns: list[np.ndarray] = []
+    labels: list[tuple[str, int]] = []
     for name, rows in parts.items():
         for c in np.flatnonzero(significant(rows)):
             columns.append(np.asarray(rows[c], float))
-            labels.append((name, c))
+            labels.append((name, int(c)))
     fit = batch_scales(total, np.array(columns)) if columns else None
     return None if fit is None else (fit[0], labels, fit[1])
 

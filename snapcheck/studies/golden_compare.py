@@ -118,12 +118,14 @@ def _expected(
     """The reference's L (M,) and ∇θL (M, P) of the loss over ``terms`` for ``rows``, and each term's ∇θL."""
     if terms == PAPER_LOSS:
         return reference["loss"][rows], reference["gradient"][rows], {}
+    keys = [f"{TERM_KEYS[term]}_{kind}" for term in terms for kind in ("loss", "gradient")]
+    lacking = [key for key in ["term_weights", *keys] if key not in reference]
+    if lacking:
+        raise InputError(f"{reference_path}: --loss {_named(terms)}: the reference lacks {lacking}")
     arrays = {}
     for term in terms:
         for kind in ("loss", "gradient"):
             key = f"{TERM_KEYS[term]}_{kind}"
-            if key not in reference:
-                raise InputError(f"{reference_path}: --loss {_named(terms)}: the reference lacks {key}")
             arrays[key] = reference[key][rows]
             missing = np.flatnonzero(np.isnan(arrays[key].reshape(len(rows), -1)).any(axis=1))
             if len(missing):

@@ -44,16 +44,12 @@ def export_golden(
     loss = choose_loss(DATASET_LOSS, data=data, fit_input=fit_input, configurations=configurations)
     arrays = build_reference(named.model, configurations, named.files, loss=loss, **execution)
     path = write_npz(arrays, out)
-    training = (
-        "no FitSNAP input: the paper's force loss only"
-        if loss.paper
-        else f"and each term of {loss.describe()}, P̂ (bar)"
-    )
+    training = "no FitSNAP input, so no training loss" if loss.paper else f"and each term of {loss.describe()}"
     return Summary(
         (
             f"wrote {path}: model {named.model.name}, {len(configurations)} configurations,"
             f" {arrays['theta'].size} parameters",
-            f"  exact L and ∇θL of the paper's force loss {training}",
+            f"  P̂ (bar), the exact L and ∇θL of the paper's force loss, {training}",
         )
     )
 
@@ -75,8 +71,8 @@ def compare_golden(
     if comparison.term_shares:
         shares = ", ".join(f"{term} {share:.3g}" for term, share in comparison.term_shares.items())
         lines.append(
-            f"  each term's share of the exact ∇θL, |∇θL_term|/|∇θL|: {shares} (an error in a term moves Err[∇θL]"
-            " by at most its share times its own error: to check a small term on its own, compare it with --loss TERM)"
+            f"  each term's share of the exact ∇θL, |∇θL_term|/|∇θL|: {shares} (an error in one term shows in"
+            " Err[∇θL] as its share times the term's own error: compare a small term on its own with --loss TERM)"
         )
     lines.append("  share of the error by group:")
     for row in table[table["level"] == "group"].itertuples():

@@ -136,7 +136,7 @@ def test_each_terms_gradient_is_the_derivative_of_the_loss_from_lammps_pair_snap
             assert whole == pytest.approx(difference.sum(), rel=DIRECTIONAL_TOLERANCE), configuration.label
 
 
-def test_a_configuration_without_stress_has_no_stress_term(ta_configurations, ta06a, data_root):
+def test_a_configuration_without_stress_has_no_stress_term(ta_configurations, ta06a, data_root, tmp_path, capsys):
     subset = stratified_subset(ta_configurations, 3)
     subset[1] = replace(subset[1], stress=None)
     loss = choose_loss(DATASET_LOSS, data=data_root, fit_input=None, configurations=subset)
@@ -145,6 +145,10 @@ def test_a_configuration_without_stress_has_no_stress_term(ta_configurations, ta
     assert np.isnan(data["stress_term_gradient"][1]).all() and np.isnan(data["stress_term_loss"][1])
     assert json.loads(str(data["metadata_json"]))["training_loss"]["terms"] == ["energy", "forces"]
     np.testing.assert_array_equal(data["training_gradient"], data["energy_term_gradient"] + data["force_term_gradient"])
+    reference = write_npz(data, tmp_path / "reference.npz")
+    candidate = write_candidate(tmp_path / "whole.npz", data, data["training_gradient"])
+    assert run_oracle("compare", str(reference), str(candidate), "--loss", "all", "--out-dir", str(tmp_path)) == 2
+    assert f"configuration {subset[1].label} has no stress term (stress_term_loss is NaN" in capsys.readouterr().err
 
 
 # -- oracle compare --loss ---------------------------------------------------------------------------------------
