@@ -39,7 +39,7 @@ FLAGS: dict[tuple[str, str], set[str]] = {
     ("figures", ""): FIGURES | {"--g0"},
     ("check", ""): DATA | OUT | SEED | EXECUTION | MODEL | {"--epsilon", "--max-error", "--verdict-on", "--configs"},
     ("oracle", "export"): DATA | OUT | SEED | EXECUTION | MODEL | {"--configs", "--out"},
-    ("oracle", "compare"): OUT | {"--rtol", "reference", "candidate"},
+    ("oracle", "compare"): OUT | {"--loss", "--rtol", "reference", "candidate"},
     ("fit", ""): DATA | OUT | {"--fit-input"},
     ("crosscheck", "fitsnap"): DATA | OUT | {"--fit-input", "--reference"},
     ("table1", ""): DATA

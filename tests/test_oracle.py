@@ -13,13 +13,20 @@ from snapcheck.data.selection import stratified_subset
 from snapcheck.descriptors import SnapEngine
 from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
 from snapcheck.runtime.cli import run
+from snapcheck.runtime.flag_types import DATASET_LOSS
 from snapcheck.studies.golden import build_reference
+from snapcheck.studies.loss_choice import choose_loss
 
 
 def run_oracle(*arguments):
     with pytest.raises(SystemExit) as exit_:
         run(oracle.main, [*arguments])
     return exit_.value.code
+
+
+def compare_force_loss(reference, candidate, out_dir):
+    """``oracle compare`` of a candidate of the paper's force loss (the format to date: no ``loss_terms``)."""
+    return run_oracle("compare", str(reference), str(candidate), "--loss", "forces", "--out-dir", str(out_dir))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +54,9 @@ def reference(tmp_path_factory):
 
 def test_the_export_over_two_processes_equals_a_serial_build_bit_for_bit(reference, ta_configurations, ta06a):
     model_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
-    serial = build_reference(ta06a, stratified_subset(ta_configurations, 24), model_files, progress=False)
+    subset = stratified_subset(ta_configurations, 24)
+    loss = choose_loss(DATASET_LOSS, data=None, fit_input=None, configurations=subset)
+    serial = build_reference(ta06a, subset, model_files, loss=loss, progress=False)
     with np.load(reference, allow_pickle=False) as archive:
         assert sorted(archive.files) == sorted(serial)
         for key, value in serial.items():
@@ -68,7 +77,7 @@ def test_the_export_is_self_consistent_and_readable_by_numpy_alone(reference, ta
         data = {key: archive[key] for key in archive.files}
     metadata = json.loads(data["metadata_json"].item())
     assert metadata["snap_parameters"]["twojmax"] == 6 and metadata["units"]["gradient"] == "eV/angstrom^2"
-    assert len(metadata["input_sha256"]) == 24 + 2
+    assert len(metadata["input_sha256"]) == 24 + 2 + 1  # the configurations, Ta06A's two files, the FitSNAP input
     offsets = data["atom_offsets"]
     for k in range(len(data["names"])):
         atoms = slice(offsets[k], offsets[k + 1])
@@ -102,7 +111,7 @@ def test_a_faithful_candidate_passes(reference, tmp_path, capsys):
             data["loss"][::-1] * (1 + 1e-10),
             data["gradient"][::-1] * (1 + 1e-10),
         )
-    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 0
+    assert compare_force_loss(reference, candidate, tmp_path) == 0
     verdict = capsys.readouterr().out.splitlines()[-1]
     assert verdict.startswith("PASS: Err[∇θL] = ") and "both ≤ 1e-06 (--rtol); worst configuration " in verdict
     assert (tmp_path / "reports" / "oracle_compare.csv").is_file()
@@ -122,7 +131,7 @@ def test_a_buggy_candidate_fails_with_its_likely_bug(reference, tmp_path, capsys
         candidate = write_candidate(
             tmp_path / "bad.npz", data["names"], data["loss"], bug(data["gradient"], data["n_atoms"])
         )
-    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
+    assert compare_force_loss(reference, candidate, tmp_path) == 1
     output = capsys.readouterr().out
     assert "likely bug: the gradient" in output and likely in output
     assert output.splitlines()[-1].startswith("FAIL: Err[∇θL] = ")
@@ -130,7 +139,7 @@ def test_a_buggy_candidate_fails_with_its_likely_bug(reference, tmp_path, capsys
 
 def test_a_candidate_with_unknown_configurations_is_bad_input(reference, tmp_path, capsys):
     candidate = write_candidate(tmp_path / "alien.npz", np.array(["Nowhere/x"]), np.zeros(1), np.zeros((1, 31)))
-    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 2
+    assert compare_force_loss(reference, candidate, tmp_path) == 2
     assert "configurations ['Nowhere/x'] are not in the reference" in capsys.readouterr().err
 
 
@@ -155,7 +164,7 @@ def test_a_candidate_with_nan_or_inf_fails_naming_configurations_and_parameters(
     gradient[5, 0] = np.inf
     loss[5] = np.nan
     candidate = write_candidate(tmp_path / "nan.npz", names, loss, gradient)
-    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
+    assert compare_force_loss(reference, candidate, tmp_path) == 1
     out, err = capsys.readouterr()  # a failed check, like any other: the verdict on stdout
     assert out.startswith(f"FAIL: {candidate}: the candidate holds NaN or inf: ") and not err
     assert f"L is not finite for 1 configurations ({names[5]})" in out
@@ -168,7 +177,7 @@ def test_the_worst_configurations_show_their_own_relative_error(reference, tmp_p
         gradient[4] *= 1 + 1e-3  # this configuration is off by 1e-3 of itself, whatever its share of the whole
         candidate = write_candidate(tmp_path / "one.npz", data["names"], data["loss"], gradient)
         name = str(data["names"][4])
-    assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 1
+    assert compare_force_loss(reference, candidate, tmp_path) == 1
     output = capsys.readouterr().out
     line = next(line for line in output.splitlines() if line.strip().startswith(name))
     assert "∇θL 0.001 " in line

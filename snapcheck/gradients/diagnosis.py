@@ -106,6 +106,9 @@ STRESS_FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
 }
 
 
+#: How :func:`name_scales` begins when no pattern names the scales (it lists them).
+VARYING_FACTORS = "factors that vary by configuration"
+
 #: Scales s_c = k·N_c^p that no entry of :data:`FACTORS` names: a per-atom normalisation the specification and
 #: the trainer disagree on, whatever else each averages over (recognised only in batches of mixed sizes).
 POWERS_OF_N = {
@@ -154,7 +157,7 @@ def name_scales(
             constant = 1.0 if np.isclose(k.mean(), 1.0, rtol=MATCH_TOLERANCE) else k.mean()
             return "a factor " + name.format(k=constant)
     listing = ", ".join(f"{s:.4g} (N = {int(k)})" for s, k in zip(values, n))
-    return f"factors that vary by configuration: {listing}"
+    return f"{VARYING_FACTORS}: {listing}"
 
 
 def significant(references: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
@@ -265,32 +268,65 @@ def likely_bug_by_term(
 ) -> str | None:
     """For a loss of several terms (energy, forces, stress): the terms whose per-configuration scales are off.
 
-    The batch total is fitted by least squares as Σ_term Σ_c s_{term,c} r_{term,c} over the exact parts of
-    each term (``parts``: name → (M, P)); a term whose s_c are not all 1 is named with :func:`name_scales`
-    (a stress divided by N inside a squared loss term gives 1/N² on the stress term alone).  None when the
-    fit leaves residual or no term is off.
+    The candidate is fitted by least squares as Σ_term Σ_c s_{term,c} r_{term,c} over the exact parts of each
+    term (``parts``: name → (M, P)): the batch total (P,) over every configuration at once, or a candidate
+    given per configuration (M, P) one configuration at a time (its terms' parts as the columns).  A term
+    whose s_c are not all 1 is named with :func:`name_scales` (a stress divided by N inside a squared loss
+    term gives 1/N² on the stress term alone).  None when the fit leaves residual or no term is off.
     """
-    columns, labels = [], []
-    for name, rows in parts.items():
-        used = significant(rows)
-        for c in np.flatnonzero(used):
-            columns.append(np.asarray(rows[c], float))
-            labels.append((name, c))
-    if not columns:
+    candidate = np.asarray(candidate, float)
+    fitted = _term_scales_per_configuration(candidate, parts) if candidate.ndim == 2 else _term_scales(candidate, parts)
+    if fitted is None or fitted[2] > RESIDUAL_TOLERANCE:
         return None
-    fit = batch_scales(np.asarray(candidate, float), np.array(columns))
-    if fit is None or fit[1] > RESIDUAL_TOLERANCE:
-        return None
+    scales, labels, _ = fitted
     named = []
     for name in parts:
         picks = [k for k, (term, _) in enumerate(labels) if term == name]
         if not picks:  # the term has no gradient to give here (a zero weight)
             continue
         configurations = [labels[k][1] for k in picks]
-        if np.allclose(fit[0][picks], 0.0, atol=MATCH_TOLERANCE):
+        if np.allclose(scales[picks], 0.0, atol=MATCH_TOLERANCE):
             named.append(f"the {name} term of the loss contributes no gradient: {NO_GRADIENT[name]}")
             continue
-        phrase = name_scales(fit[0][picks], np.asarray(n_atoms)[configurations], tolerance, batch=n_atoms)
+        phrase = name_scales(scales[picks], np.asarray(n_atoms)[configurations], tolerance, batch=n_atoms)
         if phrase is not None:
             named.append(f"the {name} term of the loss has {phrase}")
     return "; ".join(named) or None
+
+
+def _term_scales(
+    total: np.ndarray, parts: dict[str, np.ndarray]
+) -> tuple[np.ndarray, list[tuple[str, int]], float] | None:
+    """s_{term,c} fitting a batch total over every significant (term, configuration), their labels, the residual."""
+    columns: list[np.ndarray] = []
+    labels: list[tuple[str, int]] = []
+    for name, rows in parts.items():
+        for c in np.flatnonzero(significant(rows)):
+            columns.append(np.asarray(rows[c], float))
+            labels.append((name, int(c)))
+    fit = batch_scales(total, np.array(columns)) if columns else None
+    return None if fit is None else (fit[0], labels, fit[1])
+
+
+def _term_scales_per_configuration(
+    candidate: np.ndarray, parts: dict[str, np.ndarray]
+) -> tuple[np.ndarray, list[tuple[str, int]], float]:
+    """s_{term,c} fitting each configuration's candidate x_c ≈ Σ_term s_{term,c} r_{term,c} over its significant
+    terms (a configuration whose terms are not independent is left out of the scales), their labels, and the
+    relative residual over all configurations."""
+    used = {name: significant(rows) for name, rows in parts.items()}
+    scales: list[float] = []
+    labels: list[tuple[str, int]] = []
+    residual = 0.0
+    for c, x in enumerate(candidate):
+        names = [name for name in parts if used[name][c]]
+        columns = np.array([np.ravel(parts[name][c]) for name in names], dtype=float)
+        if not names or np.linalg.matrix_rank(columns) < len(names):
+            residual += float(x @ x)
+            continue
+        fit = np.linalg.lstsq(columns.T, x, rcond=None)[0]
+        residual += float(np.sum((x - columns.T @ fit) ** 2))
+        scales.extend(fit)
+        labels.extend((name, c) for name in names)
+    size = float(np.sum(candidate**2))
+    return np.array(scales), labels, math.sqrt(residual / size) if size else 0.0

@@ -30,8 +30,10 @@ from snapcheck.models.linear_snap import LAMMPS_POTENTIALS
 from snapcheck.runtime import executors
 from snapcheck.runtime.cli import run
 from snapcheck.runtime.executors import MAX_CHUNK, SerialExecutor, chunk_indices, run_chunks
+from snapcheck.runtime.flag_types import DATASET_LOSS
 from snapcheck.studies.ensemble import EnsembleData, MemberTask, train_ensemble
 from snapcheck.studies.golden import build_reference
+from snapcheck.studies.loss_choice import choose_loss
 from snapcheck.studies.split import split_by_group
 from snapcheck.studies.sweep import SweepSpec, run_sweep
 from snapcheck.studies.training import TrainingSpec
@@ -236,7 +238,9 @@ def test_the_commands_run_on_the_cluster_and_write_the_same_bytes(
         == 0
     )
     model_files = [LAMMPS_POTENTIALS / "Ta06A.snapcoeff", LAMMPS_POTENTIALS / "Ta06A.snapparam"]
-    serial = build_reference(ta06a, stratified_subset(ta_configurations, 12), model_files, progress=False)
+    subset = stratified_subset(ta_configurations, 12)
+    loss = choose_loss(DATASET_LOSS, data=None, fit_input=None, configurations=subset)  # the export's training loss
+    serial = build_reference(ta06a, subset, model_files, loss=loss, progress=False)
     with np.load(exported, allow_pickle=False) as archive:
         for key, value in serial.items():
             np.testing.assert_array_equal(archive[key], value, err_msg=key)

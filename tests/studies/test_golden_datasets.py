@@ -54,7 +54,8 @@ def test_the_oracle_file_holds_the_models_exact_gradient(exported):
 
 def test_compare_passes_the_reference_and_fails_a_perturbed_copy(exported, tmp_path, capsys):
     _, _, path = exported
-    assert oracle.main(["compare", str(path), str(path), "--out-dir", str(tmp_path)]) == 0
+    force_loss = ["--loss", "forces", "--out-dir", str(tmp_path)]  # the file's own loss and gradient: the force loss
+    assert oracle.main(["compare", str(path), str(path), *force_loss]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("PASS: Err[∇θL] = 0 and Err[L] = 0 both ≤ 1e-06")
     reference = np.load(path, allow_pickle=False)
     gradient = reference["gradient"].copy()
@@ -62,7 +63,7 @@ def test_compare_passes_the_reference_and_fails_a_perturbed_copy(exported, tmp_p
     gradient[largest] *= 1 + 1e-5
     candidate = tmp_path / "candidate.npz"
     np.savez(candidate, names=reference["names"], loss=reference["loss"], gradient=gradient)
-    assert oracle.main(["compare", str(path), str(candidate), "--out-dir", str(tmp_path)]) == 1
+    assert oracle.main(["compare", str(path), str(candidate), *force_loss]) == 1
     assert capsys.readouterr().out.splitlines()[-1].startswith("FAIL: Err[∇θL] = ")
     table = pd.read_csv(tmp_path / "reports" / "oracle_compare.csv")
     assert 1e-6 < table.loc[table["level"] == "all", "gradient_error"].item() <= 1e-5
