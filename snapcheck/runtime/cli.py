@@ -216,11 +216,12 @@ def add_fit_input(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def loss_flag(default: str) -> FlagGroup:
+def loss_flag(default: str, weights: str = "the dataset's weights (or --fit-input)") -> FlagGroup:
     """``--loss TERMS``: the loss whose gradient is checked (:mod:`snapcheck.studies.loss_choice`).
 
     ``forces`` is the paper's force loss ½Σ|f̂ − f|²; any other choice is FitSNAP's training loss over those
-    terms with the weights of the dataset's FitSNAP input (or ``--fit-input``); ``dataset`` is the dataset's own.
+    terms with ``weights`` (by default those of the dataset's FitSNAP input, or ``--fit-input``); ``dataset`` is the
+    dataset's own.
     """
 
     def add(parser: argparse.ArgumentParser) -> None:
@@ -229,7 +230,7 @@ def loss_flag(default: str) -> FlagGroup:
             type=loss_terms,
             default=loss_terms(default),
             metavar="TERMS",
-            help="forces (the paper's ½Σ|f̂ − f|²), or a training loss under the dataset's weights (or --fit-input): "
+            help=f"forces (the paper's ½Σ|f̂ − f|²), or a training loss under {weights}: "
             "comma-separated energy,forces,stress, all, or dataset (every term the dataset's FitSNAP input weighs "
             f"and its data holds) (default: {default})",
         )
