@@ -139,7 +139,8 @@ def force_loss_gradient_error(
             describe_gradient(candidates, truth, reference.n_atoms, worst=report.worst, rtol=rtol)
             + f" — {name}: relative error {report.worst:.3g} > tolerance {tolerance:.3g} (Eq. 11 over "
             f"{len(configurations)} configurations)",
-            f"worst configuration: {configurations[worst].label} (error norm {per_configuration[worst]:.3g} per unit θ)",
+            f"worst configuration: {configurations[worst].label} "
+            f"(error norm {per_configuration[worst]:.3g} per unit θ)",
             "worst parameters: "
             + ", ".join(f"θ[{p}] candidate {candidates[worst, p]:.6g} vs {truth[worst, p]:.6g}" for p in parameters),
         ]

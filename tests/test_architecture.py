@@ -132,7 +132,8 @@ def test_the_thin_command_checker_sees_a_helper():
     thick = ast.parse('"""doc"""\nimport x\nLIMIT = 3\ndef helper():\n    pass\ndef main():\n    pass\n')
     assert [line.split(":")[0] for line in extra_definitions(thick)] == ["line 3", "line 4"]
     thin = ast.parse(
-        '"""doc"""\nfrom a import b\ndef parser():\n    pass\ndef main():\n    pass\nif __name__ == "__main__":\n    run(main)\n'
+        '"""doc"""\nfrom a import b\ndef parser():\n    pass\ndef main():\n    pass\n'
+        'if __name__ == "__main__":\n    run(main)\n'
     )
     assert extra_definitions(thin) == []
 

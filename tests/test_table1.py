@@ -1,4 +1,4 @@
-"""python -m snapcheck.table1 --quick: force training improves the held-out force RMSE; outputs, resumption, bad input."""
+"""python -m snapcheck.table1 --quick: force training lowers the held-out force RMSE; outputs, resumption, bad input."""
 
 from __future__ import annotations
 

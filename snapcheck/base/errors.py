@@ -38,7 +38,10 @@ class InputError(SnapcheckError, ValueError):
 
 
 class MissingDependency(InputError):
-    """An optional package (FitSNAP, Dask's distributed, torch) is absent or unusable; the message says how to install it."""
+    """An optional package (FitSNAP, Dask's distributed, torch) is absent or unusable.
+
+    The message says how to install it.
+    """
 
 
 class CheckFailed(SnapcheckError):

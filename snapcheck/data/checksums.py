@@ -28,7 +28,8 @@ def read_manifest(manifest: Traversable | str = DATASETS[DATASET_NAME].manifest_
     manifest = Path(manifest) if isinstance(manifest, str) else manifest
     if not manifest.is_file():
         raise InputError(
-            f"{manifest}: the dataset manifest is missing; it ships inside the snapcheck package, so reinstall snapcheck"
+            f"{manifest}: the dataset manifest is missing; it ships inside the snapcheck package, "
+            "so reinstall snapcheck"
         )
     entries = []
     for number, line in enumerate(manifest.read_text().splitlines(), start=1):
@@ -54,5 +55,6 @@ def verify(root: Path, manifest: Traversable | str = DATASETS[DATASET_NAME].mani
         actual = sha256_of(path)
         if actual != entry.sha256:
             raise InputError(
-                f"{path}: SHA-256 {actual} differs from the manifest's {entry.sha256}; the copy is corrupt or not the pinned version"
+                f"{path}: SHA-256 {actual} differs from the manifest's {entry.sha256}; "
+                "the copy is corrupt or not the pinned version"
             )

@@ -135,7 +135,7 @@ class Configuration:
         )
 
     def to_atoms(self):
-        """An ``ase.Atoms`` (periodic) with the DFT energy, forces and stress attached (inverse of :meth:`from_atoms`)."""
+        """A periodic ``ase.Atoms`` with the DFT energy, forces and stress attached (inverse of :meth:`from_atoms`)."""
         from ase import Atoms
         from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -156,7 +156,8 @@ def _check_cell(cell: np.ndarray, where: str) -> None:
     scale = float(np.prod(np.linalg.norm(cell, axis=1)))
     if scale == 0.0 or abs(volume) <= 1e-8 * scale:
         raise InputError(
-            f"{where}: the cell is singular (volume {volume:.3g} Å³); its rows must be three independent lattice vectors"
+            f"{where}: the cell is singular (volume {volume:.3g} Å³); "
+            "its rows must be three independent lattice vectors"
         )
     if volume < 0:
         raise InputError(

@@ -87,7 +87,8 @@ class FitInput:
         if group not in self.weights:
             where = f"{source}: " if source else ""
             raise InputError(
-                f"{where}group {group!r} has no row in [GROUPS] of {self.path}; the input weights {sorted(self.weights)}"
+                f"{where}group {group!r} has no row in [GROUPS] of {self.path}; "
+                f"the input weights {sorted(self.weights)}"
             )
         return self.weights[group]
 
@@ -110,7 +111,8 @@ def read_fitsnap_input(path: str | Path) -> FitInput:
         raise InputError(f"{path}: cannot read the FitSNAP input ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}: not a FitSNAP input: byte {exc.start} is not UTF-8 text (a binary file, or text in another encoding)"
+            f"{path}: not a FitSNAP input: byte {exc.start} is not UTF-8 text "
+            "(a binary file, or text in another encoding)"
         ) from None
     except configparser.Error as exc:
         raise InputError(f"{path}: not a valid FitSNAP input ({exc.message.splitlines()[0]})") from None
@@ -237,7 +239,8 @@ def _weights(path: Path, section: dict[str, str]) -> dict[str, GroupWeights]:
     columns = section.get("group_sections", "name size eweight fweight vweight").split()
     if columns[0] != "name" or not {"eweight", "fweight", "vweight"} <= set(columns):
         raise InputError(
-            f"{path}: [GROUPS] group_sections = {' '.join(columns)!r} must start with name and hold eweight, fweight and vweight"
+            f"{path}: [GROUPS] group_sections = {' '.join(columns)!r} "
+            "must start with name and hold eweight, fweight and vweight"
         )
     settings = {"group_sections", "group_types", "smartweights", "random_sampling", "BOLTZT"}
     weights = {}
@@ -252,7 +255,8 @@ def _weights(path: Path, section: dict[str, str]) -> dict[str, GroupWeights]:
         row = {column: _number(path, "GROUPS", group, value) for column, value in zip(columns[1:], values)}
         if row.get("testing_size", 0.0) or row.get("training_size", 1.0) != 1.0:
             raise InputError(
-                f"{path}: [GROUPS] {group}: snapcheck fits every configuration (set training_size 1.0 and testing_size 0.0)"
+                f"{path}: [GROUPS] {group}: snapcheck fits every configuration "
+                "(set training_size 1.0 and testing_size 0.0)"
             )
         weights[group] = GroupWeights(energy=row["eweight"], force=row["fweight"], virial=row["vweight"])
     if not weights:

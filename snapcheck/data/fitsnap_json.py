@@ -67,7 +67,8 @@ def _parse(path: Path) -> dict:
         raise InputError(f"{path}: cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}: not a FitSNAP JSON file: byte {exc.start} is not UTF-8 text (a binary file, or text in another encoding)"
+            f"{path}: not a FitSNAP JSON file: byte {exc.start} is not UTF-8 text "
+            "(a binary file, or text in another encoding)"
         ) from None
     lines = text.splitlines()
     n_comments = 0
@@ -89,7 +90,10 @@ def _parse(path: Path) -> dict:
 
 
 def _unit_factors(dataset: dict, record: dict, where: str) -> dict[str, float]:
-    """The factor into snapcheck's unit of each ``*Style``: the configuration's own, else the file's, else FitSNAP's default."""
+    """The factor into snapcheck's unit of each ``*Style``.
+
+    The style is the configuration's own, else the file's, else FitSNAP's default.
+    """
     factors = {}
     for key, known in UNIT_FACTORS.items():
         style = str(record.get(key, dataset.get(key, DEFAULT_STYLES[key])))

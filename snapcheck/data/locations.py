@@ -262,6 +262,7 @@ def dataset_file(data: str | Path | None, relative: str) -> Path:
     path = dataset.root / relative
     if not path.exists():
         raise InputError(
-            f"{path}: not in the dataset folder; point --data at a full copy of the dataset, or name the file explicitly"
+            f"{path}: not in the dataset folder; "
+            "point --data at a full copy of the dataset, or name the file explicitly"
         )
     return path

@@ -45,7 +45,7 @@ class AtMost:
 
 
 def subset_size(count: int | AtMost | None, available: int, flag: str = "--configs") -> int:
-    """How many of ``available`` configurations ``count`` asks for; more than there are is an InputError naming ``flag``."""
+    """How many of ``available`` configurations ``count`` asks for; too many is an InputError naming ``flag``."""
     if count is None:
         return available
     if isinstance(count, AtMost):

@@ -85,5 +85,8 @@ def pressure_from_ase_stress(stress: np.ndarray) -> np.ndarray:
 
 
 def ase_stress_from_pressure(pressure: np.ndarray) -> np.ndarray:
-    """ASE's stress σ in eV/Å³ of a pressure in bar: −P · ase.units.bar (the inverse of :func:`pressure_from_ase_stress`)."""
+    """ASE's stress σ in eV/Å³ of a pressure in bar: −P · ase.units.bar.
+
+    The inverse of :func:`pressure_from_ase_stress`.
+    """
     return -np.asarray(pressure) * units.bar

@@ -55,7 +55,10 @@ class EngineCache:
     def summed(
         self, configuration: Configuration, positions: np.ndarray | None = None, cell: np.ndarray | None = None
     ) -> SummedDescriptors:
-        """ΣB, A_f, the stress rows and the reference terms at ``positions`` and ``cell`` (default and cached: the configuration's own)."""
+        """ΣB, A_f, the stress rows and the reference terms at ``positions`` and ``cell``.
+
+        Both default to the configuration's own, which is cached.
+        """
         if not self._at_own_geometry(configuration, positions, cell):
             return self.engine(configuration).evaluate(positions, cell)
         key = id(configuration)

@@ -143,7 +143,8 @@ class SnapEngine:
         unknown = sorted(set(configuration.species) - set(parameters.elements))
         if unknown:
             raise InputError(
-                f"{locate(configuration.source, configuration.name)}: species {unknown} are not among the model's elements {list(parameters.elements)}"
+                f"{locate(configuration.source, configuration.name)}: species {unknown} "
+                f"are not among the model's elements {list(parameters.elements)}"
             )
         self.configuration = configuration
         self.parameters = parameters
@@ -250,7 +251,10 @@ class SnapEngine:
         )
 
     def evaluate_values(self, positions: np.ndarray, cell: np.ndarray | None = None) -> SummedDescriptorValues:
-        """ΣB and E_ref at ``positions`` and ``cell`` (Å, user frame; cell None: the configuration's own), without derivatives."""
+        """ΣB and E_ref at ``positions`` and ``cell`` (Å, user frame), without derivatives.
+
+        ``cell`` None is the configuration's own.
+        """
         with self._run_at(positions, cell):
             per_atom = self._lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[: self.n_atoms]
             if self.n_elements == 1:

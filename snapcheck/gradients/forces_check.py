@@ -145,7 +145,10 @@ class ForcesReport(CheckReport):
     n_atoms: list[int]
 
     def __repr__(self) -> str:
-        return f"ForcesReport(passed={self.passed}, relative_error={self.relative_error:.3g}, directional_error={self.directional_error:.3g})"
+        return (
+            f"ForcesReport(passed={self.passed}, relative_error={self.relative_error:.3g}, "
+            f"directional_error={self.directional_error:.3g})"
+        )
 
     def __str__(self) -> str:
         lines = [

@@ -185,7 +185,7 @@ def displacement(path: LossPath, epsilon: float, g0: str | float = "max") -> Dis
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What a model returns at one set of positions: Ê (eV) and/or ∇θÊ (flat like θ); either may be None if not needed."""
+    """What a model returns at one set of positions: Ê (eV) and/or ∇θÊ (flat like θ); either is None if not needed."""
 
     energy: float | None
     energy_gradient: np.ndarray | None

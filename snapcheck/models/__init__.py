@@ -1,4 +1,4 @@
-"""Energy models Ê_θ(r): the linear SNAP oracle and its fit, the model protocol, a numpy Morse model and a neural SNAP network.
+"""Energy models Ê_θ(r): the linear SNAP oracle and its fit, the model protocol, numpy Morse and neural SNAP models.
 
 The pure models map descriptors to energies and forces; the potentials of
 :mod:`snapcheck.models.potentials` bind them to LAMMPS; the registry

@@ -130,7 +130,8 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
     if "stress" in fit_input.row_types:
         if configuration.stress is None:
             raise InputError(
-                f"{configuration.label}: the fit asks for stress rows ([CALCULATOR] stress = 1) but the configuration has no Stress"
+                f"{configuration.label}: the fit asks for stress rows ([CALCULATOR] stress = 1) "
+                "but the configuration has no Stress"
             )
         rows = np.concatenate([np.zeros((6, len(counts), 1)), descriptors.stress_rows], axis=2)
         truth = voigt_from_tensor(configuration.stress)[:, None] - descriptors.reference_stress[:, None]

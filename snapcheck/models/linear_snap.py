@@ -308,7 +308,8 @@ class LinearSnap:
         if weights.virial:
             if configuration.stress is None:
                 raise InputError(
-                    f"{configuration.label}: the loss weights stress (vweight {weights.virial:g}) but the configuration has no Stress"
+                    f"{configuration.label}: the loss weights stress (vweight {weights.virial:g}) "
+                    "but the configuration has no Stress"
                 )
             rotation = lammps_rotation(configuration.cell)  # P' = Qᵀ P Q
             residual = voigt_from_tensor(rotation.T @ (pressure - configuration.stress) @ rotation)

@@ -1,4 +1,4 @@
-"""The :class:`~snapcheck.models.neural_snap.NeuralSnap` network in PyTorch, trained to forces by iterated backpropagation.
+"""The :class:`~snapcheck.models.neural_snap.NeuralSnap` in PyTorch, trained to forces by iterated backpropagation.
 
 This is the approach of TorchANI, MACE, NequIP and FitSNAP's PyTorch solver,
 which the paper's method replaces.  With per-atom energies Eᵢ = MLP((Bᵢ − μ)/σ)

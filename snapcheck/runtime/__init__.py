@@ -1,1 +1,4 @@
-"""Where and how the work runs: executors (serial, local processes, Dask), resumable partial results, the command-line conventions."""
+"""Where and how the work runs.
+
+Executors (serial, local processes, Dask), resumable partial results, the command-line conventions.
+"""

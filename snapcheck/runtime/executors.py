@@ -250,9 +250,10 @@ def run_chunks(
     """``[function(task) for task in tasks]``, run on the chosen executor, resumable.
 
     ``sizes`` are the units of work per task, configurations by default
-    (``unit``), for the progress bar and the run log.  With ``partials`` set, chunks finished by an earlier, interrupted run
-    with the same inputs are loaded from there, each new one is saved there as
-    it finishes, and all are deleted when every chunk is done.
+    (``unit``), for the progress bar and the run log.  With ``partials`` set,
+    chunks finished by an earlier, interrupted run with the same inputs are
+    loaded from there, each new one is saved there as it finishes, and all
+    are deleted when every chunk is done.
     """
     store = PartialResults(partials)
     keys = [store.key(function, task) for task in tasks]

@@ -75,7 +75,8 @@ def _feed(digest, value: Any) -> None:
         digest.update(f"<{type(value).__name__} {value!r}>".encode())
     else:
         raise TypeError(
-            f"cannot fingerprint a {type(value).__name__}; partial results need plain data (dataclasses, arrays, numbers, strings)"
+            f"cannot fingerprint a {type(value).__name__}; "
+            "partial results need plain data (dataclasses, arrays, numbers, strings)"
         )
 
 

@@ -53,7 +53,8 @@ def bench_dask(*, data: str | None, configs: int | AtMost | None, seed: int, out
     )
     write_csv(table, out_dir / "reports" / "bench_dask.csv")
     lines = [
-        f"Figs. 1 and 2 on a local Dask cluster: {len(configurations)} configurations, {n_evaluations} LAMMPS evaluations",
+        f"Figs. 1 and 2 on a local Dask cluster: {len(configurations)} configurations, "
+        f"{n_evaluations} LAMMPS evaluations",
         *(f"  {row.run:<26} {row.wall_time_s:7.1f} s" for row in table.itertuples()),
         f"  1 worker / 2 workers       {timings[1] / timings[2]:7.2f}×",
     ]

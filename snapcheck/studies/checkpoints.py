@@ -25,7 +25,10 @@ from snapcheck.studies.adam import AdamState
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Everything needed to continue a run exactly: θ, Adam, the epoch, the generator, the losses; and the training wall time so far (s)."""
+    """Everything needed to continue a run exactly: θ, Adam, the epoch, the generator, the losses.
+
+    It also holds the training wall time so far (s).
+    """
 
     key: str
     theta: np.ndarray
@@ -70,7 +73,7 @@ class Checkpoint:
 
 
 def run_key(spec, seed: int, member: int, training: Sequence[Configuration]) -> str:
-    """A digest of everything that determines a run: spec (a dataclass), seed, member and the training configurations."""
+    """A digest of all that determines a run: spec (a dataclass), seed, member and the training configurations."""
     text = json.dumps(
         {"spec": asdict(spec), "seed": seed, "member": member, "train": [c.label for c in training]}, sort_keys=True
     )

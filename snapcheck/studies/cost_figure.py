@@ -77,7 +77,8 @@ def cost_figure(table: pd.DataFrame, spec: CostSpec):
     axes[0, 0].legend(fontsize=7)
     axes[1, 0].legend(fontsize=7)
     figure.suptitle(
-        "Cost of the force-loss gradient over a force prediction (neural network on SNAP descriptors, float64, 1 thread)",
+        "Cost of the force-loss gradient over a force prediction "
+        "(neural network on SNAP descriptors, float64, 1 thread)",
         fontsize=10,
     )
     figure.tight_layout()

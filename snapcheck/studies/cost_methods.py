@@ -80,7 +80,10 @@ def exact_product(problem: NeuralProblem) -> np.ndarray:
 def neural_problem(
     engine: SnapEngine, descriptors: AtomDescriptors, targets: np.ndarray, widths: tuple[int, ...], seed: int
 ) -> NeuralProblem:
-    """A fresh tanh network standardised on this system's B, g at r, and B(r±) from two LAMMPS evaluations without derivatives."""
+    """A fresh tanh network standardised on this system's B, g at r, and B(r±).
+
+    B(r±) come from two LAMMPS evaluations without derivatives.
+    """
     b = descriptors.descriptors
     model = NeuralSnap.initialize(engine.parameters, widths, seed=seed, shift=b.mean(axis=0), scale=b.std(axis=0))
     positions = engine.configuration.positions

@@ -1,4 +1,4 @@
-"""The cost benchmark as ``bench cost`` runs it: the study, its table and figure, the ratios printed, the accuracy verdict.
+"""The cost benchmark as ``bench cost`` runs it: study, table and figure, the ratios printed, the accuracy verdict.
 
 The ratios are the benchmark and hold no goal (the paper's targets, about 3×
 the time and half the memory of double backpropagation, are reported beside
@@ -44,7 +44,8 @@ def bench_cost(
     write_cost_figure(table, spec, out_dir / "figures" / "cost_scaling.png")
     missing = (
         [
-            "PyTorch is not installed: double backpropagation is not measured (pip install -e '.[torch]', the CPU wheel torch==2.13.0)"
+            "PyTorch is not installed: double backpropagation is not measured "
+            "(pip install -e '.[torch]', the CPU wheel torch==2.13.0)"
         ]
         if not with_torch
         else []

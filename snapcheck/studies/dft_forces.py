@@ -21,7 +21,7 @@ FORCE_THRESHOLD_MEV = 2.0
 
 
 def dft_force_summary(configurations: Sequence[Configuration]) -> pd.DataFrame:
-    """Per group and for ``all``: configurations, the largest DFT force |fᵢ| (meV/Å), and how many have one above 2 meV/Å."""
+    """Per group and for ``all``: configurations, largest DFT force |fᵢ| (meV/Å), how many have one above 2 meV/Å."""
     largest = pd.DataFrame(
         {
             "group": [c.group for c in configurations],

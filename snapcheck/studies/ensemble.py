@@ -34,7 +34,7 @@ from snapcheck.studies.training_metrics import Predictions, gradient_error, pred
 
 @dataclass(frozen=True)
 class EnsembleData:
-    """What every member trains and is tested on: the configurations and the split (plain data, sent with every task)."""
+    """What every member trains and is tested on: configurations and the split (plain data, sent with every task)."""
 
     configurations: tuple[Configuration, ...]
     split: Split

@@ -25,7 +25,7 @@ from snapcheck.models.linear_fit import ROW_UNITS, fit_linear_snap
 
 
 def fit_dataset(*, data: str | Path | None, fit_input: Path | None, out_dir: Path) -> Summary:
-    """Fit the dataset with ``fit_input`` (default: the dataset's own), write the model and metrics (module docstring)."""
+    """Fit the dataset with ``fit_input`` (default: its own), write the model and metrics (module docstring)."""
     settings = read_fitsnap_input(fit_input or dataset_file(data, FIT_INPUT))
     configurations = load_configurations(data)
     fit = fit_linear_snap(

@@ -27,7 +27,10 @@ class Split:
     test: tuple[int, ...]
 
     def table(self, configurations: Sequence[Configuration]) -> pd.DataFrame:
-        """Configurations and atoms per group in each set (``group``, ``train``, ``test``, ``train_atoms``, ``test_atoms``)."""
+        """Configurations and atoms per group in each set.
+
+        Columns ``group``, ``train``, ``test``, ``train_atoms``, ``test_atoms``.
+        """
         rows = {}
         for name, indices in (("train", self.train), ("test", self.test)):
             for index in indices:

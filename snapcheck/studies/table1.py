@@ -57,7 +57,8 @@ FULL = TrainingSpec(
     force_weight=3.0,
 )
 QUICK = replace(FULL, widths=(16, 16), epochs=40, batch_size=8)
-#: Energy-only epochs cost no LAMMPS evaluation, so that setting trains to convergence (its force RMSE has levelled off).
+#: Energy-only epochs cost no LAMMPS evaluation, so that setting trains to convergence
+#: (its force RMSE has levelled off).
 ENERGY_EPOCHS = {"full": 1500, "quick": 200}
 QUICK_CONFIGURATIONS = 60
 

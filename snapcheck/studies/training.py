@@ -146,7 +146,10 @@ def batch_loss_gradient(
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """A trained model, its per-epoch mean batch losses, the epochs run by this call and the wall time of all epochs over all calls (s)."""
+    """A trained model, its per-epoch mean batch losses, the epochs run by this call and the wall time (s).
+
+    The wall time is that of all epochs over all calls.
+    """
 
     model: NeuralSnap
     history: np.ndarray

@@ -295,7 +295,7 @@ class TorchPotential:
 
     # -- around the model ----------------------------------------------------------------------------
     def float64(self, probe) -> TorchPotential | None:
-        """This backend on a float64 deep copy of the model, if ``energy_fn`` follows its dtype on ``probe``; else None."""
+        """This backend on a float64 deep copy of the model, if ``energy_fn`` uses its dtype on ``probe``; else None."""
         if self.dtype == torch.float64:
             return self
         try:

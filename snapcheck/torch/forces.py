@@ -33,7 +33,7 @@ from snapcheck.torch.setup import ENERGY_IGNORES_POSITIONS, setup
 
 
 def _compare_with_autograd(potential: TorchPotential, atoms_list, forces_fn) -> ForcesComparison:
-    """``forces_fn`` against autograd's −∂Ê/∂r of ``energy_fn``, configuration by configuration, in the model's dtype."""
+    """``forces_fn`` against autograd's −∂Ê/∂r of ``energy_fn``, per configuration, in the model's dtype."""
     candidates, references = [], []
     for atoms in atoms_list:
         forces = forces_fn(potential.model, atoms, potential.tensor(atoms.get_positions(), requires_grad=True))
@@ -159,9 +159,9 @@ def forces_error(
         elif finer > 0.5 * worst:  # a derivative mismatch, not a truncation or a jump: it does not shrink with h
             report.problems.append(
                 "autograd's −∂Ê/∂r misses part of Ê's dependence on the positions: central differences of energy_fn "
-                f"differ from it by {worst:.2e} at a step of {step:.0e} Å and by {finer:.2e} at {step / 10:.0e} Å: part "
-                "of the geometry is detached from the graph (computed under torch.no_grad(), .detach(), or through "
-                "numpy), so forces and stress miss its terms"
+                f"differ from it by {worst:.2e} at a step of {step:.0e} Å and by {finer:.2e} at {step / 10:.0e} Å: "
+                "part of the geometry is detached from the graph (computed under torch.no_grad(), .detach(), "
+                "or through numpy), so forces and stress miss its terms"
             )
         else:
             report.problems.append(

@@ -65,7 +65,7 @@ _GRAPHS: dict = {}
 
 @contextlib.contextmanager
 def default_dtype(dtype: torch.dtype):
-    """MACE builds its data and buffers in torch's default dtype (its trainer sets it globally); set it, then restore."""
+    """MACE builds data and buffers in torch's default dtype (its trainer sets it globally); set it, then restore."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:

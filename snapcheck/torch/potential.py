@@ -90,7 +90,7 @@ def ta_xyz_root() -> Path:
 
 
 def ta_atoms(spec, root: str | Path | None = None) -> list:
-    """Real Ta configurations as ase.Atoms with DFT energy, forces and stress: ``spec`` = ((group, count or indices), …).
+    """Real Ta configurations as ase.Atoms with DFT energy, forces, stress: ``spec`` = ((group, count or indices), …).
 
     Read through :func:`snapcheck.data.extxyz.read_extxyz` and :meth:`Configuration.to_atoms`, so the
     stress is ASE's σ in eV/Å³ (the files hold FitSNAP's pressure in bar).

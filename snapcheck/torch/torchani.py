@@ -108,7 +108,7 @@ def loss_fn(configurations: Sequence, force_coefficient: float = FORCE_COEFFICIE
 
 
 def ta_model(dtype: torch.dtype = torch.float64, seed: int = 0) -> torch.nn.Module:
-    """An ANI model for Ta by ``simple_ani`` (ANI-2x-like AEVs, 5.2 Å radial cutoff), zero self energies, no repulsion."""
+    """An ANI Ta model by ``simple_ani`` (ANI-2x-like AEVs, 5.2 Å radial cutoff), zero self energies, no repulsion."""
     from torchani.arch import simple_ani
 
     torch.manual_seed(seed)

@@ -1,4 +1,4 @@
-"""The linear SNAP model against LAMMPS's own ``pair_style snap``, its constructors, and its closed-form ∇θL = A_fᵀ g."""
+"""The linear SNAP model against LAMMPS's ``pair_style snap``, its constructors, and its closed-form ∇θL = A_fᵀ g."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def test_from_files_rejects_a_coefficient_count_that_twojmax_does_not_give(tmp_p
     )
     with pytest.raises(
         ValueError,
-        match=r"30 coefficients per element, but twojmax 6, chemflag 0 and quadraticflag 0 .* give 30 descriptors plus β₀ = 31",
+        match=r"30 coefficients per element, but twojmax 6, chemflag 0 and quadraticflag 0 .* "
+        r"give 30 descriptors plus β₀ = 31",
     ):
         LinearSnap.from_files(broken, LAMMPS_POTENTIALS / "Ta06A.snapparam")
 

@@ -292,7 +292,10 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path, capsys, monkeypatch):
 
 def test_without_distributed_the_scheduler_flag_says_which_extra_to_install(tmp_path):
     """In a fresh interpreter where ``import distributed`` fails, by the flag and by the environment variable."""
-    program = "import sys; sys.modules['distributed'] = None; from snapcheck import fig1; from snapcheck.runtime.cli import run; run(fig1.main, sys.argv[1:])"
+    program = (
+        "import sys; sys.modules['distributed'] = None; from snapcheck import fig1; "
+        "from snapcheck.runtime.cli import run; run(fig1.main, sys.argv[1:])"
+    )
     environment = {**os.environ, "SNAPCHECK_SCHEDULER": "tcp://127.0.0.1:8786"}
     for flag in (["--scheduler", "tcp://127.0.0.1:8786"], []):
         finished = subprocess.run(
@@ -304,8 +307,8 @@ def test_without_distributed_the_scheduler_flag_says_which_extra_to_install(tmp_
         )
         assert finished.returncode == 2, finished.stderr
         assert (
-            "argument --scheduler: --scheduler tcp://127.0.0.1:8786 needs Dask's `distributed` package, which is not installed; install the Dask extra: pip install 'snapcheck[dask]'"
-            in finished.stderr
+            "argument --scheduler: --scheduler tcp://127.0.0.1:8786 needs Dask's `distributed` package, "
+            "which is not installed; install the Dask extra: pip install 'snapcheck[dask]'" in finished.stderr
         )
     assert not (tmp_path / "reports").exists()
 
