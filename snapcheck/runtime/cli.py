@@ -149,7 +149,8 @@ def add_execution(parser: argparse.ArgumentParser) -> None:
         type=scheduler_address,
         default=os.environ.get("SNAPCHECK_SCHEDULER") or None,
         metavar="tcp://HOST:PORT",
-        help="run on this Dask cluster instead of --jobs local processes (default: $SNAPCHECK_SCHEDULER; needs snapcheck[dask])",
+        help="run on this Dask cluster instead of --jobs local processes "
+        "(default: $SNAPCHECK_SCHEDULER; needs snapcheck[dask])",
     )
 
 
@@ -166,7 +167,7 @@ def report(summary: Summary) -> int:
 
 
 def model_flags(default: str) -> FlagGroup:
-    """``--model NAME`` (by registry name, or FILE.snapcoeff) with ``--snapparam``, and ``--fit-input`` for ``fitted``."""
+    """``--model NAME`` (a registry name or FILE.snapcoeff) with ``--snapparam``, and ``--fit-input`` for ``fitted``."""
 
     def add(parser: argparse.ArgumentParser) -> None:
         from snapcheck.models.registry import model_names

@@ -290,7 +290,8 @@ def build_reference(
         "model": model.name,
         "snap_parameters": asdict(model.parameters),
         "reference_potential": asdict(model.reference),
-        "theta_layout": f"per element: beta0, then the {model.parameters.n_descriptors} compute snap columns (linear, then the quadratic products if quadraticflag)",
+        "theta_layout": f"per element: beta0, then the {model.parameters.n_descriptors} compute snap columns "
+        "(linear, then the quadratic products if quadraticflag)",
         "units": UNITS,
         "input_sha256": inputs,
         "training_loss": training_metadata,

@@ -179,7 +179,8 @@ def compare(
     expected_loss, expected_gradient, parts = _expected(reference, reference_path, terms, rows)
     if candidate["gradient"].shape != expected_gradient.shape:
         raise InputError(
-            f"{candidate_path}: gradient has shape {candidate['gradient'].shape}, expected {expected_gradient.shape} (configurations × θ)"
+            f"{candidate_path}: gradient has shape {candidate['gradient'].shape}, "
+            f"expected {expected_gradient.shape} (configurations × θ)"
         )
     if candidate["loss"].shape != expected_loss.shape:
         raise InputError(f"{candidate_path}: loss has shape {candidate['loss'].shape}, expected {expected_loss.shape}")
@@ -280,7 +281,8 @@ def refuse_non_finite(candidate: dict, path: str | Path) -> None:
     parts = []
     if bad_loss:
         parts.append(
-            f"L is not finite for {len(bad_loss)} configurations ({', '.join(bad_loss[:5])}{' …' if len(bad_loss) > 5 else ''})"
+            f"L is not finite for {len(bad_loss)} configurations "
+            f"({', '.join(bad_loss[:5])}{' …' if len(bad_loss) > 5 else ''})"
         )
     if len(bad_rows):
         shown = []
@@ -290,6 +292,7 @@ def refuse_non_finite(candidate: dict, path: str | Path) -> None:
             listed = ", ".join(f"θ[{c}]" for c in columns[:6]) + (" …" if len(columns) > 6 else "")
             shown.append(f"{names[k]}: {listed} ({'/'.join(values)})")
         parts.append(
-            f"∇θL is not finite for {len(bad_rows)} configurations: {'; '.join(shown)}{' …' if len(bad_rows) > 5 else ''}"
+            f"∇θL is not finite for {len(bad_rows)} configurations: "
+            f"{'; '.join(shown)}{' …' if len(bad_rows) > 5 else ''}"
         )
     raise CheckFailed(f"{path}: the candidate holds NaN or inf: " + "; ".join(parts))

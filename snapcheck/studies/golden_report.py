@@ -66,7 +66,8 @@ def compare_golden(
     configurations = table[table["level"] == "configuration"]
     lines = [
         f"{candidate} against {reference}: {len(configurations)} configurations, {comparison.loss}",
-        f"  all: Err[∇θL] = {overall['gradient_error']:.3g}, Err[L] = {overall['loss_error']:.3g} (tolerance {rtol:.3g})",
+        f"  all: Err[∇θL] = {overall['gradient_error']:.3g}, Err[L] = {overall['loss_error']:.3g} "
+        f"(tolerance {rtol:.3g})",
     ]
     if comparison.term_shares:
         shares = ", ".join(f"{term} {share:.3g}" for term, share in comparison.term_shares.items())
@@ -85,7 +86,8 @@ def compare_golden(
     if len(unmeasurable):
         others = "" if comparison.terms == PAPER_LOSS else " and no other term of the loss weighed"
         lines.append(
-            f"  {len(unmeasurable)} configurations have round-off force errors (maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å)"
+            f"  {len(unmeasurable)} configurations have round-off force errors "
+            f"(maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å)"
             f"{others}: their exact L and ∇θL are round-off, so no relative error of their own is shown"
         )
     if likely:
