@@ -15,22 +15,18 @@ dask: time the sweep of Figs. 1 and 2 on a local Dask cluster of 1 and of 2
 workers.  Writes reports/bench_dask.csv; exit 1 unless both give the same
 numbers bit for bit; needs snapcheck[dask] (snapcheck.studies.bench_dask).
 
-torch: time snapcheck.torch against autograd.  The paper's step against double
-backpropagation and the check against gradgradcheck; writes
-reports/torch_benchmark.csv; needs snapcheck[torch] (snapcheck.torch.benchmark).
-
 cost: time and memory of the force-loss gradient over a force prediction, as
 N and P grow.  The paper's gradient, the exact product and double
 backpropagation for a network on SNAP descriptors, and the linear model with
 its LAMMPS evaluations; writes reports/cost.csv and figures/cost_scaling.png;
 exit 1 if a gradient disagrees with the exact one (snapcheck.studies.cost).
+
+torch, torch-checks, torch-training, zoo: the benchmarks of snapcheck.torch;
+need snapcheck[torch] (snapcheck.torch.bench_studies).
 """
 
 from __future__ import annotations
 
-import argparse
-
-from snapcheck.base.errors import MissingDependency
 from snapcheck.runtime import cli
 from snapcheck.runtime.cli import run
 from snapcheck.runtime.flag_types import positive_int, positive_ints
@@ -40,6 +36,7 @@ from snapcheck.studies.bench_descriptors import bench_descriptors
 from snapcheck.studies.bench_startup import bench_startup
 from snapcheck.studies.bench_sweep import bench_sweep
 from snapcheck.studies.cost_report import bench_cost
+from snapcheck.torch import bench_studies
 
 
 def parser():
@@ -55,7 +52,14 @@ def parser():
     )
     add(commands, "figures", __doc__, data, out, seed, jobs, cli.configs_flag(None), study=bench_sweep)
     add(commands, "dask", __doc__, data, out, seed, cli.configs_flag(48), study=bench_dask)
-    add(commands, "torch", __doc__, out, seed)
+    torch_doc, trainers = bench_studies.__doc__, cli.names_flag("--trainers", bench_studies.TRAINERS, "trainers")
+    add(commands, "torch", torch_doc, out, seed, study=bench_studies.bench_torch)
+    add(commands, "torch-checks", torch_doc, out, trainers, study=bench_studies.bench_torch_checks)
+    add(commands, "torch-training", torch_doc, out, seed, study=bench_studies.bench_torch_training).add_argument(
+        "--steps", type=positive_int, default=30, help="Adam steps of each trainer (default: %(default)s)"
+    )
+    entries = cli.names_flag("--entries", None, "zoo entries, e.g. descent-70 (docs/zoo.md lists them)")
+    add(commands, "zoo", torch_doc, out, entries, study=bench_studies.bench_zoo)
     costs = add(commands, "cost", __doc__, out, seed, study=bench_cost).add_argument
     costs("--cells", type=positive_ints, default=cost.DEFAULT_CELLS, metavar="M,M", help="M³ bcc cells: N = 2M³")
     costs("--widths", type=positive_ints, default=cost.DEFAULT_WIDTHS, metavar="W,W", help="two hidden layers of W")
@@ -67,13 +71,7 @@ def parser():
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.benchmark != "torch":
-        return cli.report(cli.call_with_flags(args.study, args))
-    try:  # a command of snapcheck.torch, which needs PyTorch
-        from snapcheck.torch.benchmark import bench_torch
-    except ImportError as missing:
-        raise MissingDependency(f"bench torch needs PyTorch ({missing}); pip install -e '.[torch]'") from None
-    return bench_torch(argparse.Namespace(seed=args.seed, out_dir=args.out_dir))  # what it reads of the flags
+    return cli.report(cli.call_with_flags(args.study, args))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,9 @@ FLAGS: dict[tuple[str, str], set[str]] = {
     ("bench", "figures"): DATA | OUT | SEED | {"--jobs", "--configs"},
     ("bench", "dask"): DATA | OUT | SEED | {"--configs"},
     ("bench", "torch"): OUT | SEED,
+    ("bench", "torch-checks"): OUT | {"--trainers"},
+    ("bench", "torch-training"): OUT | SEED | {"--steps"},
+    ("bench", "zoo"): OUT | {"--entries"},
     ("bench", "cost"): OUT | SEED | {"--cells", "--widths", "--n-width", "--p-cells", "--repeats"},
 }
 MARKUP = re.compile(r":[a-z]+:`|``")

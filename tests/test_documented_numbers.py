@@ -767,3 +767,19 @@ def test_every_reference_file_in_a_subfolder_names_its_command():
     )
     missing = [name for name in files if f"`{name}`" not in listed]
     assert not missing, f"tests/references/README.md does not say which command wrote {missing}"
+
+
+# -- docs/torch.md: the whole-loss step of bench torch (tests/references/torch/torch_benchmark.csv) ---------------
+def torch_benchmark_whole() -> str:
+    table = reference("torch/torch_benchmark.csv")
+    memory, time = table["memory_ratio_double_over_paper_whole"], table["time_ratio_double_over_paper_whole"]
+    return (
+        f"Double backprop keeps {memory.min():.2f}–{memory.max():.2f}× more graph memory and takes "
+        f"{time.min():.2f}–{time.max():.2f}× the paper's step's time. On every row the two steps' gradients agree "
+        f"to ≤ {sci(table['gradient_difference'].max())} relative for the force loss and ≤ "
+        f"{sci(table['gradient_difference_whole'].max())} for the whole loss."
+    )
+
+
+def test_docs_torch_quotes_the_whole_loss_benchmark():
+    test_the_document_quotes_the_report("docs/torch.md", torch_benchmark_whole)

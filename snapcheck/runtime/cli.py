@@ -346,3 +346,24 @@ def execution_options(args: argparse.Namespace, command: str) -> dict:
         "partials": args.out_dir / "partials",
         "run_log": args.out_dir / "reports" / f"{command}_run.json",
     }
+
+
+def names_flag(flag: str, choices: tuple[str, ...] | None, what: str) -> FlagGroup:
+    """``--FLAG A,B``: comma-separated ``what``, each one of ``choices`` (a usage error lists them); default None: all.
+
+    ``choices`` None: the study checks the names itself (when knowing them would import what ``--help`` must not).
+    """
+    among = f" among {', '.join(choices)}" if choices else ""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        if not names or any(choices is not None and name not in choices for name in names):
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}{among}, got {text!r}")
+        return names
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            flag, type=parse, default=None, metavar="A,B", help=f"comma-separated {what}{among} (default: all)"
+        )
+
+    return add

@@ -20,14 +20,14 @@ measured side by side in one run, one thread:
   recorded first backward, all alive when ``loss.backward()`` starts.  This is the memory the
   paper's method removes (Sec. II B); it excludes the parameters and the optimizer state, which
   both methods share;
-* **check**: time of :func:`snapcheck.torch.assert_force_loss_gradient` (automatic ε over the
-  23-point grid, the exact product, the diagnosis) against ``torch.autograd.gradgradcheck`` on the
-  same model and configuration (E as a function of θ and r; its numerical Jacobian costs O(P)
-  gradient evaluations, so the full mode runs only up to ``gradgradcheck_max_parameters`` and on the 2-atom cell:
-  175 s at 1e4 parameters) and
-  against gradgradcheck's ``fast_mode=True`` (random projections).
+* **check**: time and verdict of snapcheck's check on this correct model
+  (:func:`snapcheck.torch.force_loss_gradient_error`: automatic ε over the 23-point grid, the exact
+  product, the diagnosis) against ``torch.autograd.gradgradcheck`` on the same model and
+  configuration (E as a function of θ and r; its numerical Jacobian costs O(P) gradient
+  evaluations, so the full mode runs only up to ``gradgradcheck_max_parameters`` and on the 2-atom
+  cell) and against gradgradcheck's ``fast_mode=True`` (random projections).
 
-``python -m snapcheck.bench torch --out-dir out`` writes ``out/reports/torch_benchmark.csv``.
+``python -m snapcheck.bench torch`` runs it (:func:`snapcheck.torch.bench_studies.bench_torch`).
 """
 
 from __future__ import annotations
@@ -35,17 +35,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from snapcheck.base.files import write_csv
+from snapcheck.base.progress import progress_bar
 from snapcheck.data.structures import bcc_tantalum
 from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.torch.backend import TorchPotential, default_loss, flat, reference_quantities
-from snapcheck.torch.check import assert_force_loss_gradient
+from snapcheck.torch.check import force_loss_gradient_error
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, neighbours
 
 PARAMETERS = (1_000, 10_000, 100_000, 1_000_000)
@@ -211,11 +210,13 @@ def run_benchmark(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     rows = []
+    bar = progress_bar(total=len(parameters) * len(atoms), desc="bench torch", unit="row")
     try:
         for target in parameters:
             model = RadialPotential(hidden=width_for(target), layers=2, seed=seed)
             count = sum(p.numel() for p in model.parameters())
             for n in atoms:
+                bar.set_postfix(P=count, N=n)
                 configuration = bcc_ta(n, seed)
                 row = {"parameters": count, "atoms": n}
                 row |= side_by_side(model, configuration, paper_step, double_backprop_step, repeat)
@@ -223,9 +224,9 @@ def run_benchmark(
                     model, configuration, paper_whole_step, double_backprop_whole_step, repeat, suffix="_whole"
                 )
                 start = time.perf_counter()
-                report = assert_force_loss_gradient(model, energy_fn, [configuration])
+                report = force_loss_gradient_error(model, energy_fn, [configuration])
                 row["seconds_check"] = time.perf_counter() - start
-                row["check_max_relative_error"] = max(report.relative_errors.values())
+                row["check_max_relative_error"], row["check_passed"] = report.worst, report.passed
                 for mode, limit, fast in (
                     ("gradgradcheck", gradgradcheck_max_parameters, False),
                     ("gradgradcheck_fast", fast_max_parameters, True),
@@ -236,123 +237,8 @@ def run_benchmark(
                     row[f"seconds_{mode}"], row[f"{mode}_passed"] = seconds, verdict
                     row[f"speedup_check_vs_{mode}"] = seconds / row["seconds_check"]
                 rows.append(row)
+                bar.update()
     finally:
+        bar.close()
         torch.set_num_threads(threads)
     return pd.DataFrame(rows)
-
-
-def bench_torch(args) -> int:
-    """``python -m snapcheck.bench torch``: write ``<out_dir>/reports/torch_benchmark.csv``; exit code 0.
-
-    ``args``: ``out_dir`` and ``seed``; optional ``parameters`` and ``atoms`` (lists) narrow the grid.
-    """
-    table = run_benchmark(
-        getattr(args, "parameters", None) or PARAMETERS, getattr(args, "atoms", None) or ATOMS, seed=args.seed
-    )
-    path = write_csv(table, Path(args.out_dir) / "reports" / "torch_benchmark.csv")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    print(f"wrote {path}")
-    return 0
-
-
-#: The three Ta configurations of docs/torch.md's per-tensor tables (4 + 24 + 48 atoms).
-CHECK_CONFIGURATIONS = (("Elastic_FCC", 1), ("GSF_110", 1), ("Displaced_FCC", 1))
-
-
-def _gradient_rows(trainer: str, report, extra: dict | None = None) -> list[dict]:
-    """One row per parameter tensor of a :class:`~snapcheck.torch.check.GradientReport`."""
-    rows = []
-    for name, error in report.relative_errors.items():
-        rows.append(
-            {
-                "trainer": trainer,
-                "dtype": report.precision,
-                "tensor": name,
-                "relative_error": error,
-                "fd_vs_exact": (report.estimate_vs_exact or {}).get(name, math.nan),
-                "force_term_relative_error": math.nan,
-                "energy_only": name in report.energy_only,
-                "epsilon": report.epsilon,
-                "error_bound": report.error_bound,
-                **(extra or {}),
-            }
-        )
-    return rows
-
-
-def trainer_checks(trainers: Sequence[str] = ("radial", "hippynn", "fitsnap")) -> pd.DataFrame:
-    """Per-tensor relative errors of the checks docs/torch.md quotes, one row per (trainer, dtype, tensor).
-
-    ``radial``: :class:`~snapcheck.torch.potential.RadialPotential` (float64 and float32) on
-    :data:`CHECK_CONFIGURATIONS`; ``hippynn``: :func:`snapcheck.torch.hippynn.build` (float64 and
-    float32, ``loss_fn=force_mse``) on the same; ``fitsnap``: :func:`snapcheck.torch.fitsnap.check_fitsnap_gradient`
-    on :func:`~snapcheck.torch.fitsnap_run.run_one_batch` (float32 trainer, float64 reference).
-    """
-    from snapcheck.torch import potential
-    from snapcheck.torch.forces import assert_forces_consistent
-
-    configurations = potential.ta_atoms(CHECK_CONFIGURATIONS)
-    rows = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        if "radial" in trainers:
-            for dtype in (torch.float64, torch.float32):
-                model = RadialPotential(dtype=dtype)
-                report = assert_force_loss_gradient(model, energy_fn, configurations, forces_fn=forces_fn)
-                rows += _gradient_rows("radial", report)
-        if "hippynn" in trainers:
-            from snapcheck.torch import hippynn as hp
-
-            for dtype in (torch.float64, torch.float32):
-                model = hp.build(dtype)
-                forces = assert_forces_consistent(model, hp.energy_fn, configurations, forces_fn=hp.forces_fn)
-                report = assert_force_loss_gradient(
-                    model, hp.energy_fn, configurations, forces_fn=hp.forces_fn, loss_fn=hp.force_mse
-                )
-                rows += _gradient_rows("hippynn", report, {"forces_relative_error": forces.relative_error})
-        if "fitsnap" in trainers:
-            from snapcheck.torch.fitsnap import check_fitsnap_gradient
-            from snapcheck.torch.fitsnap_run import run_one_batch
-
-            report = check_fitsnap_gradient(run_one_batch())
-            for name, error in report.relative_errors.items():
-                force_term = report.estimate_errors[name]
-                rows.append(
-                    {
-                        "trainer": "fitsnap",
-                        "dtype": report.precision,
-                        "tensor": name,
-                        "relative_error": error,
-                        "fd_vs_exact": math.nan,
-                        "force_term_relative_error": force_term,
-                        "energy_only": math.isnan(force_term),
-                        "epsilon": report.epsilon,
-                        "error_bound": report.error_bound,
-                        "forces_directional_error": report.measurements["forces_directional_error"],
-                        "descriptor_mismatch": report.measurements["descriptor_mismatch"],
-                    }
-                )
-    finally:
-        torch.set_num_threads(threads)
-    return pd.DataFrame(rows)
-
-
-def main(argv=None) -> int:
-    """``python -m snapcheck.torch.benchmark checks --out-dir out``: write ``out/reports/torch_checks.csv``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m snapcheck.torch.benchmark", description=trainer_checks.__doc__)
-    parser.add_argument("what", choices=["checks"], help="checks: the per-tensor errors of docs/torch.md")
-    parser.add_argument("--out-dir", type=Path, default=Path("."))
-    parser.add_argument("--trainers", default="radial,hippynn,fitsnap", help="comma list (default: all three)")
-    args = parser.parse_args(argv)
-    table = trainer_checks(args.trainers.split(","))
-    path = write_csv(table, args.out_dir / "reports" / "torch_checks.csv")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

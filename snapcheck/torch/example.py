@@ -7,16 +7,13 @@ Both trainers start from the same θ and take the same Adam steps on L = Σ_c ½
   on this model lands there too);
 * ``double``: f̂ = −∂Ê/∂r with ``create_graph=True`` and ``loss.backward()`` through it (Eq. 5).
 
-The two loss curves coincide to the accuracy of Eq. 7 (~1e-10 relative per step)::
-
-    python -m snapcheck.torch.example --out-dir out      # out/reports/torch_training.csv and .png
+The two loss curves coincide to the accuracy of Eq. 7 (~1e-10 relative per step).
+``python -m snapcheck.bench torch-training`` runs it (:func:`snapcheck.torch.bench_studies.bench_torch_training`).
 """
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -38,7 +35,7 @@ def force_loss(model, configurations) -> torch.Tensor:
     return total
 
 
-def train(method: str, configurations, steps: int = 40, learning_rate: float = 1e-2, seed: int = 0) -> list[dict]:
+def train(method: str, configurations, steps: int = 30, learning_rate: float = 1e-2, seed: int = 0) -> list[dict]:
     """Adam on the force loss; one row per step: step, method, loss (before the step, eV²/Å²), seconds."""
     model = RadialPotential(hidden=16, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -62,12 +59,18 @@ def train(method: str, configurations, steps: int = 40, learning_rate: float = 1
     return rows
 
 
-def compare_training(steps: int = 40, seed: int = 0, configurations=None) -> pd.DataFrame:
-    """Both trainers side by side: columns step, loss_paper, loss_double, relative_difference, seconds_*."""
+def compare_training(steps: int = 30, seed: int = 0, configurations=None) -> pd.DataFrame:
+    """Both trainers side by side, on one thread: columns step, loss_paper, loss_double, relative_difference,
+    seconds_*."""
     configurations = configurations if configurations is not None else ta_atoms(TRAINING_SET)
-    frames = {
-        m: pd.DataFrame(train(m, configurations, steps, seed=seed)).set_index("step") for m in ("paper", "double")
-    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        frames = {
+            m: pd.DataFrame(train(m, configurations, steps, seed=seed)).set_index("step") for m in ("paper", "double")
+        }
+    finally:
+        torch.set_num_threads(threads)
     table = pd.DataFrame(
         {
             "loss_paper": frames["paper"]["loss"],
@@ -80,32 +83,16 @@ def compare_training(steps: int = 40, seed: int = 0, configurations=None) -> pd.
     return table.reset_index()
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", type=Path, default=Path("out"))
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    table = compare_training(args.steps, args.seed)
-    reports = args.out_dir / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    table.to_csv(reports / "torch_training.csv", index=False)
-    import matplotlib
+def training_figure(table: pd.DataFrame):
+    """The two loss curves of :func:`compare_training` against the Adam step, on a log scale (a matplotlib
+    ``Figure`` outside pyplot: no backend is chosen, nothing stays open)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    figure = Figure(figsize=(5, 3.5))
+    ax = figure.subplots()
     ax.semilogy(table.step, table.loss_double, "-", label="double backprop (create_graph=True)")
     ax.semilogy(table.step, table.loss_paper, "--", label="paper's first-order step (Eq. 7)")
     ax.set(xlabel="Adam step", ylabel="force loss L (eV²/Å²)", title="Ta forces, RadialPotential")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(reports / "torch_training.png", dpi=120)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    figure.tight_layout()
+    return figure

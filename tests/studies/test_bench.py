@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pandas as pd
 
 from snapcheck import bench
@@ -45,3 +49,59 @@ def test_startup_benchmark_reports_its_ratios_and_no_verdict(tmp_path, capsys, d
     table = pd.read_csv(tmp_path / "reports" / "bench_startup.csv")
     assert table["run"].fillna("").tolist() == ["serial loop (1 process)", "fig1 + fig2 (--jobs 1)", ""]
     assert (table["wall_time_s"] > 0).all() and (table["cpu_time_s"] > 0).all()
+
+
+#: A fresh interpreter in which ``import torch`` fails as it does where torch is not installed.
+WITHOUT_TORCH = """
+import json, sys
+sys.modules["torch"] = None  # import torch raises ModuleNotFoundError; importlib.util.find_spec("torch") is None
+from snapcheck.bench import main
+from snapcheck.runtime.cli import run
+
+outcomes = {}
+for name in ("torch", "torch-checks", "torch-training", "zoo"):
+    try:
+        run(main, [name, "--out-dir", sys.argv[1]])
+    except SystemExit as finished:
+        outcomes[name] = finished.code
+print(json.dumps(outcomes))
+"""
+
+
+def test_the_torch_benchmarks_without_torch_say_what_to_install(tmp_path):
+    """Exit 2 and one line each naming the extra; nothing written."""
+    finished = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout.splitlines()[-1]) == {
+        "torch": 2,
+        "torch-checks": 2,
+        "torch-training": 2,
+        "zoo": 2,
+    }
+    assert finished.stderr.splitlines() == [
+        f"error: bench {name} needs PyTorch, which is not installed: pip install 'snapcheck[torch]'"
+        for name in ("torch", "torch-checks", "torch-training", "zoo")
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+HELP_PROBE = """
+import sys
+from snapcheck import bench
+
+parser = bench.parser()
+texts = [parser.format_help()]
+for action in parser._subparsers._group_actions:
+    texts += [sub.format_help() for sub in action.choices.values()]
+print(len(texts), "torch" in sys.modules)
+"""
+
+
+def test_bench_help_imports_no_torch():
+    """python -m snapcheck.bench --help, and each subcommand's, in a fresh interpreter: torch stays unimported."""
+    finished = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    helps, torch_imported = finished.stdout.split()
+    assert int(helps) > 9 and torch_imported == "False"

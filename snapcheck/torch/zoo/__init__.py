@@ -11,6 +11,8 @@ the tools a trainer has today (:mod:`~snapcheck.torch.zoo.tools`)::
     from snapcheck.torch.zoo import run_zoo, summary
     table = run_zoo("out")        # out/reports/zoo.csv, zoo.md and zoo_run.json
     print(summary(table))
+
+``python -m snapcheck.bench zoo`` runs it (:func:`snapcheck.torch.bench_studies.bench_zoo`).
 """
 
 from snapcheck.torch.zoo.report import false_positives, summary
