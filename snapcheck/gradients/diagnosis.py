@@ -65,6 +65,17 @@ def _constant(value: float) -> Callable[[Batch], np.ndarray]:
     return lambda b: value * b.ones()
 
 
+def _energy_units(*more: tuple[str, float]) -> dict[str, Callable[[Batch], np.ndarray]]:
+    """The constant factors of an energy unit converted twice or not at all (Hartree, kcal/mol), and ``more``."""
+    named = (
+        ("a value in eV converted from Hartree once more (or Hartree where eV was due)", units.Hartree),
+        ("eV where Hartree was due", 1 / units.Hartree),
+        ("a value in eV converted from kcal/mol once more (kcal/mol where eV was due)", units.mol / units.kcal),
+        *more,
+    )
+    return {f"{value:.6g}: {name}": _constant(value) for name, value in named}
+
+
 #: The scales s_c a trainer's forces or force-loss gradient are commonly off by.
 FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
     "2: Σ|f̂ − f|² where ½Σ|f̂ − f|² was specified": lambda b: 2.0 * b.ones(),
@@ -78,15 +89,7 @@ FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
     "1/N_batch: a mean over all atoms of the batch": lambda b: b.ones() / b.n_batch,
     "2/(3N_batch): mse_loss over all force components of the batch": lambda b: 2.0 * b.ones() / (3 * b.n_batch),
     "1/(3N_batch): a mean over all force components of the batch": lambda b: b.ones() / (3 * b.n_batch),
-    **{
-        f"{value:.6g}: {name}": _constant(value)
-        for name, value in (
-            ("a value in eV converted from Hartree once more (or Hartree where eV was due)", units.Hartree),
-            ("eV where Hartree was due", 1 / units.Hartree),
-            ("a value in eV converted from kcal/mol once more (kcal/mol where eV was due)", units.mol / units.kcal),
-            ("Hartree/bohr where eV/Å was due", units.Hartree / units.Bohr),
-        )
-    },
+    **_energy_units(("Hartree/bohr where eV/Å was due", units.Hartree / units.Bohr)),
 }
 
 #: eV/Å³ in GPa, kbar and bar (ase.units: 1 eV/Å³ = 160.2 GPa).
@@ -103,6 +106,7 @@ STRESS_FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
         f"{1 / value:.6g}: the stress in eV/Å³ where {unit} was due": _constant(1 / value)
         for unit, value in EV_PER_A3.items()
     },
+    **_energy_units(("Hartree/bohr³ where eV/Å³ was due", units.Hartree / units.Bohr**3)),
 }
 
 
