@@ -30,7 +30,9 @@ COMMANDS = sorted(
 )
 
 DATA, OUT, SEED, EXECUTION = {"--data"}, {"--out-dir"}, {"--seed"}, {"--jobs", "--scheduler"}
-FIGURES = DATA | OUT | SEED | EXECUTION | {"--epsilons", "--precision", "--configs", "--models", "--fit-input"}
+FIGURES = (
+    DATA | OUT | SEED | EXECUTION | {"--epsilons", "--precision", "--configs", "--models", "--fit-input", "--loss"}
+)
 MODEL = {"--model", "--snapparam", "--fit-input"}
 #: (command, subcommand) → the flags its help offers (besides -h and --debug), and its positional arguments.
 FLAGS: dict[tuple[str, str], set[str]] = {
