@@ -39,7 +39,7 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.models.registry import NamedModel
 from snapcheck.studies.epsilon_rules import rule_table
 from snapcheck.studies.loss_choice import LossChoice
-from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, run_sweep
+from snapcheck.studies.sweep import LARGEST_STEP, SweepSpec, best_epsilons, error_table, run_sweep
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,9 @@ def summary_lines(stem: str, title: str, best: pd.DataFrame, loss: LossChoice) -
     lines = [f"{stem}: {title}"]
     for row in best.itertuples():
         if pd.isna(row.min_err_grad):
-            lines.append(f"  {row.model:<9} {row.precision}: no ε of the grid keeps every step within 1 Å; raise --g0")
+            lines.append(
+                f"  {row.model:<9} {row.precision}: no ε of the grid keeps every step within {LARGEST_STEP:g} Å; raise --g0"
+            )
             continue
         lines.append(
             f"  {row.model:<9} {row.precision}: best ε {row.best_epsilon_grad:.3g} with Err[∇̃L] = {row.min_err_grad:.3g};"

@@ -8,13 +8,11 @@ r± (Eq. 8).  The error measures of Eqs. 11 and 14 are L2 norms over all θ
 components and all configurations together; :func:`error_table` forms them
 from the stacked per-configuration values, for the whole dataset and per group.
 
-**A training loss** (``SweepSpec.loss`` other than ``("forces",)``) is FitSNAP's ½ Σ w²(Aθ − b)² over
-energy, force and stress rows under a FitSNAP input's weights, each in the inverse unit of its row, so L
-is dimensionless and ∇θL in 1/eV (the paper's: eV²/Å², eV/Å²).  Its gradient is docs/theory.md's
-generalised Eq. 7: the energy term (∂L/∂Ê) ∇θÊ exact (first order), the force and stress terms one
-difference along (r − tg)(I + tH)ᵀ, cell (I + tH)ᵀ, g = ∂L/∂f̂ in Å/eV, H = (1/V) ∂L/∂σ̂ in 1/eV; so
-the path speed g₀ is in Å/eV and η in eV.  The proxy is D̃ = (Ê(η) − Ê(−η))/(2η) against
-D = Σᵢ gᵢ·f̂ᵢ + (∂L/∂σ̂):σ̂, not Eq. 14's L̃: ``err_loss`` holds Err[D̃].
+**A training loss** (``SweepSpec.loss`` other than ``("forces",)``) is FitSNAP's ½ Σ w²(Aθ − b)² under a
+FitSNAP input's weights (each in the inverse unit of its row): L dimensionless, ∇θL in 1/eV.  Its gradient
+is docs/theory.md's generalised Eq. 7: the energy term exact (first order), the force and stress terms one
+difference along (r − tg)(I + tH)ᵀ, cell (I + tH)ᵀ, g = ∂L/∂f̂ (Å/eV), H = (1/V) ∂L/∂σ̂; the path speed g₀
+is in Å/eV.  The proxy is D̃ = (Ê(η) − Ê(−η))/(2η) against D = Σᵢ gᵢ·f̂ᵢ + (∂L/∂σ̂):σ̂ (``err_loss``).
 
 Work is spread by configuration, in chunks, over the executor of
 :mod:`snapcheck.runtime.executors` (this process, a local pool or a Dask cluster),
@@ -55,9 +53,12 @@ from snapcheck.runtime.executors import map_configurations
 
 #: The paper's force loss ½Σ|f̂ − f|² (Eq. 2), the default of every sweep.
 PAPER_LOSS = ("forces",)
-#: eV/Å: force errors below this everywhere are round-off (perfect crystals, whose DFT forces are zero by
-#: symmetry); five orders of magnitude below the ≈ 1e-3 eV/Å precision of DFT forces.
+#: eV/Å: force errors below this everywhere are round-off (perfect crystals: DFT forces zero by symmetry), five
+#: orders of magnitude below the ≈ 1e-3 eV/Å precision of DFT forces.
 ROUNDOFF_FORCE_ERROR = 1e-8
+#: Å: Fig. 1's largest step (ε = 0.1): ≤ 5 % strain of Ta's smallest cell (2.2 Å); a fixed g₀ under a training
+#: loss takes no larger step (1 Å compresses a 3.3 Å cell by 30 %, past LAMMPS's neighbour lists).
+LARGEST_STEP = EPSILON_GRID[-1] * A0
 
 
 @dataclass(frozen=True)
@@ -173,11 +174,9 @@ def roundoff_gradient(path: LossPath, force_residuals: np.ndarray, *, has_first_
 def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: SweepSpec) -> ConfigurationSweep:
     """All of one configuration's exact values and estimates, with one engine.
 
-    A fixed g₀ (Fig. 2) has no scale under a training loss: the weights scale the path's speed (1e-18 to
-    1e13 Å/eV on the Ta and InP data), so η = ε·a₀/g₀ could move an atom by 1e12 Å or collapse the cell.
-    There a step that would move an atom or lattice vector by more than a₀ = 1 Å is not taken: its
-    estimates are NaN, and so is every error that includes it.  The paper's Fig. 2 stays as it is.
-    """
+    A fixed g₀ (Fig. 2) has no scale under a training loss (the weights scale the path speed, 1e-18 to 1e13
+    Å/eV on Ta and InP): a step beyond :data:`LARGEST_STEP` is not taken there; its estimates are NaN, and so
+    is every error that includes it.  The paper's Fig. 2 stays as it is."""
     full = engine.evaluate()
     n_models, n_g0, n_precisions, n_eps = len(spec.models), len(spec.g0_rules), len(spec.precisions), len(spec.epsilons)
     n_parameters = spec.models[0].n_parameters
@@ -201,6 +200,8 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
             continue
         path_speed[m] = path.speed()
         for r, g0_rule in enumerate(spec.g0_rules):
+            fixed = not goal.paper and g0_rule != "max"  # then no ε above ``largest`` (docstring)
+            largest = LARGEST_STEP * float(g0_rule) / (A0 * path_speed[m]) if fixed else np.inf
             for p, precision in enumerate(spec.precisions):
 
                 def evaluate(positions: np.ndarray, cell, model=model, precision=precision) -> Evaluation:
@@ -211,8 +212,8 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
                     return Evaluation(model.energy_from(values), model.energy_gradient_from(values))
 
                 for e, epsilon in enumerate(spec.epsilons):
-                    if not goal.paper and g0_rule != "max" and epsilon * A0 * path_speed[m] / float(g0_rule) > A0:
-                        gradient_estimates[m, r, p, e] = loss_estimates[m, r, p, e] = np.nan  # no step: see below
+                    if epsilon > largest:
+                        gradient_estimates[m, r, p, e] = loss_estimates[m, r, p, e] = np.nan
                         continue
                     estimate = central_difference(evaluate, path, epsilon, g0_rule, precision)
                     gradient_estimates[m, r, p, e] += estimate.gradient
@@ -370,8 +371,7 @@ def best_epsilons(table: pd.DataFrame, rule: str = DEFAULT_RULE) -> pd.DataFrame
     ``best_epsilon_loss``/``min_err_loss`` (the smallest proxy Err[L̃]); for every rule of
     :data:`~snapcheck.gradients.epsilon.RULES` the ε it picks from the Err[L̃] curve, ``epsilon_<rule>``, and
     the true error there, ``err_grad_<rule>``; and ``selected_epsilon``/``err_grad_selected``, those of ``rule``
-    (what ``check`` uses).  A curve with no step taken at any ε (NaN, :func:`sweep_configuration`) gets NaN.
-    """
+    (what ``check`` uses).  A curve with no step taken at any ε (NaN, :func:`sweep_configuration`) gets NaN."""
     whole = table[table["group"] == "all"]
     columns = ["best_epsilon_grad", "min_err_grad", "best_epsilon_loss", "min_err_loss", "selected_epsilon"]
     columns += ["err_grad_selected", *(f"{prefix}_{name}" for name in RULES for prefix in ("epsilon", "err_grad"))]

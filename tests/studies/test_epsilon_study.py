@@ -139,9 +139,10 @@ def test_fig1_loss_all_writes_its_own_files_and_reaches_1e_8(tmp_path, capsys):
     assert "proxy Err[D̃] is smallest" in summary and "Err[L̃]" not in summary
 
 
-def test_fig2_with_the_stress_loss_takes_no_fixed_g0_step_beyond_1_angstrom(tmp_path):
+def test_fig2_with_the_stress_loss_takes_no_fixed_g0_step_beyond_fig1s_largest(tmp_path):
     """Under a fixed g₀ of 1 Å/eV the untrained model's path (up to ~1e3 Å/eV on Ta) would move atoms by ~100 Å at
-    ε = 0.1 and collapse cells: no step is taken there (NaN); at ε = 1e-5 the trained model's steps are small."""
+    ε = 0.1 and collapse cells: no step beyond Fig. 1's largest (0.1 Å) is taken (NaN); at ε = 1e-5 the trained
+    model's steps are small."""
     arguments = ["--loss", "stress", "--configs", "6", "--epsilons", "1e-5,1e-1", "--jobs", "1"]
     assert fig2.main([*arguments, "--out-dir", str(tmp_path)]) == 0
     assert (
