@@ -174,9 +174,9 @@ def roundoff_gradient(path: LossPath, force_residuals: np.ndarray, *, has_first_
 def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: SweepSpec) -> ConfigurationSweep:
     """All of one configuration's exact values and estimates, with one engine.
 
-    A fixed g₀ (Fig. 2) has no scale under a training loss (the weights scale the path speed, 1e-18 to 1e13
-    Å/eV on Ta and InP): a step beyond :data:`LARGEST_STEP` is not taken there; its estimates are NaN, and so
-    is every error that includes it.  The paper's Fig. 2 stays as it is."""
+    A fixed g₀ (Fig. 2) has no scale under a training loss (the squared weights scale the path speed by
+    orders of magnitude): a step beyond :data:`LARGEST_STEP` is not taken there; its estimates are NaN, and
+    so is every error that includes it.  The paper's Fig. 2 stays as it is."""
     full = engine.evaluate()
     n_models, n_g0, n_precisions, n_eps = len(spec.models), len(spec.g0_rules), len(spec.precisions), len(spec.epsilons)
     n_parameters = spec.models[0].n_parameters
