@@ -235,3 +235,20 @@ def test_the_dataset_loss_leaves_out_stress_that_the_data_lacks_and_loss_stress_
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith(f"error: {data / 'JSON' / 'Displaced_BCC' / first.name}: ")
     assert f"configuration Displaced_BCC/{first.stem} has no Stress" in error[0]
+
+
+def test_a_group_the_loss_gives_no_weight_is_not_measurable(tmp_path, data_root, capsys):
+    """--loss stress under an input whose Volume groups have vweight 0: their path is zero and ∇θL = 0 exactly, so
+    they are listed as not measurable (in the units of a training loss) and left out."""
+    lines = (data_root / "Ta-example.in").read_text().splitlines()
+    weights = tmp_path / "no-volume-stress.in"
+    weights.write_text(
+        "\n".join(line.rsplit(None, 1)[0] + "  0.0" if line.startswith("Volume_") else line for line in lines) + "\n"
+    )
+    arguments = ["--loss", "stress", "--fit-input", str(weights), "--configs", "12", "--epsilon", "1e-5", "--jobs", "1"]
+    assert run_check(*arguments, "--out-dir", str(tmp_path)) == 0
+    output = capsys.readouterr().out
+    assert "the path is zero or moves only by round-off force residuals" in output
+    assert "left out of the relative errors: 3 configurations" in output
+    assert "Volume_BCC/" in output and "path speed 0 Å/eV, L 0, |∇θL| 0 1/eV" in output
+    assert output.splitlines()[-1].startswith("PASS: Err[∇̃L] of all 9 measurable configurations ")

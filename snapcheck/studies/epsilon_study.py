@@ -19,7 +19,8 @@ strained path of docs/theory.md, and every output name carries its label after t
 that it never overwrites the paper's: ``<fig>`` becomes ``<fig>_<label>`` (``reports/fig1_stress.csv``,
 ``reports/fig1_all_groups.csv``, ``reports/fig1_all_epsilon_rules.csv``, ``figures/fig1_all.png``,
 ``figures/fig1_all_precision.png``; label ``all`` for the three terms, else the terms joined by ``-``).
-Then ∇θL is in 1/eV, a fixed g₀ in Å/eV (the path speed's unit; column ``g0_A_per_eV``), and the
+Then ∇θL is in 1/eV, a fixed g₀ in Å/eV (the path speed's unit; column ``g0_A_per_eV``; no step
+beyond Fig. 1's largest, :data:`snapcheck.studies.sweep.LARGEST_STEP`, is taken there: NaN), and the
 proxy is Err[D̃], D̃ = (Ê(η) − Ê(−η))/(2η) against D = Σᵢ gᵢ·f̂ᵢ + (∂L/∂σ̂):σ̂, not Eq. 14's L̃:
 titles, legends and the summary say so.  In float32 the strained cell is rounded like the positions
 and the energy term, first order, stays exact in float64.

@@ -194,8 +194,8 @@ def not_measurable_lines(configurations: list, results: list, units: LossUnits) 
     why = (
         f"maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å, so ∇θL = A_fᵀg is round-off"
         if units.paper
-        else f"the path moves only by force residuals maxᵢ|f̂ᵢ − fᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å, with no strain"
-        " and no energy term, so ∇θL is round-off"
+        else "the path is zero or moves only by round-off force residuals (maxᵢ|f̂ᵢ − fᵢ| <"
+        f" {ROUNDOFF_FORCE_ERROR:g} eV/Å), with no strain and no energy term, so ∇θL is zero or round-off"
     )
     lines = [
         f"  not measurable at this precision ({why}); left out of the relative errors: {len(configurations)} configurations"
