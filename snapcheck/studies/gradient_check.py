@@ -37,7 +37,9 @@ bound and the verdict line names them; ``verdict_on="worst-group"`` makes the
 worst group decide (never more lenient: the whole-set error is at most the
 worst group's, being a sum of squares over groups divided by another).  The
 bugs a check is for (a wrong sign, a constant factor, forces without
-``create_graph``) give errors of order 1 either way.
+``create_graph``) give errors of order 1 either way; under a training loss,
+times the share of ∇θL that the term they touch carries (the energy term is
+exact, and a term of small weight is a small share: docs/stress.md).
 
 **Round-off configurations.**  Under the paper's loss, configurations whose
 force errors are round-off (maxᵢ|gᵢ| below
@@ -116,7 +118,7 @@ def check_paper_gradient(
     if not keep.any():
         reason = (
             "nothing to check: no configuration has a gradient measurable at float64 precision;"
-            " give configurations with nonzero force errors"
+            " give configurations with nonzero force errors (or a loss with a stress or energy term)"
         )
         return Summary(tuple(lines), Verdict(True, reason))
     configurations = [c for c, k in zip(configurations, keep) if k]
