@@ -1,21 +1,19 @@
-"""``python -m snapcheck.check``: a CI regression check of the paper's force-loss gradient.
+"""``python -m snapcheck.check``: a CI regression check of the paper's gradient estimate, by default for the dataset's training loss.
 
-Estimates ∇θL by the paper's central difference (Eq. 7, η = ε·a₀/g₀ with
-g₀ = maxᵢ|gᵢ|) for a linear SNAP model on a subset of the dataset, compares it
-with the exact gradient A_fᵀg, and prints Err[∇̃L] (Eq. 11) and the proxy
-Err[L̃] (Eq. 14), for the whole subset and per group.  --epsilon auto selects
-ε by the proxy (the paper's Sec. III C) from one sweep over the default grid.
-
-The verdict: by default Err[∇̃L] of the whole subset must be at most
---max-error (the paper's measure; groups near equilibrium have gradients 10⁷
-to 10¹⁰ times smaller, resolved to only a few digits in float64, so their own
-errors would fail a correct model).  Groups above the bound are marked and
-named; --verdict-on worst-group makes the worst group decide.  Configurations
-with round-off force errors (perfect crystals) are listed apart and left out
-(snapcheck.studies.gradient_check).
-
-Exit 0 passed, 1 failed, 2 bad usage or bad data, 3 internal error.  Writes
-reports/check.csv (the chosen ε only) and the run log reports/check_run.json.
+Compares the central difference (Eq. 7, η = ε·a₀/g₀) with the exact gradient of a
+linear SNAP model (LAMMPS's closed forms) on a subset of the dataset and prints
+Err[∇̃L] (Eq. 11) and the proxy, for the subset and per group; --epsilon auto
+selects ε by the proxy (Sec. III C).  --loss dataset (default): FitSNAP's
+L = ½ Σ w²(Aθ − b)² over the energy, force and stress rows the dataset's FitSNAP
+input weighs (or --fit-input), dimensionless, ∇θL in 1/eV, along a strained path
+(g₀ its largest speed, Å/eV), proxy Err[D̃]; --loss forces, or data without an
+input: the paper's ½Σ|f̂ − f|² (eV²/Å², ∇θL = A_fᵀg in eV/Å², proxy Err[L̃]).
+Verdict: the whole subset's Err[∇̃L] ≤ --max-error (groups above it are named;
+--verdict-on worst-group: the worst group's); round-off ∇θL (perfect crystals
+under the paper's loss) is listed apart (snapcheck.studies.gradient_check).
+Exit 0 passed, 1 failed, 2 bad usage or data (--loss stress on data without
+stress names the file and configuration), 3 internal error.  Writes
+reports/check.csv (the chosen ε; loss names the loss) and reports/check_run.json.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ def parser():
         cli.add_execution,
         cli.model_flags("trained"),
         cli.configs_flag(24),
+        cli.loss_flag("dataset"),
     )
     parser = cli.command_parser("check", __doc__, *flags)
     parser.add_argument(
@@ -66,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             fit_input=args.fit_input,
             snapparam=args.snapparam,
+            loss=args.loss,
             epsilon=args.epsilon,
             max_error=args.max_error,
             verdict_on=args.verdict_on,

@@ -3,7 +3,12 @@
 The same sweep as Fig. 1 but with the naive η = ε·a₀/g₀ for a constant g₀: the
 best ε now moves by orders of magnitude between the trained and the untrained
 model (the paper's Appendix A).  Writes reports/fig2.csv,
-reports/fig2_groups.csv, figures/fig2.png and figures/fig2.pdf.
+reports/fig2_groups.csv, reports/fig2_epsilon_rules.csv, figures/fig2.png and figures/fig2.pdf.
+
+--loss stress, all or energy,forces… sweeps FitSNAP's training loss over those terms with the
+weights of the dataset's FitSNAP input (or --fit-input), as fig1 --help says; --g0 is then in
+Å/eV, the unit of the path's speed, and the outputs are named fig2_all.csv, fig2_stress.png and
+so on.
 """
 
 from __future__ import annotations
@@ -16,7 +21,16 @@ from snapcheck.studies.paper_figures import make_paper_figures
 
 def parser():
     figures = cli.figure_flags(fixed_g0=True, precision_outputs="its rows in reports/fig2.csv")
-    return cli.command_parser("fig2", __doc__, cli.add_data, cli.add_out_dir, cli.add_seed, cli.add_execution, figures)
+    return cli.command_parser(
+        "fig2",
+        __doc__,
+        cli.add_data,
+        cli.add_out_dir,
+        cli.add_seed,
+        cli.add_execution,
+        figures,
+        cli.loss_flag("forces"),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             models=args.models,
             seed=args.seed,
             fit_input=args.fit_input,
+            loss=args.loss,
             epsilons=args.epsilons,
             precision=args.precision,
             out_dir=args.out_dir,

@@ -2,7 +2,9 @@
 
 Writes everything fig1 and fig2 write, plus figures/fig1_precision.png and
 .pdf (float64 beside emulated float32; --precision float32 is the default
-here).
+here).  With --loss stress, all or energy,forces… (fig1 --help) every name
+carries the loss's label: reports/fig1_all.csv, fig2_all.csv,
+figures_all_run.json, figures/fig1_all_precision.png and so on.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ def parser():
         fixed_g0=True, precision_outputs="its rows in reports/fig1.csv and fig2.csv, and figures/fig1_precision.png"
     )
     parser = cli.command_parser(
-        "figures", __doc__, cli.add_data, cli.add_out_dir, cli.add_seed, cli.add_execution, figures
+        "figures",
+        __doc__,
+        cli.add_data,
+        cli.add_out_dir,
+        cli.add_seed,
+        cli.add_execution,
+        figures,
+        cli.loss_flag("forces"),
     )
     parser.set_defaults(precision="float32")
     return parser
@@ -34,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             models=args.models,
             seed=args.seed,
             fit_input=args.fit_input,
+            loss=args.loss,
             epsilons=args.epsilons,
             precision=args.precision,
             out_dir=args.out_dir,

@@ -30,14 +30,16 @@ COMMANDS = sorted(
 )
 
 DATA, OUT, SEED, EXECUTION = {"--data"}, {"--out-dir"}, {"--seed"}, {"--jobs", "--scheduler"}
-FIGURES = DATA | OUT | SEED | EXECUTION | {"--epsilons", "--precision", "--configs", "--models", "--fit-input"}
+LOSS = {"--loss"}
+FIGURES = DATA | OUT | SEED | EXECUTION | LOSS | {"--epsilons", "--precision", "--configs", "--models", "--fit-input"}
 MODEL = {"--model", "--snapparam", "--fit-input"}
+CHECK = {"--epsilon", "--max-error", "--verdict-on", "--configs"}
 #: (command, subcommand) → the flags its help offers (besides -h and --debug), and its positional arguments.
 FLAGS: dict[tuple[str, str], set[str]] = {
     ("fig1", ""): FIGURES,
     ("fig2", ""): FIGURES | {"--g0"},
     ("figures", ""): FIGURES | {"--g0"},
-    ("check", ""): DATA | OUT | SEED | EXECUTION | MODEL | {"--epsilon", "--max-error", "--verdict-on", "--configs"},
+    ("check", ""): DATA | OUT | SEED | EXECUTION | MODEL | LOSS | CHECK,
     ("oracle", "export"): DATA | OUT | SEED | EXECUTION | MODEL | {"--configs", "--out"},
     ("oracle", "compare"): OUT | {"--loss", "--rtol", "reference", "candidate"},
     ("fit", ""): DATA | OUT | {"--fit-input"},

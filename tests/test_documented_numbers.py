@@ -683,6 +683,116 @@ CLAIMS = [
 ]
 
 
+# -- docs/stress.md: the whole training loss against ε (tests/references/fig1_stress.csv, fig1_all.csv, …) ---------
+#: (data label, the folder under tests/references/, the figure's run log): Ta's full run and InP's 19 configurations.
+WHOLE_LOSS_RUNS = [
+    ("Ta (363)", "", "figures_{loss}_run.json"),
+    ("InP (19)", "datasets/inp-jpca2020/", "fig1_{loss}_run.json"),
+]
+WHOLE_LOSSES = {"stress": "stress", "all": "energy, forces, stress"}
+
+
+def whole_loss_best(folder: str, figure: str, loss: str, precision: str = "float64") -> pd.DataFrame:
+    """best_epsilons of a whole-loss reference table, by model: the true optimum and the ε the proxy D̃ picks."""
+    from snapcheck.studies.sweep import best_epsilons
+
+    table = reference(f"{folder}{figure}_{loss}.csv").assign(group="all")
+    return best_epsilons(table[table["precision"] == precision]).set_index("model")
+
+
+def whole_loss_table() -> str:
+    """docs/stress.md's table: Fig. 1 of the stress loss and of the whole loss, float64, both datasets and models."""
+    lines = [
+        "| data | loss | model | best ε | min Err[∇̃L] | Err[D̃] there | ε the proxy picks | Err[∇̃L] there |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for data, folder, _ in WHOLE_LOSS_RUNS:
+        for loss, terms in WHOLE_LOSSES.items():
+            rows = whole_loss_best(folder, "fig1", loss)
+            table = reference(f"{folder}fig1_{loss}.csv").set_index(["model", "precision", "epsilon"])
+            for model in ("trained", "untrained"):
+                row = rows.loc[model]
+                there = table.loc[(model, "float64", row["best_epsilon_grad"]), "err_loss"]
+                lines.append(
+                    f"| {data} | {terms} | {model} | {sci(row['best_epsilon_grad'])} | {sci(row['min_err_grad'])} "
+                    f"| {sci(there)} | {sci(row['selected_epsilon'])} | {sci(row['err_grad_selected'])} |"
+                )
+    return "\n".join(lines)
+
+
+def whole_loss_worst() -> str:
+    worst = max(
+        whole_loss_best(folder, "fig1", loss)["min_err_grad"].max()
+        for _, folder, _ in WHOLE_LOSS_RUNS
+        for loss in WHOLE_LOSSES
+    )
+    selected = max(
+        whole_loss_best(folder, "fig1", loss)["err_grad_selected"].max()
+        for _, folder, _ in WHOLE_LOSS_RUNS
+        for loss in WHOLE_LOSSES
+    )
+    return f"every row reaches {sci(worst)} or better at its best ε, and {sci(selected)} or better at the ε the proxy picks"
+
+
+def whole_loss_float32() -> str:
+    rows = whole_loss_best("", "fig1", "all", "float32")
+    trained, untrained = rows.loc["trained"], rows.loc["untrained"]
+    return (
+        f"In emulated float32 (`--loss all`, Ta) the best Err[∇̃L] is {sci(trained['min_err_grad'])} for the trained "
+        f"model at ε = {sci(trained['best_epsilon_grad'])} and {sci(untrained['min_err_grad'])} for the untrained one at "
+        f"ε = {sci(untrained['best_epsilon_grad'])}"
+    )
+
+
+def whole_loss_fig2() -> str:
+    """Fig. 2 of the stress loss on Ta: the best ε of each model, and the largest ε at which the untrained one steps."""
+    rows = whole_loss_best("", "fig2", "stress")
+    table = reference("fig2_stress.csv")
+    untrained = table[(table["model"] == "untrained") & (table["precision"] == "float64")]
+    taken = untrained.loc[untrained["err_grad"].notna(), "epsilon"].max()
+    shift = rows.loc["trained", "best_epsilon_grad"] / rows.loc["untrained", "best_epsilon_grad"]
+    return (
+        f"the best ε is {sci(rows.loc['trained', 'best_epsilon_grad'])} for the trained model and "
+        f"{sci(rows.loc['untrained', 'best_epsilon_grad'])} for the untrained one ({shift:.0f}× lower), whose steps "
+        f"stop at ε = {sci(taken)}"
+    )
+
+
+def whole_loss_share() -> str:
+    """|∇θL| of the stress term alone against that of the whole loss (trained model, Ta, the whole set)."""
+    stress, whole = (reference(f"fig1_{loss}.csv") for loss in ("stress", "all"))
+    norm = {name: t.loc[t["model"] == "trained", "grad_norm"].iloc[0] for name, t in (("s", stress), ("w", whole))}
+    return (
+        f"|∇θL| = {sci(norm['s'])} 1/eV for the stress term alone against {sci(norm['w'])} 1/eV for the whole loss "
+        f"(trained model, all 363 configurations), a share of {sci(norm['s'] / norm['w'], 1)}"
+    )
+
+
+def whole_loss_times() -> str:
+    import json
+
+    seconds = {
+        (data, loss): json.loads((REFERENCES / f"{folder}{log.format(loss=loss)}").read_text())["wall_time_s"]
+        for data, folder, log in WHOLE_LOSS_RUNS
+        for loss in WHOLE_LOSSES
+    }
+    ta, inp = WHOLE_LOSS_RUNS[0][0], WHOLE_LOSS_RUNS[1][0]
+    return (
+        f"took {seconds[ta, 'stress']:.0f} s and {seconds[ta, 'all']:.0f} s on Ta, {seconds[inp, 'stress']:.0f} s and "
+        f"{seconds[inp, 'all']:.0f} s on InP"
+    )
+
+
+CLAIMS += [
+    ("docs/stress.md", whole_loss_table),
+    ("docs/stress.md", whole_loss_worst),
+    ("docs/stress.md", whole_loss_float32),
+    ("docs/stress.md", whole_loss_fig2),
+    ("docs/stress.md", whole_loss_share),
+    ("docs/stress.md", whole_loss_times),
+]
+
+
 @pytest.mark.parametrize(
     ("document", "fragment"), CLAIMS, ids=[f"{d}:{f.__name__}-{i}" for i, (d, f) in enumerate(CLAIMS)]
 )
@@ -720,6 +830,9 @@ def redrawn(name: str, tmp_path: Path) -> Path:
 
     fig1, fig2 = (reference(f"{f}.csv").assign(group="all") for f in ("fig1", "fig2"))
     draw = {
+        "fig1_stress": lambda: error_figure(
+            reference("fig1_stress.csv").assign(group="all"), FIG1.heading(ta_stress_loss()), proxy="training"
+        ),
         "fig1": lambda: error_figure(fig1, FIG1.title),
         "fig2": lambda: error_figure(fig2, fig2_spec(fig2["g0_eV_per_A"].iloc[0]).title),
         "fig1_precision": lambda: precision_figure(fig1, "Fig. 1 in float64 and emulated float32"),
@@ -732,7 +845,15 @@ def redrawn(name: str, tmp_path: Path) -> Path:
         plt.close(figure)
 
 
-@pytest.mark.parametrize("name", ["fig1", "fig2", "fig1_precision", "cost_scaling"])
+def ta_stress_loss():
+    """The loss of ``fig1_stress.csv``: the stress term under Ta-example.in (the title names its file)."""
+    from snapcheck.data.locations import resolve_dataset
+    from snapcheck.studies.loss_choice import LossChoice
+
+    return LossChoice(("stress",), resolve_dataset("ta-jcp2014").read_fit_input())
+
+
+@pytest.mark.parametrize("name", ["fig1", "fig2", "fig1_precision", "cost_scaling", "fig1_stress"])
 def test_the_documented_figure_is_what_the_command_draws_from_the_reference_table(name, tmp_path):
     from matplotlib.image import imread
 

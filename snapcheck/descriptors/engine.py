@@ -155,6 +155,7 @@ class SnapEngine:
         self.types = np.array([parameters.elements.index(s) + 1 for s in configuration.species], dtype=np.int32)
         self.counts = np.bincount(self.types - 1, minlength=self.n_elements).astype(np.float64)
         self._lmp = lammps_instance()
+        self._timestep, self._box_changed = 0, False  # see _run_at
         try:
             self._setup(reference)
         except Exception:
@@ -202,6 +203,12 @@ class SnapEngine:
         try:
             if strained:
                 lmp.command(frame.change_box())
+            if strained or self._box_changed:
+                # the computes' occasional neighbour lists bin the atoms once per timestep, and run 0 keeps it: in a
+                # box other than the last run's they would reuse the old box's bins (missed neighbours, or a crash)
+                self._timestep += 1
+                lmp.command(f"reset_timestep {self._timestep}")
+            self._box_changed = strained
             x = lmp.numpy.extract_atom("x")
             tags = lmp.numpy.extract_atom("id")[: self.n_atoms]
             wrapped = wrap_into_cell(positions @ frame.rotation, frame.cell, leave_within=1, inverse=frame.inverse)

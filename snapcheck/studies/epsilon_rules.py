@@ -1,6 +1,7 @@
 """Which ε rule picks the better ε: each rule against the true optimum, on the whole set and on small subsets.
 
-The paper chooses ε by the proxy Err[L̃] (Eq. 14), which needs no exact gradient.
+The paper chooses ε by the proxy Err[L̃] (Eq. 14), which needs no exact gradient (for a training
+loss the proxy is Err[D̃], the derivative of Ê along the path, :mod:`snapcheck.studies.sweep`).
 :func:`snapcheck.gradients.epsilon.choose_epsilon` reads ε off the proxy's curve
 by one of :data:`~snapcheck.gradients.epsilon.RULES`.  On a sweep, where the
 exact ∇θL of every configuration is known, the quality of a rule is measurable:
@@ -21,15 +22,15 @@ import numpy as np
 import pandas as pd
 
 from snapcheck.gradients.epsilon import RULES, choose_epsilon
-from snapcheck.studies.sweep import ConfigurationSweep, SweepSpec, g0_label, measurable
+from snapcheck.studies.sweep import ConfigurationSweep, SweepSpec, g0_column, g0_label, measurable
 
 
 def _ratios(exact_g, estimates, exact_l, loss_estimates, epsilons, rule) -> float:
-    """Err[∇̃L] at the ε ``rule`` picks from Err[L̃], over the smallest Err[∇̃L] on the grid."""
+    """Err[∇̃L] at the ε ``rule`` picks from the proxy's error, over the smallest Err[∇̃L] on the grid."""
     err_grad = np.sqrt(np.sum((estimates - exact_g[:, None, :]) ** 2, axis=(0, 2))) / np.linalg.norm(exact_g)
     err_loss = np.sqrt(np.sum((loss_estimates - exact_l[:, None]) ** 2, axis=0)) / np.linalg.norm(exact_l)
     chosen, _ = choose_epsilon(dict(zip(epsilons, err_loss)), rule)
-    return float(err_grad[list(epsilons).index(chosen)] / err_grad.min())
+    return float(err_grad[list(epsilons).index(chosen)] / np.nanmin(err_grad))  # NaN: a step not taken
 
 
 def rule_table(
@@ -45,7 +46,7 @@ def rule_table(
     for m, model in enumerate(spec.models):
         keep = np.flatnonzero(measurable(results, m))
         exact_g = np.stack([results[k].exact_gradient[m] for k in keep])
-        exact_l = np.array([results[k].exact_loss[m] for k in keep])
+        exact_l = np.array([results[k].proxy_exact[m] for k in keep])
         for r, g0_rule in enumerate(spec.g0_rules):
             for p, precision in enumerate(spec.precisions):
                 estimates = np.stack([results[k].gradient_estimates[m, r, p] for k in keep])  # (M, E, P)
@@ -68,7 +69,7 @@ def rule_table(
                             {
                                 "model": model.name,
                                 "g0_mode": mode,
-                                "g0_eV_per_A": g0_value,
+                                g0_column(spec): g0_value,
                                 "precision": precision,
                                 "subset_size": label,
                                 "rule": rule,

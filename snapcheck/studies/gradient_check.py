@@ -1,13 +1,27 @@
-"""A CI regression check of the paper's force-loss gradient against the exact one, on a linear SNAP model.
+"""A CI regression check of the paper's gradient estimate against the exact one, on a linear SNAP model.
 
-Estimates ∇θL by the central difference (Eq. 7, η = ε·a₀/g₀ with g₀ = maxᵢ|gᵢ|)
-on a subset of the dataset, compares it with the exact gradient A_fᵀg, and
-reports Err[∇̃L] (Eq. 11) and the proxy Err[L̃] (Eq. 14) for the whole subset
-and per group.  With ``epsilon="auto"`` one sweep over
+Estimates ∇θL by the central difference (Eq. 7, η = ε·a₀/g₀ with
+g₀ = maxᵢ|gᵢ|) on a subset of the dataset, compares it with the exact gradient
+from LAMMPS's closed forms, and reports Err[∇̃L] (Eq. 11) and the proxy for the
+whole subset and per group.  With ``epsilon="auto"`` one sweep over
 :data:`snapcheck.gradients.epsilon.EPSILON_GRID` gives both errors at every ε;
 ε is the one the proxy selects (``selected_epsilon`` of
 :func:`snapcheck.studies.sweep.best_epsilons`, the paper's Sec. III C) and
 Err[∇̃L] is reported there.
+
+**Which loss.**  ``loss`` is what ``--loss`` parsed
+(:func:`snapcheck.studies.loss_choice.choose_loss`).  By default (``dataset``) it is the dataset's
+training loss: FitSNAP's L = ½ Σ w²(Aθ − b)² over the energy, force and stress rows that the
+dataset's FitSNAP input weighs and its configurations hold (energy, forces and stress for the Ta and
+InP data), under that input's group weights (or ``--fit-input``).  Each weight carries the inverse
+unit of its row (1/(eV/atom), Å/eV, 1/bar), so L is dimensionless and ∇θL is in 1/eV (θ in eV).
+Its exact gradient is Aᵀ W²(Aθ − b); the estimate is docs/theory.md's generalised Eq. 7, the energy
+term first order and exact, the force and stress terms one central difference along the strained path,
+g₀ the path's largest speed (Å/eV); the proxy is Err[D̃], the derivative of Ê along the path from
+energies against D = Σ g·f̂ + (∂L/∂σ̂):σ̂, where Eq. 14's L̃ needs the paper's loss.  Data without a
+FitSNAP input (a plain folder or extxyz file) falls back to the paper's force loss
+L = ½ Σᵢ |f̂ᵢ − fᵢ|² (Eq. 2, eV²/Å², ∇θL = A_fᵀg in eV/Å², proxy Err[L̃] of Eq. 14), which
+``--loss forces`` always checks.
 
 **Which error decides.**  By default the whole subset's Err[∇̃L] (Eq. 11)
 must be at most ``max_error`` (``verdict_on="all"``): it is the paper's
@@ -23,22 +37,32 @@ bound and the verdict line names them; ``verdict_on="worst-group"`` makes the
 worst group decide (never more lenient: the whole-set error is at most the
 worst group's, being a sum of squares over groups divided by another).  The
 bugs a check is for (a wrong sign, a constant factor, forces without
-``create_graph``) give errors of order 1 either way.
+``create_graph``) give errors of order 1 either way; under a training loss,
+times the share of ∇θL that the term they touch carries (the energy term is
+exact, and a term of small weight is a small share: docs/stress.md).
 
-**Round-off configurations.**  Configurations whose force errors are round-off
-(maxᵢ|gᵢ| below :data:`snapcheck.studies.sweep.ROUNDOFF_FORCE_ERROR`, the
-perfect crystals of the Volume groups) have a round-off ∇θL: they are listed
-with their absolute figures as "not measurable at this precision" and left out
-of the relative errors; a subset of only such configurations passes with a
-note.
+**Round-off configurations.**  Under the paper's loss, configurations whose
+force errors are round-off (maxᵢ|gᵢ| below
+:data:`snapcheck.studies.sweep.ROUNDOFF_FORCE_ERROR`, the perfect crystals of
+the Volume groups) have a round-off ∇θL = A_fᵀg: they are listed with their
+absolute figures as "not measurable at this precision" and left out of the
+relative errors; a subset of only such configurations passes with a note.
+Under a training loss the same crystals are measurable when the loss has a
+stress term (their pressure errors are real, so the path strains the cell) or
+an energy term (exact); only a configuration whose path moves by round-off
+force residuals alone, and which no energy term reaches, is left out
+(:func:`snapcheck.studies.sweep.roundoff_gradient`).
 
 Writes ``reports/check.csv`` (the chosen ε only; one row for the subset and
-one per group, ``within_max_error`` marking each against the bound) and the run
-log ``reports/check_run.json``.
+one per group, ``within_max_error`` marking each against the bound, ``loss``
+the terms as ``--loss`` spells them and ``loss_weights`` the FitSNAP input
+that weighs them, empty for the paper's loss) and the run log
+``reports/check_run.json``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +74,7 @@ from snapcheck.data.datasets import load_configurations
 from snapcheck.data.selection import AtMost
 from snapcheck.gradients.epsilon import EPSILON_GRID
 from snapcheck.models.registry import ModelRequest, load_model
+from snapcheck.studies.loss_choice import LossChoice, choose_loss
 from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR, SweepSpec, best_epsilons, error_table, measurable, run_sweep
 
 #: The largest acceptable Err[∇̃L] by default.
@@ -65,6 +90,7 @@ def check_paper_gradient(
     seed: int,
     fit_input: Path | None,
     snapparam: Path | None,
+    loss: tuple[str, ...] | str,
     epsilon: float | str,
     max_error: float,
     verdict_on: str,
@@ -72,20 +98,27 @@ def check_paper_gradient(
     out_dir: Path,
     execution: dict,
 ) -> Summary:
-    """Run the check (module docstring); ``epsilon`` a number or ``"auto"``."""
+    """Run the check (module docstring); ``epsilon`` a number or ``"auto"``, ``loss`` what ``--loss`` parsed."""
     named = load_model(model, ModelRequest(seed, data, fit_input), snapparam)
     configurations = load_configurations(data, count=configs)
-    spec = SweepSpec(models=(named.model,), epsilons=EPSILON_GRID if epsilon == "auto" else (epsilon,))
+    choice = choose_loss(loss, data=data, fit_input=fit_input, configurations=configurations)
+    spec = SweepSpec(
+        models=(named.model,),
+        epsilons=EPSILON_GRID if epsilon == "auto" else (epsilon,),
+        loss=choice.terms,
+        fit_input=choice.fit_input,
+    )
     results = run_sweep(configurations, spec, **execution)
     keep = measurable(results)
-    lines = [f"model {named.model.name}, {len(configurations)} configurations"]
+    units = LossUnits(choice.paper)
+    lines = [f"model {named.model.name}, {len(configurations)} configurations", f"loss: {units.describe(choice)}"]
     lines += not_measurable_lines(
-        [c for c, k in zip(configurations, keep) if not k], [r for r, k in zip(results, keep) if not k]
+        [c for c, k in zip(configurations, keep) if not k], [r for r, k in zip(results, keep) if not k], units
     )
     if not keep.any():
         reason = (
-            "nothing to check: no configuration has a force-loss gradient measurable at float64 precision;"
-            " give configurations with nonzero force errors"
+            "nothing to check: no configuration has a gradient measurable at float64 precision;"
+            " give configurations with nonzero force errors (or a loss with a stress or energy term)"
         )
         return Summary(tuple(lines), Verdict(True, reason))
     configurations = [c for c, k in zip(configurations, keep) if k]
@@ -93,15 +126,47 @@ def check_paper_gradient(
     chosen = best_epsilons(table).iloc[0]["selected_epsilon"] if epsilon == "auto" else epsilon
     table = table[table["epsilon"] == chosen].reset_index(drop=True)
     table["within_max_error"] = table["err_grad"] <= max_error
+    table["loss"] = ",".join(choice.terms)
+    table["loss_weights"] = "" if choice.fit_input is None else choice.fit_input.path.name
     write_csv(table, out_dir / "reports" / "check.csv")
 
     selected = " (selected by the proxy)" if epsilon == "auto" else ""
     lines.append(f"{len(configurations)} measurable configurations, ε = {chosen:.3g}{selected}")
-    lines.append(f"  {'group':<14} {'Err[∇̃L]':<10} {'Err[L̃]':<10} {'|∇θL| (eV/Å²)':<14} ≤ {max_error:.3g}")
+    gradient = f"|∇θL| ({units.gradient})"
+    lines.append(f"  {'group':<14} {'Err[∇̃L]':<10} {units.proxy:<10} {gradient:<14} ≤ {max_error:.3g}")
     for row in table.itertuples():
         mark = "yes" if row.within_max_error else "NO"
         lines.append(f"  {row.group:<14} {row.err_grad:<10.3g} {row.err_loss:<10.3g} {row.grad_norm:<14.3g} {mark}")
     return Summary(tuple(lines), verdict(table, max_error, verdict_on))
+
+
+@dataclass(frozen=True)
+class LossUnits:
+    """How the summary names a loss: the proxy, and the units of ∇θL and the path speed g₀ (module docstring)."""
+
+    paper: bool
+
+    @property
+    def proxy(self) -> str:
+        return "Err[L̃]" if self.paper else "Err[D̃]"
+
+    @property
+    def gradient(self) -> str:
+        return "eV/Å²" if self.paper else "1/eV"
+
+    @property
+    def speed(self) -> str:
+        return "eV/Å" if self.paper else "Å/eV"
+
+    def describe(self, choice: LossChoice) -> str:
+        proxy = (
+            "Err[L̃] (Eq. 14)"
+            if self.paper
+            else "Err[D̃] (D̃ the derivative of Ê along the path, from energies, against D = Σ g·f̂ + (∂L/∂σ̂):σ̂;"
+            " not Eq. 14's L̃)"
+        )
+        units = "L in eV²/Å², ∇θL in eV/Å²" if self.paper else "L dimensionless, ∇θL in 1/eV"
+        return f"{choice.describe()}; {units}; proxy {proxy}"
 
 
 def verdict(table: pd.DataFrame, max_error: float, verdict_on: str) -> Verdict:
@@ -124,17 +189,24 @@ def verdict(table: pd.DataFrame, max_error: float, verdict_on: str) -> Verdict:
     return Verdict(passed, reason + f"; worst group {worst['group']} {worst['err_grad']:.3g}")
 
 
-def not_measurable_lines(configurations: list, results: list) -> list[str]:
+def not_measurable_lines(configurations: list, results: list, units: LossUnits) -> list[str]:
     """The configurations whose ∇θL is round-off, with their absolute figures, said to be left out."""
     if not configurations:
         return []
+    why = (
+        f"maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å, so ∇θL = A_fᵀg is round-off"
+        if units.paper
+        else "the path is zero or moves only by round-off force residuals (maxᵢ|f̂ᵢ − fᵢ| <"
+        f" {ROUNDOFF_FORCE_ERROR:g} eV/Å), with no strain and no energy term, so ∇θL is zero or round-off"
+    )
     lines = [
-        f"  not measurable at this precision (maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å, so ∇θL = A_fᵀg is round-off);"
-        f" left out of the relative errors: {len(configurations)} configurations"
+        f"  not measurable at this precision ({why}); left out of the relative errors: {len(configurations)} configurations"
     ]
+    speed = "max|g|" if units.paper else "path speed"
     for configuration, result in zip(configurations, results):
+        loss = f"L {result.exact_loss[0]:.2g}" + (" eV²/Å²" if units.paper else "")  # a training loss: dimensionless
         lines.append(
-            f"    {configuration.label:<28} max|g| {result.max_force_error[0]:.2g} eV/Å, L {result.exact_loss[0]:.2g} eV²/Å²,"
-            f" |∇θL| {np.linalg.norm(result.exact_gradient[0]):.2g} eV/Å²"
+            f"    {configuration.label:<28} {speed} {result.path_speed[0]:.2g} {units.speed}, {loss},"
+            f" |∇θL| {np.linalg.norm(result.exact_gradient[0]):.2g} {units.gradient}"
         )
     return lines

@@ -1,8 +1,10 @@
 """Figures in the paper's style: relative error against ε on log-log axes.
 
-Circles are the true error Err[∇̃L] (Eq. 11), crosses its proxy Err[L̃]
-(Eq. 14); one colour per model.  In the precision figure, emulated float32
-is dashed with squares and pluses, and a note under the axes says what is emulated.
+Circles are the true error Err[∇̃L] (Eq. 11), crosses its proxy: Err[L̃] (Eq. 14) for the paper's
+force loss, Err[D̃] for a training loss (D̃ the derivative of Ê along the path, estimated from
+energies; :mod:`snapcheck.studies.sweep`), as ``proxy`` says; one colour per model.  In the
+precision figure, emulated float32 is dashed with squares and pluses, and a note under the axes
+says what is emulated.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ import pandas as pd  # noqa: E402
 MODEL_COLOURS = {"trained": "tab:blue", "untrained": "tab:red", "fitted": "tab:green"}
 #: float64 and emulated float32 differ in line style and in both markers: (line, Err[∇̃L] marker, Err[L̃] marker).
 PRECISION_STYLES = {"float64": ("-", "o", "x"), "float32": ("--", "s", "+")}
+#: The proxy's symbol in the legend: L̃ of Eq. 14 for the paper's force loss, D̃ for a training loss.
+PROXIES = {"paper": r"\tilde L", "training": r"\tilde D"}
 #: What the float32 curves emulate (:func:`snapcheck.studies.sweep.float32_evaluation`), printed under the figure.
 FLOAT32_NOTE = (
     "float32 emulated: Bᵢ stored as float32, ΣB and θ·∇θÊ summed in float32, r± rounded to float32;"
     " LAMMPS computes Bᵢ in float64"
 )
+#: What a training loss adds to the note: the strained cell is rounded too, the energy term is not emulated.
+FLOAT32_TRAINING_NOTE = "; the strained cell rounded to float32; the energy term, first order, exact in float64"
 
 
 def _axes(title: str):
@@ -34,7 +40,7 @@ def _axes(title: str):
     return figure, axes
 
 
-def _curves(axes, curve: pd.DataFrame, colour: str, label: str, precision: str = "float64") -> None:
+def _curves(axes, curve: pd.DataFrame, colour: str, label: str, precision: str, proxy: str) -> None:
     linestyle, grad_marker, loss_marker = PRECISION_STYLES[precision]
     axes.plot(
         curve["epsilon"],
@@ -52,21 +58,22 @@ def _curves(axes, curve: pd.DataFrame, colour: str, label: str, precision: str =
         loss_marker,
         linestyle="none",
         color=colour,
-        label=rf"{label}: Err[$\tilde L$]",
+        label=rf"{label}: Err[${PROXIES[proxy]}$]",
     )
 
 
-def error_figure(table: pd.DataFrame, title: str, precision: str = "float64"):
-    """One figure: every model's two error curves for one g₀ rule (whole dataset)."""
+def error_figure(table: pd.DataFrame, title: str, precision: str = "float64", proxy: str = "paper"):
+    """One figure: every model's two error curves for one g₀ rule (whole dataset); ``proxy`` a key of
+    :data:`PROXIES`."""
     figure, axes = _axes(title)
     whole = table[(table["group"] == "all") & (table["precision"] == precision)]
     for model, curve in whole.groupby("model", sort=False):
-        _curves(axes, curve.sort_values("epsilon"), MODEL_COLOURS.get(model, "tab:purple"), model)
+        _curves(axes, curve.sort_values("epsilon"), MODEL_COLOURS.get(model, "tab:purple"), model, precision, proxy)
     axes.legend(fontsize=8)
     return figure
 
 
-def precision_figure(table: pd.DataFrame, title: str):
+def precision_figure(table: pd.DataFrame, title: str, proxy: str = "paper"):
     """Float64 (solid, circles and crosses) beside emulated float32 (dashed, squares and pluses), every model."""
     figure, axes = _axes(title)
     whole = table[table["group"] == "all"]
@@ -77,8 +84,10 @@ def precision_figure(table: pd.DataFrame, title: str):
             MODEL_COLOURS.get(model, "tab:purple"),
             f"{model}, {precision}",
             precision,
+            proxy,
         )
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    figure.text(0.01, 0.005, FLOAT32_NOTE, fontsize=6, ha="left", va="bottom", wrap=True)
+    note = FLOAT32_NOTE + (FLOAT32_TRAINING_NOTE if proxy == "training" else "")
+    figure.text(0.01, 0.005, note, fontsize=6, ha="left", va="bottom", wrap=True)
     figure.subplots_adjust(bottom=0.2)
     return figure

@@ -1,4 +1,4 @@
-"""ε sweeps of the paper's gradient estimate against the exact gradient (Figs. 1–2).
+"""ε sweeps of the paper's gradient estimate against the exact gradient (Figs. 1–2), for any loss.
 
 For every configuration and every model the exact quantities (L, ∇θL and the
 force errors g, from one full LAMMPS evaluation) are computed once.  Then, for
@@ -7,6 +7,12 @@ estimates ∇̃θL (Eq. 7) and L̃ (Eq. 13) are formed from two fast evaluations
 r± (Eq. 8).  The error measures of Eqs. 11 and 14 are L2 norms over all θ
 components and all configurations together; :func:`error_table` forms them
 from the stacked per-configuration values, for the whole dataset and per group.
+
+**A training loss** (``SweepSpec.loss`` other than ``("forces",)``) is FitSNAP's ½ Σ w²(Aθ − b)² under a
+FitSNAP input's weights (each in the inverse unit of its row): L dimensionless, ∇θL in 1/eV.  Its gradient
+is docs/theory.md's generalised Eq. 7: the energy term exact (first order), the force and stress terms one
+difference along (r − tg)(I + tH)ᵀ, cell (I + tH)ᵀ, g = ∂L/∂f̂ (Å/eV), H = (1/V) ∂L/∂σ̂; the path speed g₀
+is in Å/eV.  The proxy is D̃ = (Ê(η) − Ê(−η))/(2η) against D = Σᵢ gᵢ·f̂ᵢ + (∂L/∂σ̂):σ̂ (``err_loss``).
 
 Work is spread by configuration, in chunks, over the executor of
 :mod:`snapcheck.runtime.executors` (this process, a local pool or a Dask cluster),
@@ -33,22 +39,35 @@ from snapcheck.data.units import NKTV2P
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.gradients.epsilon import DEFAULT_RULE, EPSILON_GRID, RULES, choose_epsilon
-from snapcheck.gradients.paper import Evaluation, LossPath, central_difference, loss_estimate
+from snapcheck.gradients.paper import (
+    A0,
+    Evaluation,
+    LossPath,
+    central_difference,
+    characteristic_force_error,
+    loss_estimate,
+)
 from snapcheck.models.linear_fit import training_loss
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
 
 #: The paper's force loss ½Σ|f̂ − f|² (Eq. 2), the default of every sweep.
 PAPER_LOSS = ("forces",)
+#: eV/Å: force errors below this everywhere are round-off (perfect crystals: DFT forces zero by symmetry), five
+#: orders of magnitude below the ≈ 1e-3 eV/Å precision of DFT forces.
+ROUNDOFF_FORCE_ERROR = 1e-8
+#: Å: Fig. 1's largest step (ε = 0.1): ≤ 5 % strain of Ta's smallest cell (2.2 Å); a fixed g₀ under a training
+#: loss takes no larger step (1 Å compresses a 3.3 Å cell by 30 %, past LAMMPS's neighbour lists).
+LARGEST_STEP = EPSILON_GRID[-1] * A0
 
 
 @dataclass(frozen=True)
 class SweepSpec:
     """What to sweep: models × g₀ rules × precisions × ε, for one loss.
 
-    ``g0_rules`` holds ``"max"`` (Eq. 10) and/or fixed values in eV/Å.  ``loss`` ``("forces",)`` is the
-    paper's force loss ½Σ|f̂ − f|² (Eq. 2); any other selection of ``energy``, ``forces`` and ``stress``
-    is FitSNAP's loss over those rows with the weights and ESHIFT of ``fit_input``
+    ``g0_rules`` holds ``"max"`` (Eq. 10) and/or fixed values (eV/Å; Å/eV for a training loss).  ``loss``
+    ``("forces",)`` is the paper's force loss ½Σ|f̂ − f|² (Eq. 2); any other selection of ``energy``, ``forces``
+    and ``stress`` is FitSNAP's loss over those rows with the weights and ESHIFT of ``fit_input``
     (:func:`snapcheck.models.linear_fit.training_loss`).
     """
 
@@ -85,15 +104,16 @@ class ConfigurationSweep:
     """One configuration's numbers (axes: model, g₀ rule, precision, ε, θ).
 
     Attributes:
-        exact_loss: L per model (eV²/Å² for the paper's force loss), (n_models,).
-        exact_gradient: ∇θL per model, (n_models, P).
+        exact_loss: L per model (eV²/Å² for the paper's force loss, dimensionless for a training loss), (n_models,).
+        exact_gradient: ∇θL per model (eV/Å² for the paper's loss, 1/eV for a training loss), (n_models, P).
         loss_estimates: the proxy's estimate: L̃ (Eq. 13) for the paper's force loss, D̃ (the derivative of Ê
             along the path) for a training loss, (n_models, n_g0, n_precisions, n_ε).
         proxy_exact: what ``loss_estimates`` estimate: L, or D = Σ g·f̂ + (∂L/∂σ̂):σ̂, (n_models,).
         gradient_estimates: ∇̃θL, (n_models, n_g0, n_precisions, n_ε, P).
         zero_errors: True where the path is zero and no difference was taken, (n_models,).
-        max_force_error: g₀ of Eq. 10 per model (maxᵢ|gᵢ| in eV/Å for the force loss; with a stress term
-            the largest rate of any atom or lattice vector along the path), (n_models,).
+        path_speed: g₀ of Eq. 10, the largest rate of any atom or lattice vector along the path (maxᵢ|gᵢ| in
+            eV/Å for the paper's loss, Å/eV for a training loss; 0 for a zero path), (n_models,).
+        roundoff: True where ∇θL is round-off (:func:`roundoff_gradient`), (n_models,).
     """
 
     exact_loss: np.ndarray
@@ -101,8 +121,9 @@ class ConfigurationSweep:
     loss_estimates: np.ndarray
     gradient_estimates: np.ndarray
     zero_errors: np.ndarray
-    max_force_error: np.ndarray
+    path_speed: np.ndarray
     proxy_exact: np.ndarray
+    roundoff: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,7 @@ class Target:
     first_order: np.ndarray | None  # (∂L/∂Ê) ∇θÊ, exact, or None without an energy term
     proxy_exact: float  # L (Eq. 14) for the paper's loss, else D
     paper: bool
+    roundoff: bool  # ∇θL is round-off (roundoff_gradient)
 
 
 def target(model: LinearSnap, configuration: Configuration, full: SummedDescriptors, spec: SweepSpec) -> Target:
@@ -122,7 +144,8 @@ def target(model: LinearSnap, configuration: Configuration, full: SummedDescript
     if spec.loss == PAPER_LOSS:
         exact = model.force_loss_from(configuration, full)
         path = LossPath(configuration.positions, exact.errors)
-        return Target(exact.loss, exact.gradient, path, None, exact.loss, True)
+        roundoff = roundoff_gradient(path, exact.errors, has_first_order=False)
+        return Target(exact.loss, exact.gradient, path, None, exact.loss, True, roundoff)
     assert spec.fit_input is not None  # SweepSpec says so
     training = training_loss(model, configuration, full, spec.fit_input, spec.loss)
     h = None
@@ -133,11 +156,27 @@ def target(model: LinearSnap, configuration: Configuration, full: SummedDescript
     directional = float(np.sum(training.loss_by_forces * training.forces))
     directional += float(np.sum(training.loss_by_pressure * training.pressure))  # (∂L/∂σ̂):σ̂ = (∂L/∂P̂):P̂
     first_order = training.energy_loss_gradient if training.loss_by_energy else None
-    return Target(training.loss, training.gradient, path, first_order, directional, False)
+    roundoff = roundoff_gradient(path, training.forces - configuration.forces, has_first_order=first_order is not None)
+    return Target(training.loss, training.gradient, path, first_order, directional, False, roundoff)
+
+
+def roundoff_gradient(path: LossPath, force_residuals: np.ndarray, *, has_first_order: bool) -> bool:
+    """Whether ∇θL is round-off, so that its relative error compares round-off with round-off.
+
+    The force part of the path is round-off where maxᵢ|f̂ᵢ − fᵢ| < :data:`ROUNDOFF_FORCE_ERROR` (perfect
+    crystals: forces and A_f vanish by symmetry), whatever the weights; a strain H ≠ 0 (a perfect crystal's
+    stress residual is real) or an energy term (exact) makes ∇θL measurable.  Paper: maxᵢ|gᵢ| < the bound."""
+    if has_first_order or (path.h is not None and np.any(path.h)):
+        return False
+    return not np.any(path.g) or characteristic_force_error(force_residuals) < ROUNDOFF_FORCE_ERROR
 
 
 def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: SweepSpec) -> ConfigurationSweep:
-    """All of one configuration's exact values and estimates, with one engine."""
+    """All of one configuration's exact values and estimates, with one engine.
+
+    A fixed g₀ (Fig. 2) has no scale under a training loss (the squared weights scale the path speed by
+    orders of magnitude): a step beyond :data:`LARGEST_STEP` is not taken there; its estimates are NaN, and
+    so is every error that includes it.  The paper's Fig. 2 stays as it is."""
     full = engine.evaluate()
     n_models, n_g0, n_precisions, n_eps = len(spec.models), len(spec.g0_rules), len(spec.precisions), len(spec.epsilons)
     n_parameters = spec.models[0].n_parameters
@@ -146,19 +185,23 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
     loss_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps))
     gradient_estimates = np.zeros((n_models, n_g0, n_precisions, n_eps, n_parameters))
     zero_errors = np.zeros(n_models, dtype=bool)
-    max_force_error = np.zeros(n_models)
+    path_speed = np.zeros(n_models)
     proxy_exact = np.zeros(n_models)
+    roundoff = np.zeros(n_models, dtype=bool)
     for m, model in enumerate(spec.models):
         goal = target(model, configuration, full, spec)
         exact_loss[m], exact_gradient[m], proxy_exact[m] = goal.loss, goal.gradient, goal.proxy_exact
+        roundoff[m] = goal.roundoff
         path = goal.path
         if goal.first_order is not None:  # the energy term is first order: exact in every estimate
             gradient_estimates[m] = goal.first_order
         if path.is_zero():
             zero_errors[m] = True
             continue
-        max_force_error[m] = path.speed()
+        path_speed[m] = path.speed()
         for r, g0_rule in enumerate(spec.g0_rules):
+            fixed = not goal.paper and g0_rule != "max"  # then no ε above ``largest`` (docstring)
+            largest = LARGEST_STEP * float(g0_rule) / (A0 * path_speed[m]) if fixed else np.inf
             for p, precision in enumerate(spec.precisions):
 
                 def evaluate(positions: np.ndarray, cell, model=model, precision=precision) -> Evaluation:
@@ -169,6 +212,9 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
                     return Evaluation(model.energy_from(values), model.energy_gradient_from(values))
 
                 for e, epsilon in enumerate(spec.epsilons):
+                    if epsilon > largest:
+                        gradient_estimates[m, r, p, e] = loss_estimates[m, r, p, e] = np.nan
+                        continue
                     estimate = central_difference(evaluate, path, epsilon, g0_rule, precision)
                     gradient_estimates[m, r, p, e] += estimate.gradient
                     loss_estimates[m, r, p, e] = (
@@ -177,7 +223,7 @@ def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: 
                         else estimate.directional
                     )
     return ConfigurationSweep(
-        exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors, max_force_error, proxy_exact
+        exact_loss, exact_gradient, loss_estimates, gradient_estimates, zero_errors, path_speed, proxy_exact, roundoff
     )
 
 
@@ -241,18 +287,15 @@ def run_sweep(configurations: list[Configuration], spec: SweepSpec, **execution)
 
 
 # -- error measures ---------------------------------------------------------------
-#: eV/Å: force errors below this everywhere are round-off (perfect crystals, whose DFT forces are zero by
-#: symmetry); five orders of magnitude below the ≈ 1e-3 eV/Å precision of DFT forces.
-ROUNDOFF_FORCE_ERROR = 1e-8
-
-
 def measurable(results: list[ConfigurationSweep], m: int = 0) -> np.ndarray:
-    """True for configurations whose ∇θL is measurable at float64 precision: maxᵢ|gᵢ| ≥ :data:`ROUNDOFF_FORCE_ERROR`.
+    """True for configurations whose ∇θL is measurable at float64 precision (:func:`roundoff_gradient`).
 
-    Where g is round-off, so is the exact ∇θL = A_fᵀg (|∇θL| ≈ 1e-26 eV/Å², L ≈ 1e-20 eV²/Å² for the
-    Volume groups): its relative error compares round-off with round-off and can read 1e5.
+    For the paper's force loss: maxᵢ|gᵢ| ≥ :data:`ROUNDOFF_FORCE_ERROR`.  Where g is round-off, so is the
+    exact ∇θL = A_fᵀg (|∇θL| ≈ 1e-26 eV/Å², L ≈ 1e-20 eV²/Å² for the Volume groups): its relative error
+    compares round-off with round-off and can read 1e5.  A training loss with a stress or energy term
+    makes those configurations measurable.
     """
-    return np.array([r.max_force_error[m] >= ROUNDOFF_FORCE_ERROR for r in results], dtype=bool)
+    return np.array([not r.roundoff[m] for r in results], dtype=bool)
 
 
 def _errors(results: list[ConfigurationSweep], m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -270,8 +313,13 @@ def _errors(results: list[ConfigurationSweep], m: int) -> tuple[np.ndarray, np.n
 
 
 def g0_label(rule: str | float) -> tuple[str, float]:
-    """(g0_mode, g0 in eV/Å or NaN) for a table row."""
+    """(g0_mode, g0 in the path speed's unit or NaN) for a table row."""
     return ("max", float("nan")) if rule == "max" else ("fixed", float(rule))
+
+
+def g0_column(spec: SweepSpec) -> str:
+    """The column of a fixed g₀, named by its unit, the path speed's: eV/Å, or Å/eV for a training loss."""
+    return "g0_eV_per_A" if spec.loss == PAPER_LOSS else "g0_A_per_eV"
 
 
 def error_table(
@@ -280,11 +328,11 @@ def error_table(
     """A tidy table: one row per model, g₀ rule, precision, ε and group.
 
     ``group`` is ``all`` for the whole dataset (the paper's numbers) or a group
-    name.  Columns ``err_grad`` (Eq. 11) and ``err_loss`` (Eq. 14) are
-    dimensionless; ``grad_norm`` is |∇θL| over the rows' configurations in
-    eV/Å² (where it is at round-off level, as for perfect crystals with zero
-    DFT forces, a relative error means nothing); ``n_zero_g`` counts
-    configurations with g = 0 exactly.
+    name.  Columns ``err_grad`` (Eq. 11) and ``err_loss`` (the proxy's error: Err[L̃] of Eq. 14 for the
+    paper's loss, Err[D̃] for a training loss) are dimensionless; ``grad_norm`` is |∇θL| over the rows'
+    configurations in eV/Å² (1/eV for a training loss; where it is at round-off level, as for perfect
+    crystals with zero DFT forces under the paper's loss, a relative error means nothing); ``n_zero_g``
+    counts configurations whose path is zero exactly; the fixed g₀ is in :func:`g0_column`.
     """
     groups = {"all": list(range(len(configurations))), **group_indices(configurations)}
     rows = []
@@ -302,7 +350,7 @@ def error_table(
                             {
                                 "model": model.name,
                                 "g0_mode": mode,
-                                "g0_eV_per_A": g0_value,
+                                g0_column(spec): g0_value,
                                 "precision": precision,
                                 "epsilon": epsilon,
                                 "group": group,
@@ -323,11 +371,16 @@ def best_epsilons(table: pd.DataFrame, rule: str = DEFAULT_RULE) -> pd.DataFrame
     ``best_epsilon_loss``/``min_err_loss`` (the smallest proxy Err[L̃]); for every rule of
     :data:`~snapcheck.gradients.epsilon.RULES` the ε it picks from the Err[L̃] curve, ``epsilon_<rule>``, and
     the true error there, ``err_grad_<rule>``; and ``selected_epsilon``/``err_grad_selected``, those of ``rule``
-    (what ``check`` uses).
-    """
+    (what ``check`` uses).  A curve with no step taken at any ε (NaN, :func:`sweep_configuration`) gets NaN."""
     whole = table[table["group"] == "all"]
+    columns = ["best_epsilon_grad", "min_err_grad", "best_epsilon_loss", "min_err_loss", "selected_epsilon"]
+    columns += ["err_grad_selected", *(f"{prefix}_{name}" for name in RULES for prefix in ("epsilon", "err_grad"))]
     rows = []
     for key, curve in whole.groupby(["model", "g0_mode", "precision"], sort=False):
+        curve = curve.dropna(subset=["err_grad"])
+        if curve.empty:
+            rows.append(dict(zip(["model", "g0_mode", "precision"], key), **dict.fromkeys(columns, np.nan)))
+            continue
         by_grad = curve.loc[curve["err_grad"].idxmin()]
         by_loss = curve.loc[curve["err_loss"].idxmin()]
         row = dict(

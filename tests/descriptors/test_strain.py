@@ -102,3 +102,18 @@ def test_a_cell_that_is_not_a_right_handed_3x3_is_refused(cases):
             engine.evaluate_values(configuration.positions, configuration.cell[:2])
         with pytest.raises(ValueError, match=r"its rows must be right-handed"):
             engine.evaluate_values(configuration.positions, mirrored)
+
+
+def test_successive_strains_of_a_cell_whose_atoms_sit_on_bin_edges(ta_configurations, ta06a):
+    """The FCC crystal of 4.8 Å has its atoms on the edges of LAMMPS's neighbour bins, so every strain moves them
+    into other bins.  LAMMPS bins the atoms of a compute's occasional neighbour list once per timestep and ``run 0``
+    keeps the timestep: without a new one per box, the second strained evaluation reused the first box's bins
+    (Ê of -995 eV for -40.4 eV, or a crash).  Each strained evaluation equals a new engine on its cell."""
+    (crystal,) = [c for c in ta_configurations if c.label == "Volume_FCC/FCC_4.8"]
+    with SnapEngine(crystal, ta06a.parameters, ta06a.reference) as engine:
+        engine.evaluate()
+        for scale in (1e-7, -1e-7, 1e-3, 0.0, -1e-3):
+            other = strained(crystal, scale * np.eye(3))
+            with SnapEngine(other, ta06a.parameters, ta06a.reference) as fresh:
+                expected = fresh.evaluate_values(other.positions)
+            assert_same_bits(engine.evaluate_values(other.positions, other.cell), expected, f"strain {scale}")
