@@ -9,10 +9,10 @@ input weighs (or --fit-input), dimensionless, ∇θL in 1/eV, along a strained p
 (g₀ its largest speed, Å/eV), proxy Err[D̃]; --loss forces, or data without an
 input: the paper's ½Σ|f̂ − f|² (eV²/Å², ∇θL = A_fᵀg in eV/Å², proxy Err[L̃]).
 Verdict: the whole subset's Err[∇̃L] ≤ --max-error (groups above it are named;
---verdict-on worst-group: the worst group's); round-off ∇θL (perfect crystals
-under the paper's loss) is listed apart (snapcheck.studies.gradient_check).
-Exit 0 passed, 1 failed, 2 bad usage or data (--loss stress on data without
-stress names the file and configuration), 3 internal error.  Writes
+--verdict-on worst-group: the worst group's) and, for a training loss, that of
+its force and stress terms each swept alone (reports/check_terms.csv); round-off
+∇θL is listed apart (snapcheck.studies.gradient_check).
+Exit 0 passed, 1 failed, 2 bad usage or data, 3 internal error.  Writes
 reports/check.csv (the chosen ε; loss names the loss) and reports/check_run.json.
 """
 

@@ -90,20 +90,24 @@ def test_a_bug_in_the_path_fails_the_training_loss(tmp_path, capsys, monkeypatch
     assert pd.read_csv(tmp_path / "reports" / "check.csv").set_index("group").loc["all", "err_grad"] > 1e-2
 
 
-def test_a_stress_bug_fails_loss_stress_and_shows_in_the_groups_of_the_whole_loss(tmp_path, capsys, monkeypatch):
+def test_a_stress_bug_fails_the_whole_loss_by_its_term_alone(tmp_path, capsys, monkeypatch):
     """A cell strained without its atoms: --loss stress fails with an error of order 1e-3 and more; the paper's force
     loss, whose path has no strain, cannot see it.  Under the dataset's whole loss the stress term is a small share
-    of ∇θL wherever its weight is small (Ta-example.in: vweight 1e-8 but 1e-4 for Elastic_BCC), so the bug shows
-    as the groups with a large stress weight above the bound, named in the verdict (docs/stress.md)."""
+    of ∇θL wherever its weight is small (Ta-example.in: vweight 1e-8 but 1e-4 for Elastic_BCC), so the whole loss's
+    error stays small; the stress term swept alone fails the check and is named (docs/stress.md)."""
     monkeypatch.setattr(LossPath, "at", strain_the_cell_but_not_the_atoms)
     out = ["--out-dir", str(tmp_path)]
     assert run_check(*ONE_EPSILON, *out, "--loss", "stress") == 1
     assert pd.read_csv(tmp_path / "reports" / "check.csv").set_index("group").loc["all", "err_grad"] > 1e-4
     assert run_check(*ONE_EPSILON, *out, "--loss", "forces") == 0
     capsys.readouterr()
-    run_check(*ONE_EPSILON, *out)
+    assert run_check(*ONE_EPSILON, *out) == 1
     verdict = capsys.readouterr().out.splitlines()[-1]
-    assert "groups above the bound, not deciding: " in verdict and "Elastic_BCC" in verdict.split("not deciding: ")[1]
+    assert verdict.startswith("FAIL: ") and "stress" in verdict, verdict  # the term named, alone or above the bound
+    terms = pd.read_csv(tmp_path / "reports" / "check_terms.csv").set_index("loss")
+    assert terms.loc["stress", "err_grad"] > 1e-4 and terms.loc["forces", "err_grad"] < 1e-7
+    whole = pd.read_csv(tmp_path / "reports" / "check.csv").set_index("group").loc["all", "err_grad"]
+    assert whole < terms.loc["stress", "err_grad"]
 
 
 def test_fails_with_exit_1_above_the_bound(tmp_path, capsys):
@@ -234,7 +238,7 @@ def test_the_dataset_loss_leaves_out_stress_that_the_data_lacks_and_loss_stress_
     assert run_check(*arguments, "--loss", "stress") == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith(f"error: {data / 'JSON' / 'Displaced_BCC' / first.name}: ")
-    assert f"configuration Displaced_BCC/{first.stem} has no Stress" in error[0]
+    assert f"configuration {first.stem!r}: no Stress, which --loss stress needs" in error[0]
 
 
 def test_a_group_the_loss_gives_no_weight_is_not_measurable(tmp_path, data_root, capsys):

@@ -694,7 +694,7 @@ WHOLE_LOSSES = {"stress": "stress", "all": "energy, forces, stress"}
 
 def whole_loss_best(folder: str, figure: str, loss: str, precision: str = "float64") -> pd.DataFrame:
     """best_epsilons of a whole-loss reference table, by model: the true optimum and the ε the proxy D̃ picks."""
-    from snapcheck.studies.sweep import best_epsilons
+    from snapcheck.studies.sweep_errors import best_epsilons
 
     table = reference(f"{folder}{figure}_{loss}.csv").assign(group="all")
     return best_epsilons(table[table["precision"] == precision]).set_index("model")

@@ -26,7 +26,7 @@ true error (FitSNAP, float32 forces: 3.8e-7 at ε = 1e-9 on a plateau of 1.4e-6,
 where the plain argmin gave an 8× worse gradient); requiring the neighbours to
 be small picks the middle of the valley.  The two rules are measured against
 the exact gradient on the sweeps of Figs. 1–2 for Ta and InP by
-:func:`snapcheck.studies.sweep.best_epsilons` (docs/figures.md).
+:func:`snapcheck.studies.sweep_errors.best_epsilons` (docs/figures.md).
 """
 
 from __future__ import annotations

@@ -327,8 +327,8 @@ def figure_flags(*, fixed_g0: bool, precision_outputs: str) -> FlagGroup:
                 "--g0",
                 type=positive_float,
                 default=1.0,
-                metavar="EV_PER_A",
-                help="the fixed g₀ of Fig. 2, in eV/Å (default: 1)",
+                metavar="G0",
+                help="the fixed g₀ of Fig. 2, in eV/Å (Å/eV under a training --loss) (default: 1)",
             )
 
     return add

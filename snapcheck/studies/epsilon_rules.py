@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from snapcheck.gradients.epsilon import RULES, choose_epsilon
-from snapcheck.studies.sweep import ConfigurationSweep, SweepSpec, g0_column, g0_label, measurable
+from snapcheck.studies.sweep import ConfigurationSweep, SweepSpec
+from snapcheck.studies.sweep_errors import g0_column, g0_label, measurable
 
 
 def _ratios(exact_g, estimates, exact_l, loss_estimates, epsilons, rule) -> float:

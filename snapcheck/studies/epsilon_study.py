@@ -40,7 +40,8 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.models.registry import NamedModel
 from snapcheck.studies.epsilon_rules import rule_table
 from snapcheck.studies.loss_choice import LossChoice
-from snapcheck.studies.sweep import LARGEST_STEP, SweepSpec, best_epsilons, error_table, run_sweep
+from snapcheck.studies.sweep import LARGEST_STEP, SweepSpec, run_sweep
+from snapcheck.studies.sweep_errors import best_epsilons, error_table
 
 
 @dataclass(frozen=True)

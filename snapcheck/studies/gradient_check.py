@@ -6,7 +6,7 @@ from LAMMPS's closed forms, and reports Err[∇̃L] (Eq. 11) and the proxy for t
 whole subset and per group.  With ``epsilon="auto"`` one sweep over
 :data:`snapcheck.gradients.epsilon.EPSILON_GRID` gives both errors at every ε;
 ε is the one the proxy selects (``selected_epsilon`` of
-:func:`snapcheck.studies.sweep.best_epsilons`, the paper's Sec. III C) and
+:func:`snapcheck.studies.sweep_errors.best_epsilons`, the paper's Sec. III C) and
 Err[∇̃L] is reported there.
 
 **Which loss.**  ``loss`` is what ``--loss`` parsed
@@ -39,7 +39,10 @@ worst group's, being a sum of squares over groups divided by another).  The
 bugs a check is for (a wrong sign, a constant factor, forces without
 ``create_graph``) give errors of order 1 either way; under a training loss,
 times the share of ∇θL that the term they touch carries (the energy term is
-exact, and a term of small weight is a small share: docs/stress.md).
+exact, and a term of small weight is a small share: docs/stress.md).  So a
+training loss of more than one term also sweeps each of its force and stress
+terms alone (:func:`term_errors`, ``reports/check_terms.csv``), and each must
+be within ``max_error`` too.
 
 **Round-off configurations.**  Under the paper's loss, configurations whose
 force errors are round-off (maxᵢ|gᵢ| below
@@ -75,7 +78,8 @@ from snapcheck.data.selection import AtMost
 from snapcheck.gradients.epsilon import EPSILON_GRID
 from snapcheck.models.registry import ModelRequest, load_model
 from snapcheck.studies.loss_choice import LossChoice, choose_loss
-from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR, SweepSpec, best_epsilons, error_table, measurable, run_sweep
+from snapcheck.studies.sweep import ROUNDOFF_FORCE_ERROR, SweepSpec, run_sweep
+from snapcheck.studies.sweep_errors import best_epsilons, error_table, measurable
 
 #: The largest acceptable Err[∇̃L] by default.
 DEFAULT_MAX_ERROR = 1e-7
@@ -102,42 +106,92 @@ def check_paper_gradient(
     named = load_model(model, ModelRequest(seed, data, fit_input), snapparam)
     configurations = load_configurations(data, count=configs)
     choice = choose_loss(loss, data=data, fit_input=fit_input, configurations=configurations)
-    spec = SweepSpec(
-        models=(named.model,),
-        epsilons=EPSILON_GRID if epsilon == "auto" else (epsilon,),
-        loss=choice.terms,
-        fit_input=choice.fit_input,
-    )
-    results = run_sweep(configurations, spec, **execution)
-    keep = measurable(results)
+    checked = sweep_at_epsilon(configurations, named.model, choice.terms, choice.fit_input, epsilon, execution)
     units = LossUnits(choice.paper)
     lines = [f"model {named.model.name}, {len(configurations)} configurations", f"loss: {units.describe(choice)}"]
-    lines += not_measurable_lines(
-        [c for c, k in zip(configurations, keep) if not k], [r for r, k in zip(results, keep) if not k], units
-    )
-    if not keep.any():
+    lines += not_measurable_lines(checked.left_out, checked.left_out_results, units)
+    if checked.table is None:
         reason = (
             "nothing to check: no configuration has a gradient measurable at float64 precision;"
             " give configurations with nonzero force errors (or a loss with a stress or energy term)"
         )
         return Summary(tuple(lines), Verdict(True, reason))
-    configurations = [c for c, k in zip(configurations, keep) if k]
-    table = error_table(configurations, [r for r, k in zip(results, keep) if k], spec)
-    chosen = best_epsilons(table).iloc[0]["selected_epsilon"] if epsilon == "auto" else epsilon
-    table = table[table["epsilon"] == chosen].reset_index(drop=True)
+    table = checked.table
     table["within_max_error"] = table["err_grad"] <= max_error
     table["loss"] = ",".join(choice.terms)
-    table["loss_weights"] = "" if choice.fit_input is None else choice.fit_input.path.name
-    write_csv(table, out_dir / "reports" / "check.csv")
+    terms = term_errors(configurations, named.model, choice, epsilon, max_error, execution)
+    weights = "" if choice.fit_input is None else choice.fit_input.path.name
+    write_csv(table.assign(loss_weights=weights), out_dir / "reports" / "check.csv")
+    if len(terms):
+        write_csv(terms.assign(loss_weights=weights), out_dir / "reports" / "check_terms.csv")
 
     selected = " (selected by the proxy)" if epsilon == "auto" else ""
-    lines.append(f"{len(configurations)} measurable configurations, ε = {chosen:.3g}{selected}")
+    lines.append(f"{len(checked.results)} measurable configurations, ε = {checked.epsilon:.3g}{selected}")
     gradient = f"|∇θL| ({units.gradient})"
     lines.append(f"  {'group':<14} {'Err[∇̃L]':<10} {units.proxy:<10} {gradient:<14} ≤ {max_error:.3g}")
     for row in table.itertuples():
         mark = "yes" if row.within_max_error else "NO"
         lines.append(f"  {row.group:<14} {row.err_grad:<10.3g} {row.err_loss:<10.3g} {row.grad_norm:<14.3g} {mark}")
-    return Summary(tuple(lines), verdict(table, max_error, verdict_on))
+    if len(terms):
+        lines.append("  each term swept alone, all its measurable configurations, ε selected by its own proxy:")
+        for row in terms.itertuples():
+            mark = "yes" if row.within_max_error else "NO"
+            lines.append(
+                f"  {row.loss:<14} {row.err_grad:<10.3g} {row.err_loss:<10.3g} {row.grad_norm:<14.3g} {mark}"
+                f"  (ε = {row.epsilon:.3g}, {row.n_configurations} configurations)"
+            )
+    return Summary(tuple(lines), verdict(table, max_error, verdict_on, terms))
+
+
+#: The terms of a training loss that the central difference estimates (the energy term is first order: exact).
+SECOND_ORDER_TERMS = ("forces", "stress")
+
+
+@dataclass
+class CheckedSweep:
+    """A sweep's error table at the chosen ε (None when no configuration is measurable), and what it left out."""
+
+    table: pd.DataFrame | None
+    epsilon: float
+    results: list
+    left_out: list
+    left_out_results: list
+
+
+def sweep_at_epsilon(configurations, model, terms, fit_input, epsilon, execution: dict) -> CheckedSweep:
+    """Sweep ``terms`` under ``fit_input`` (None: the paper's loss) and keep the rows of the ε checked: the one the
+    proxy selects for ``epsilon="auto"``; the measurable configurations only."""
+    spec = SweepSpec(
+        models=(model,), epsilons=EPSILON_GRID if epsilon == "auto" else (epsilon,), loss=terms, fit_input=fit_input
+    )
+    results = run_sweep(configurations, spec, **execution)
+    keep = measurable(results)
+    kept = [r for r, k in zip(results, keep) if k]
+    left_out = [c for c, k in zip(configurations, keep) if not k], [r for r, k in zip(results, keep) if not k]
+    if not keep.any():
+        return CheckedSweep(None, float("nan"), kept, *left_out)
+    table = error_table([c for c, k in zip(configurations, keep) if k], kept, spec)
+    chosen = best_epsilons(table).iloc[0]["selected_epsilon"] if epsilon == "auto" else epsilon
+    return CheckedSweep(table[table["epsilon"] == chosen].reset_index(drop=True), chosen, kept, *left_out)
+
+
+def term_errors(configurations, model, choice: LossChoice, epsilon, max_error: float, execution: dict) -> pd.DataFrame:
+    """Err[∇̃L] of each second-order term of a training loss swept alone (its weights, all of the subset, the ε its
+    own proxy selects), one row per term: a term of small share in ∇θL cannot hide its error in the whole loss's.
+    Empty for the paper's loss and for a loss of one such term (the whole loss is then that term)."""
+    alone = [term for term in choice.terms if term in SECOND_ORDER_TERMS]
+    if choice.paper or choice.terms == tuple(alone[:1]):
+        return pd.DataFrame()
+    rows = []
+    for term in alone:
+        checked = sweep_at_epsilon(
+            configurations, model, (term,), choice.fit_input, epsilon, {**execution, "run_log": None}
+        )
+        if checked.table is not None:
+            rows.append(checked.table[checked.table["group"] == "all"].assign(loss=term))
+    if not rows:
+        return pd.DataFrame()
+    return pd.concat(rows, ignore_index=True).assign(within_max_error=lambda t: t["err_grad"] <= max_error)
 
 
 @dataclass(frozen=True)
@@ -169,8 +223,9 @@ class LossUnits:
         return f"{choice.describe()}; {units}; proxy {proxy}"
 
 
-def verdict(table: pd.DataFrame, max_error: float, verdict_on: str) -> Verdict:
-    """The verdict from the error table at the chosen ε (module docstring), naming what decided it and the worst group."""
+def verdict(table: pd.DataFrame, max_error: float, verdict_on: str, terms: pd.DataFrame | None = None) -> Verdict:
+    """The verdict from the error table at the chosen ε (module docstring), naming what decided it and the worst group;
+    under a training loss each second-order term swept alone (``terms``, :func:`term_errors`) must pass as well."""
     whole = table[table["group"] == "all"].iloc[0]
     groups = table[table["group"] != "all"]
     worst = groups.loc[groups["err_grad"].idxmax()] if len(groups) else whole
@@ -182,11 +237,28 @@ def verdict(table: pd.DataFrame, max_error: float, verdict_on: str) -> Verdict:
     reason = f"{what} {value:.3g} {'≤' if passed else '>'} {max_error:.3g} (--max-error)"
     above = groups[groups["err_grad"] > max_error]
     if verdict_on == "worst-group":
-        return Verdict(passed, reason + f"; all configurations {whole['err_grad']:.3g}")
-    if len(above):
+        reason += f"; all configurations {whole['err_grad']:.3g}"
+    elif len(above):
         listed = ", ".join(f"{row.group} {row.err_grad:.3g}" for row in above.itertuples())
-        return Verdict(passed, reason + f"; groups above the bound, not deciding: {listed}")
-    return Verdict(passed, reason + f"; worst group {worst['group']} {worst['err_grad']:.3g}")
+        reason += f"; groups above the bound, not deciding: {listed}"
+    else:
+        reason += f"; worst group {worst['group']} {worst['err_grad']:.3g}"
+    if terms is None or not len(terms):
+        return Verdict(passed, reason)
+    failing = terms[~terms["within_max_error"]]
+    if passed and len(failing):
+        term = failing.loc[failing["err_grad"].idxmax()]
+        return Verdict(
+            False,
+            f"Err[∇̃L] of the {term['loss']} term swept alone, {term['err_grad']:.3g} > {max_error:.3g} (--max-error), "
+            f"over its {term['n_configurations']} measurable configurations; the whole loss's {value:.3g} hides it, "
+            "the term's share of ∇θL being small",
+        )
+    alone = ", ".join(
+        f"{row.loss} {row.err_grad:.3g}{'' if row.within_max_error else ' (above the bound)'}"
+        for row in terms.itertuples()
+    )
+    return Verdict(passed and not len(failing), f"{reason}; each term alone: {alone}")
 
 
 def not_measurable_lines(configurations: list, results: list, units: LossUnits) -> list[str]:
@@ -200,7 +272,8 @@ def not_measurable_lines(configurations: list, results: list, units: LossUnits) 
         f" {ROUNDOFF_FORCE_ERROR:g} eV/Å), with no strain and no energy term, so ∇θL is zero or round-off"
     )
     lines = [
-        f"  not measurable at this precision ({why}); left out of the relative errors: {len(configurations)} configurations"
+        f"  not measurable at this precision ({why}); left out of the relative errors: "
+        f"{len(configurations)} configurations"
     ]
     speed = "max|g|" if units.paper else "path speed"
     for configuration, result in zip(configurations, results):

@@ -1,7 +1,7 @@
 """Which loss a command checks: the paper's force loss, or a trainer's loss over energy, forces and stress.
 
 The paper's loss is L = ½ Σᵢ |f̂ᵢ − fᵢ|² (Eq. 2), in eV²/Å², with no weights.  A training loss is FitSNAP's,
-L = Σ_rows w²(Aθ − b)², over the energy, force and stress rows that ``terms`` names, with each group's weights
+L = ½ Σ_rows w²(Aθ − b)², over the energy, force and stress rows that ``terms`` names, with each group's weights
 ``eweight fweight vweight`` and the ESHIFT of a FitSNAP input (the dataset's own, or ``--fit-input``).  Its
 gradient is the generalised Eq. 7 of docs/theory.md: the energy term is first order and exact, the force and
 stress terms one strained central difference.
@@ -78,10 +78,11 @@ def choose_loss(
         return LossChoice(terms or PAPER_LOSS, weights if terms else None)
     assert isinstance(loss, tuple)
     if "stress" in loss:
-        without = [c.label for c in configurations if c.stress is None]
+        without = [c for c in configurations if c.stress is None]
         if without:
             raise InputError(
-                f"{configurations[0].source or data}: --loss {','.join(loss)}: configuration {without[0]} has no "
-                f"Stress ({len(without)} of {len(configurations)} have none); leave stress out of --loss"
+                f"{without[0].source or data}: configuration {without[0].name!r}: no Stress, which --loss "
+                f"{','.join(loss)} needs ({len(without)} of {len(configurations)} configurations have none); "
+                "leave stress out of --loss"
             )
     return LossChoice(loss, weights)

@@ -16,7 +16,8 @@ from snapcheck.models import LinearSnap
 from snapcheck.models.morse import Morse
 from snapcheck.models.potentials import LinearSnapPotential
 from snapcheck.models.protocol import ModelProtocolError
-from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, run_sweep
+from snapcheck.studies.sweep import SweepSpec, run_sweep
+from snapcheck.studies.sweep_errors import best_epsilons, error_table
 
 
 @pytest.fixture(scope="module", params=["trained", "untrained"])

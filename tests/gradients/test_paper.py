@@ -16,7 +16,8 @@ from snapcheck.gradients.paper import (
     round_to_precision,
 )
 from snapcheck.models import LinearSnap
-from snapcheck.studies.sweep import SweepSpec, error_table, run_sweep, sweep_configuration
+from snapcheck.studies.sweep import SweepSpec, run_sweep, sweep_configuration
+from snapcheck.studies.sweep_errors import error_table
 
 
 @pytest.fixture(scope="module")

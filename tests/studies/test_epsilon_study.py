@@ -97,7 +97,8 @@ def test_the_default_fig1_is_the_papers_force_loss_sweep_under_the_papers_names(
     """Without --loss, fig1 writes the paper's files, holding the force-loss sweep of the library number for number."""
     from snapcheck.data.selection import stratified_subset
     from snapcheck.models import LinearSnap
-    from snapcheck.studies.sweep import SweepSpec, error_table, run_sweep
+    from snapcheck.studies.sweep import SweepSpec, run_sweep
+    from snapcheck.studies.sweep_errors import error_table
 
     arguments = ["--configs", "6", "--epsilons", "1e-5,1e-3", "--jobs", "1", "--out-dir", str(tmp_path)]
     assert fig1.main(arguments) == 0

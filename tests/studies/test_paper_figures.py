@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from snapcheck.models import LinearSnap
-from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, run_sweep
+from snapcheck.studies.sweep import SweepSpec, run_sweep
+from snapcheck.studies.sweep_errors import best_epsilons, error_table
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,8 @@ import pandas as pd
 
 from snapcheck.descriptors import SnapEngine
 from snapcheck.models import LinearSnap
-from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, run_sweep, sweep_configuration
+from snapcheck.studies.sweep import SweepSpec, run_sweep, sweep_configuration
+from snapcheck.studies.sweep_errors import best_epsilons, error_table
 
 
 def test_parallel_and_serial_sweeps_agree_bit_for_bit(one_per_group, ta06a):

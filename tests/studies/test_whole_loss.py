@@ -8,7 +8,8 @@ from snapcheck.base.errors import InputError
 from snapcheck.data import load_configurations
 from snapcheck.data.datasets import resolve_dataset
 from snapcheck.models.registry import ModelRequest, load_model
-from snapcheck.studies.sweep import SweepSpec, best_epsilons, error_table, measurable, run_sweep
+from snapcheck.studies.sweep import SweepSpec, run_sweep
+from snapcheck.studies.sweep_errors import best_epsilons, error_table, measurable
 
 LOSSES = [("stress",), ("energy", "forces", "stress")]
 
