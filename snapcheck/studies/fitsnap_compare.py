@@ -13,7 +13,7 @@ A, per row type     row by row, each of FitSNAP's columns with snapcheck's      
 b, energy / force   row by row, max|Δ| (eV/atom, eV/Å)                          1e-10
 b, stress           row by row, max|Δ| / max|x| (bar)                           1e-10
 w, per row type     row by row, identical                                       exact
-coefficients β      max|Δ| / max|β|                                             1e-8
+coefficients β      max|Δ| / max|β|, where the rows determine β (below)           1e-8
 metrics             per line (group, weighting, row type), at FitSNAP's β:      1e-8;
                     |Δ| / max(|x|, RMS of the line's labels b or w·b)
                     (R²: max(|x|, 1)); the stored fit's: |Δ| / |x|              1e-5
@@ -30,6 +30,18 @@ coefficient, so their figure is relative; so is A's, per column, because a
 column's entries scale with its descriptor (the quadratic Ta's products reach
 1e8 eV/atom, its linear terms are of order 1).  A column that is zero in
 FitSNAP's rows (β₀ in force rows) is judged by its absolute difference.
+
+**β** is compared where the rows determine it.  Both codes solve by
+``scipy.linalg.lstsq(w·A, w·b, 1e-13)``, on rows in different orders; where a
+singular value of w·A lies within :data:`TRUNCATION_MARGIN` of the relative
+cut-off 1e-13, round-off decides whether a solve keeps it, and the two β differ
+along its direction (5 InP configurations for 480 coefficients; 24 quadratic Ta
+configurations for 1596).  The line then says so, with FitSNAP's singular
+values (:class:`~snapcheck.studies.fitsnap_live.FitsnapRun`), and is not
+judged; otherwise its note names what FitSNAP's SVD kept.  Exactly repeated
+columns (InP's bnormflag: 52 of 240 per element) give singular values at
+round-off, 1e-16, far below the cut-off: both solves drop them, and the
+minimum-norm β agree.
 
 **Metrics** are snapcheck's (:func:`~snapcheck.models.linear_fit.fit_metrics`
 on its own rows) at FitSNAP's β, the live run's or the stored one: they test
@@ -219,17 +231,25 @@ def _metric_agreements(
     return results
 
 
-def undetermined_beta(run: FitsnapRun) -> str:
-    """Why β is not determined by the rows (a singular value of FitSNAP's solve near the cut-off), or ""."""
+def fitsnap_solve(run: FitsnapRun) -> tuple[str, bool]:
+    """What FitSNAP's SVD kept, and whether that determines β: no singular value within
+    :data:`TRUNCATION_MARGIN` of the cut-off, where round-off decides whether it is kept."""
     relative = run.singular_values / run.singular_values[0]
     kept = relative[run.rank - 1]
     dropped = relative[run.rank] if run.rank < len(relative) else 0.0
-    if kept >= SINGULAR_VALUE_CUTOFF * TRUNCATION_MARGIN and dropped <= SINGULAR_VALUE_CUTOFF / TRUNCATION_MARGIN:
-        return ""
+    text = (
+        f"FitSNAP's SVD keeps {run.rank} of {len(relative)} singular values, down to {kept:.2g} of the largest, "
+        f"and drops {len(relative) - run.rank}" + (f", the largest of them at {dropped:.2g}" if dropped else "")
+    )
+    determined = (
+        kept >= SINGULAR_VALUE_CUTOFF * TRUNCATION_MARGIN and dropped <= SINGULAR_VALUE_CUTOFF / TRUNCATION_MARGIN
+    )
+    if determined:
+        return text, True
     return (
-        f"FitSNAP's SVD keeps {run.rank} of {len(relative)} singular values, down to {kept:.2g} of the largest, and "
-        f"drops the next at {dropped:.2g}: within {TRUNCATION_MARGIN:g}× of the {SINGULAR_VALUE_CUTOFF:g} cut-off, "
-        "round-off decides which are kept, and so β; the metrics are compared at FitSNAP's β"
+        f"{text}: within {TRUNCATION_MARGIN:g}× of the {SINGULAR_VALUE_CUTOFF:g} cut-off, round-off decides which are "
+        "kept, and so β; the metrics are compared at FitSNAP's β",
+        False,
     )
 
 
@@ -246,8 +266,8 @@ def compare_with_run(fit: LinearFit, run: FitsnapRun) -> list[dict]:
         )
     results = _row_agreements(fit.rows, run.rows, run.columns, against, n_elements)
     beta = _agreement("coefficients β", against, fit.model.coefficients, run.coefficients, TOLERANCES["beta"], True)
-    undetermined = undetermined_beta(run)
-    results.append({**beta, "status": "not compared", "note": undetermined} if undetermined else beta)
+    solve, determined = fitsnap_solve(run)
+    results.append({**beta, "note": solve} if determined else {**beta, "status": "not compared", "note": solve})
     ours = fit_metrics(fit.rows, run.coefficients.ravel())  # at FitSNAP's β (module docstring)
     scales = label_scales(fit.rows)
     return results + _metric_agreements(ours, run.metrics, against, TOLERANCES["metrics"], scales, floor=True)
