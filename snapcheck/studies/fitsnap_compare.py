@@ -32,16 +32,19 @@ column's entries scale with its descriptor (the quadratic Ta's products reach
 FitSNAP's rows (β₀ in force rows) is judged by its absolute difference.
 
 **β** is compared where the rows determine it.  Both codes solve by
-``scipy.linalg.lstsq(w·A, w·b, 1e-13)``, on rows in different orders; where a
-singular value of w·A lies within :data:`TRUNCATION_MARGIN` of the relative
-cut-off 1e-13, round-off decides whether a solve keeps it, and the two β differ
-along its direction (5 InP configurations for 480 coefficients; 24 quadratic Ta
-configurations for 1596).  The line then says so, with FitSNAP's singular
-values (:class:`~snapcheck.studies.fitsnap_live.FitsnapRun`), and is not
-judged; otherwise its note names what FitSNAP's SVD kept.  Exactly repeated
-columns (InP's bnormflag: 52 of 240 per element) give singular values at
-round-off, 1e-16, far below the cut-off: both solves drop them, and the
-minimum-norm β agree.
+``scipy.linalg.lstsq(w·A, w·b, 1e-13)``, on rows in different orders and
+differing in round-off (~1e-13 of a column, the A lines).  That is the size of
+the relative cut-off itself: a singular value of w·A within
+:data:`TRUNCATION_MARGIN` of it may be kept by one solve and dropped by the
+other, and a kept one that small magnifies the rows' differences up to 1e13-fold
+along its direction, so the two β differ there (5 InP configurations for 480
+coefficients; 24 quadratic Ta configurations for 1596: singular values at 1–3
+times the cut-off).  The line then says so, with FitSNAP's singular values
+(:class:`~snapcheck.studies.fitsnap_live.FitsnapRun`), and is not judged;
+otherwise its note names what FitSNAP's SVD kept.  Exactly repeated columns
+(InP's bnormflag: 52 of 240 per element) give singular values at round-off,
+1e-16, far below the cut-off: both solves drop them, and the minimum-norm β
+agree.
 
 **Metrics** are snapcheck's (:func:`~snapcheck.models.linear_fit.fit_metrics`
 on its own rows) at FitSNAP's β, the live run's or the stored one: they test
@@ -99,7 +102,7 @@ STORED_METRICS_TOLERANCE = 1e-5
 #: Metric lines whose labels' RMS is below this fraction of the whole dataset's are round-off.
 ROUND_OFF_FRACTION = 1e-10
 #: A singular value within this factor of the cut-off is kept or dropped by round-off.
-TRUNCATION_MARGIN = 100.0
+TRUNCATION_MARGIN = 10.0
 ROW_TYPES = ("Energy", "Force", "Stress")
 METRICS = ("ncount", "mae", "rmse", "rsq")
 #: Rows of A compared at a time (InP's full A is 366,000 × 482).
