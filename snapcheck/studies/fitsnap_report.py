@@ -4,7 +4,7 @@ What ``crosscheck fitsnap`` runs.  Fits the dataset's configurations (all, or
 ``configs`` of them stratified by group) with the weights of a FitSNAP input
 twice, by snapcheck (:func:`snapcheck.models.linear_fit.fit_linear_snap`) and by
 FitSNAP itself on the same configurations, in the same process and on the same
-LAMMPS (:func:`snapcheck.studies.fitsnap_crosscheck.run_fitsnap`), compares A,
+LAMMPS (:func:`snapcheck.studies.fitsnap_live.run_fitsnap`), compares A,
 b, w (row by row, energy, force and stress rows), β and the metrics, then
 compares snapcheck's fit with FitSNAP's stored fit of the dataset
 (:mod:`snapcheck.studies.fitsnap_compare` says what is compared and how).
