@@ -26,7 +26,7 @@ ROW_TYPES = ("energy", "force", "stress")
 
 def crosscheck(tmp_path, *arguments: str) -> tuple[int, pd.DataFrame]:
     code = main(["fitsnap", "--out-dir", str(tmp_path), *arguments])
-    return code, pd.read_csv(tmp_path / "reports" / "crosscheck_fitsnap.csv", keep_default_na=False, na_values=[""])
+    return code, pd.read_csv(tmp_path / "reports" / "crosscheck_fitsnap.csv")
 
 
 def lines(table: pd.DataFrame, against: str) -> pd.DataFrame:
@@ -89,6 +89,20 @@ def test_lammps_2025_is_refused_with_the_reason(monkeypatch, tmp_path, capsys):
         run(main, ["fitsnap", "--out-dir", str(tmp_path)])
     assert exit_info.value.code == EXIT_BAD_INPUT
     assert "too new for FitSNAP" in capsys.readouterr().err
+
+
+def test_a_stored_fit_without_its_snapcoeff_is_refused_before_anything_is_fitted(fitsnap, tmp_path, capsys):
+    """The stored fit's files are named by the input's [OUTFILE]: a folder without them is bad input (exit 2)."""
+    from snapcheck.runtime.cli import run
+
+    with pytest.raises(SystemExit) as exit_info:
+        run(main, ["fitsnap", "--out-dir", str(tmp_path), "--reference", str(tmp_path)])
+    assert exit_info.value.code == EXIT_BAD_INPUT
+    error = capsys.readouterr().err.strip()
+    assert (
+        error.count("\n") == 0 and f"{tmp_path}/Ta_pot.snapcoeff" in error and "[OUTFILE] potential = Ta_pot" in error
+    )
+    assert not (tmp_path / "reports").exists()
 
 
 @pytest.fixture(scope="module")

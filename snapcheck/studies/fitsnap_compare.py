@@ -105,7 +105,7 @@ ROUND_OFF_FRACTION = 1e-10
 TRUNCATION_MARGIN = 10.0
 ROW_TYPES = ("Energy", "Force", "Stress")
 METRICS = ("ncount", "mae", "rmse", "rsq")
-#: Rows of A compared at a time (InP's full A is 366,000 × 482).
+#: Rows of A compared at a time (InP's full A has 367,900 rows).
 CHUNK_ROWS = 20_000
 
 

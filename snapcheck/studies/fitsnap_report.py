@@ -51,6 +51,7 @@ def crosscheck_fitsnap(
     dataset = resolve_dataset(data)
     settings = read_fitsnap_input(fit_input) if fit_input else dataset.read_fit_input()
     folder = reference or dataset.reference_fit
+    stored = stored_fit(folder, settings) if folder is not None else None  # its files checked before fitting
     configurations = load_configurations(data, count=configs)
 
     fit = fit_linear_snap(
@@ -59,13 +60,13 @@ def crosscheck_fitsnap(
     ours_seconds = fit.descriptor_seconds + fit.solve_seconds
     fitsnap = run_fitsnap(settings, configurations)
     lines = compare_with_run(fit, fitsnap)
-    if folder is None:
+    if stored is None:
         lines.append(
             not_compared("stored fit", "FitSNAP stored fit", TOLERANCES["beta"], f"{dataset.root} holds no stored fit")
         )
     else:
         subset = f"--configs {configs}" if configs is not None else ""
-        lines += compare_with_stored(fit, configurations, stored_fit(folder, settings), subset)
+        lines += compare_with_stored(fit, configurations, stored, subset)
     table = pd.DataFrame(lines)
     reports = out_dir / "reports"
     write_csv(table, reports / "crosscheck_fitsnap.csv")
