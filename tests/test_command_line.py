@@ -43,7 +43,7 @@ FLAGS: dict[tuple[str, str], set[str]] = {
     ("oracle", "export"): DATA | OUT | SEED | EXECUTION | MODEL | {"--configs", "--out"},
     ("oracle", "compare"): OUT | {"--loss", "--rtol", "reference", "candidate"},
     ("fit", ""): DATA | OUT | {"--fit-input"},
-    ("crosscheck", "fitsnap"): DATA | OUT | {"--fit-input", "--reference"},
+    ("crosscheck", "fitsnap"): DATA | OUT | {"--fit-input", "--reference", "--configs"},
     ("table1", ""): DATA
     | OUT
     | SEED

@@ -904,3 +904,103 @@ def torch_benchmark_whole() -> str:
 
 def test_docs_torch_quotes_the_whole_loss_benchmark():
     test_the_document_quotes_the_report("docs/torch.md", torch_benchmark_whole)
+
+
+# --- crosscheck fitsnap on every registered dataset (docs/fitsnap.md): one reference report per dataset ---
+
+#: The datasets of docs/fitsnap.md's per-dataset tables, each a full run of ``crosscheck fitsnap --data NAME``.
+CROSSCHECK_DATASETS = ("ta-jcp2014", "ta-xyz", "ta-quadratic-jcp2018", "inp-jpca2020")
+CROSSCHECK_COLUMNS = (
+    ("A, energy rows", "A energy"),
+    ("A, force rows", "A force"),
+    ("A, stress rows", "A stress"),
+    ("b, energy rows", "b energy (eV/atom)"),
+    ("b, force rows", "b force (eV/Å)"),
+    ("b, stress rows", "b stress"),
+    ("w", "w (all rows)"),
+    ("coefficients β", "β"),
+)
+
+
+def crosscheck_report(name: str, kind: str = "") -> pd.DataFrame:
+    """The reference report of ``crosscheck fitsnap --data NAME`` (``kind`` ``_time`` for its wall times)."""
+    return reference(
+        f"crosscheck_fitsnap{kind}.csv" if name == "ta-jcp2014" else f"crosscheck_fitsnap{kind}_{name}.csv"
+    )
+
+
+def crosscheck_cell(lines: pd.DataFrame) -> str:
+    """The figure some lines are judged by (the largest; stress rows also max |Δ| in bar), or why they were not
+    compared."""
+    if (lines["status"] == "not compared").any():
+        return "not dumped" if lines["note"].str.contains("holds no Descriptors.npy").any() else "not compared"
+    relative = (lines["criterion"] == "relative").all()
+    value = lines["max_rel_diff" if relative else "max_abs_diff"].max()
+    text = "identical" if value == 0 else sci(value)
+    if lines.index[0] in ("A, stress rows", "b, stress rows"):
+        text += f" ({sci(lines['max_abs_diff'].max())} bar)"
+    return text
+
+
+def crosscheck_datasets_table(against: str) -> str:
+    """docs/fitsnap.md's table of every dataset against the FitSNAP run (``run``) or the stored fit (``stored``)."""
+    header = [label for _, label in CROSSCHECK_COLUMNS]
+    lines = [
+        f"| `--data` | configurations, rows | {' | '.join(header)} | metrics |",
+        "| --- | --- |" + " --- |" * (len(header) + 1),
+    ]
+    for name in CROSSCHECK_DATASETS:
+        table = crosscheck_report(name)
+        part = table[table["against"].str.contains(against)].set_index("quantity")
+        sizes = table[table["against"].str.contains("run")].set_index("quantity")["size"]
+        rows = sum(sizes[f"w, {kind} rows"] for kind in ("energy", "force", "stress"))
+        cells = [crosscheck_cell(part[part.index.str.startswith(quantity)]) for quantity, _ in CROSSCHECK_COLUMNS]
+        metrics = part[part.index.str.startswith("metrics")]
+        compared = metrics[metrics["status"] != "not compared"]
+        cells.append(sci(compared["max_rel_diff"].max()) if len(compared) else "not compared")
+        lines.append(f"| `{name}` | {sizes['w, energy rows']}, {rows} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def crosscheck_solves() -> str:
+    """What FitSNAP's SVD kept on each dataset (the note of the run's β line)."""
+    notes = [
+        f"`{name}`: {crosscheck_report(name).set_index(['quantity', 'against']).loc[('coefficients β', 'FitSNAP 3.1.0.4 run'), 'note']}"
+        for name in CROSSCHECK_DATASETS
+    ]
+    return "; ".join(notes) + "."
+
+
+def crosscheck_left_out() -> str:
+    """The metric lines each dataset's run leaves out as round-off."""
+    parts = []
+    for name in CROSSCHECK_DATASETS:
+        table = crosscheck_report(name)
+        line = table[(table["quantity"] == "metrics, mae") & table["against"].str.contains("run")].iloc[0]
+        parts.append(f"`{name}`: {line['left_out_lines']}")
+    return "; ".join(parts) + "."
+
+
+def crosscheck_times() -> str:
+    """Wall times of both fits on each dataset, one run each."""
+    parts = []
+    for name in CROSSCHECK_DATASETS:
+        times = crosscheck_report(name, "_time").set_index("fit")["seconds"]
+        parts.append(f"`{name}` {times['snapcheck']:.3g} s and {times.drop('snapcheck').iloc[0]:.3g} s")
+    return "; ".join(parts)
+
+
+CROSSCHECK_CLAIMS = [
+    lambda: crosscheck_datasets_table("run"),
+    lambda: crosscheck_datasets_table("stored"),
+    crosscheck_solves,
+    crosscheck_left_out,
+    crosscheck_times,
+]
+
+
+@pytest.mark.parametrize("fragment", CROSSCHECK_CLAIMS, ids=[f"claim-{i}" for i in range(len(CROSSCHECK_CLAIMS))])
+def test_docs_fitsnap_quotes_the_crosscheck_of_every_dataset(fragment):
+    expected = fragment()
+    text = " ".join((ROOT / "docs" / "fitsnap.md").read_text().split())
+    assert " ".join(expected.split()) in text, f"docs/fitsnap.md should say (from tests/references/): {expected!r}"
