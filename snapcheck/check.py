@@ -1,4 +1,4 @@
-"""``python -m snapcheck.check``: a CI regression check of the paper's gradient estimate, by default for the dataset's training loss.
+"""``python -m snapcheck.check``: a CI check of the paper's gradient estimate for the dataset's training loss.
 
 Compares the central difference (Eq. 7, η = ε·a₀/g₀) with the exact gradient of a
 linear SNAP model (LAMMPS's closed forms) on a subset of the dataset and prints

@@ -149,7 +149,7 @@ FLAG_INPUTS = [
 
 
 def offers_jobs(arguments: list[str]) -> bool:
-    """Whether the command (and subcommand) of ``arguments`` takes ``--jobs``: commands offer only the flags they use."""
+    """Whether the command (and subcommand) of ``arguments`` takes ``--jobs``: commands offer only flags they use."""
     parser = importlib.import_module(arguments[0]).parser()
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):

@@ -81,8 +81,10 @@ def table1_times() -> str:
     ).groups()
     n_train = re.search(r"Data: (\d+) training", text).group(1)
     return (
-        f"a force-trained network took {force} s ({epochs_force} epochs, about {int(force) / int(epochs_force):.1f} s each, "
-        f"most of it the 2 × {n_train} LAMMPS evaluations at r±), an energy-only one {energy} s ({epochs_energy} epochs)"
+        f"a force-trained network took {force} s ({epochs_force} epochs, about {int(force) / int(epochs_force):.1f} "
+        "s each, "
+        f"most of it the 2 × {n_train} LAMMPS evaluations at r±), an energy-only one {energy} s ({epochs_energy} "
+        "epochs)"
     )
 
 
@@ -150,7 +152,8 @@ def cost_table() -> str:
         paper, exact = rows.loc[(n_atoms, widths, "paper gradient")], rows.loc[(n_atoms, widths, "exact product")]
         double = rows.loc[(n_atoms, widths, "double backprop")]
         lines.append(
-            f"| {n_atoms} | {int(paper['n_parameters'])} | {paper['full_time_ratio']:.2f}× | {paper['time_ratio']:.2f}× "
+            f"| {n_atoms} | {int(paper['n_parameters'])} | {paper['full_time_ratio']:.2f}× | "
+            f"{paper['time_ratio']:.2f}× "
             f"| {exact['time_ratio']:.2f}× | {double['time_ratio']:.2f}× "
             f"| {paper['peak_memory_mb'] / double['peak_memory_mb']:.2f}× |"
         )
@@ -169,7 +172,8 @@ P_SWEEP = [(250, w) for w in ("20x20", "64x64", "128x128", "300x300")]
 
 def cost_headline() -> str:
     return (
-        f"With LAMMPS included, the paper's gradient costs {ratio_range('full_time_ratio', N_SWEEP)} a force prediction "
+        f"With LAMMPS included, the paper's gradient costs {ratio_range('full_time_ratio', N_SWEEP)} a force "
+        "prediction "
         f"from N = 16 to 2000 and {ratio_range('full_time_ratio', P_SWEEP)} from P = 10³ to 10⁵"
     )
 
@@ -211,7 +215,8 @@ def cost_memory() -> str:
 
 def cost_accuracy() -> str:
     errors = reference("cost.csv").groupby("method")["relative_error_vs_exact"].max()
-    return f"(b) is within {sci(errors['paper gradient'])} of it (ε = 1e-5), and (d) within {sci(errors['double backprop'])}"
+    paper, double = sci(errors["paper gradient"]), sci(errors["double backprop"])
+    return f"(b) is within {paper} of it (ε = 1e-5), and (d) within {double}"
 
 
 def proxy_tracks() -> str:
@@ -307,7 +312,8 @@ def table1_training() -> str:
     ).groups()
     return (
         f"Adam runs on mini-batches of {batch} configurations, with the learning rate decaying from "
-        f"{sci(float(first), 1)} to {sci(float(last), 1)}. The loss is Eq. 1 on total energies, with c₁ = {c1} eV⁻² and "
+        f"{sci(float(first), 1)} to {sci(float(last), 1)}. The loss is Eq. 1 on total energies, with c₁ = {c1} eV⁻² "
+        "and "
         f"c₂ = 0 (energy only) or {c2} Å²/eV² (energy and force). The force term's gradient is the paper's Eq. 7 at "
         f"ε = {sci(float(epsilon), 1)}"
     )
@@ -445,7 +451,8 @@ def torch_checks(trainer: str, dtype: str | None = None) -> pd.DataFrame:
 def fitsnap_torch_summary() -> str:
     row = torch_checks("fitsnap").iloc[0]
     return (
-        f"Measured: automatic ε = {sci(row['epsilon'])}, proxy bound {sci(row['error_bound'])}. FitSNAP's forces are float32, "
+        f"Measured: automatic ε = {sci(row['epsilon'])}, proxy bound {sci(row['error_bound'])}. FitSNAP's forces are "
+        "float32, "
         "so D has a floor of about the bound. The descriptors "
         f"reproduce FitSNAP's to {sci(row['descriptor_mismatch'])}. FitSNAP's forces match central differences "
         f"along random directions to {sci(row['forces_directional_error'])}."
@@ -599,7 +606,8 @@ def epsilon_rule_rows() -> list[tuple[str, pd.Series, pd.Series]]:
 
 def epsilon_rules_table() -> str:
     lines = [
-        "| data | model | precision | subset | within 2× of the optimum: smoothed / argmin | 90th percentile ratio: smoothed / argmin |",
+        "| data | model | precision | subset | within 2× of the optimum: smoothed / argmin | 90th percentile ratio: "
+        "smoothed / argmin |",
         "| --- | --- | --- | ---: | --- | --- |",
     ]
     for dataset, smoothed, argmin in epsilon_rule_rows():
@@ -731,7 +739,10 @@ def whole_loss_worst() -> str:
         for _, folder, _ in WHOLE_LOSS_RUNS
         for loss in WHOLE_LOSSES
     )
-    return f"every row reaches {sci(worst)} or better at its best ε, and {sci(selected)} or better at the ε the proxy picks"
+    return (
+        f"every row reaches {sci(worst)} or better at its best ε, "
+        f"and {sci(selected)} or better at the ε the proxy picks"
+    )
 
 
 def whole_loss_float32() -> str:
@@ -739,7 +750,8 @@ def whole_loss_float32() -> str:
     trained, untrained = rows.loc["trained"], rows.loc["untrained"]
     return (
         f"In emulated float32 (`--loss all`, Ta) the best Err[∇̃L] is {sci(trained['min_err_grad'])} for the trained "
-        f"model at ε = {sci(trained['best_epsilon_grad'])} and {sci(untrained['min_err_grad'])} for the untrained one at "
+        f"model at ε = {sci(trained['best_epsilon_grad'])} and {sci(untrained['min_err_grad'])} for the untrained "
+        "one at "
         f"ε = {sci(untrained['best_epsilon_grad'])}"
     )
 
@@ -910,6 +922,8 @@ def test_docs_torch_quotes_the_whole_loss_benchmark():
 
 #: The datasets of docs/fitsnap.md's per-dataset tables, each a full run of ``crosscheck fitsnap --data NAME``.
 CROSSCHECK_DATASETS = ("ta-jcp2014", "ta-xyz", "ta-quadratic-jcp2018", "inp-jpca2020")
+#: The line of a crosscheck report that compares β with FitSNAP's own run.
+BETA_AGAINST_RUN = ("coefficients β", "FitSNAP 3.1.0.4 run")
 CROSSCHECK_COLUMNS = (
     ("A, energy rows", "A energy"),
     ("A, force rows", "A force"),
@@ -965,7 +979,7 @@ def crosscheck_datasets_table(against: str) -> str:
 def crosscheck_solves() -> str:
     """What FitSNAP's SVD kept on each dataset (the note of the run's β line)."""
     notes = [
-        f"`{name}`: {crosscheck_report(name).set_index(['quantity', 'against']).loc[('coefficients β', 'FitSNAP 3.1.0.4 run'), 'note']}"
+        f"`{name}`: {crosscheck_report(name).set_index(['quantity', 'against']).loc[BETA_AGAINST_RUN, 'note']}"
         for name in CROSSCHECK_DATASETS
     ]
     return "; ".join(notes) + "."

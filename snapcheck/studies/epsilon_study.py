@@ -112,7 +112,8 @@ def run_figures(
     reports, figures_dir = out_dir / "reports", out_dir / "figures"
     proxy = "paper" if loss.paper else "training"
     lines = [
-        f"{len(configurations)} configurations, {len(spec.epsilons)} values of ε, models: {', '.join(named.description for named in models)}"
+        f"{len(configurations)} configurations, {len(spec.epsilons)} values of ε, models: "
+        f"{', '.join(named.description for named in models)}"
     ]
     if not loss.paper:
         lines.append(
@@ -147,11 +148,13 @@ def summary_lines(stem: str, title: str, best: pd.DataFrame, loss: LossChoice) -
     for row in best.itertuples():
         if pd.isna(row.min_err_grad):
             lines.append(
-                f"  {row.model:<9} {row.precision}: no ε of the grid keeps every step within {LARGEST_STEP:g} Å; raise --g0"
+                f"  {row.model:<9} {row.precision}: no ε of the grid keeps every step within {LARGEST_STEP:g} Å; "
+                "raise --g0"
             )
             continue
         lines.append(
-            f"  {row.model:<9} {row.precision}: best ε {row.best_epsilon_grad:.3g} with Err[∇̃L] = {row.min_err_grad:.3g};"
+            f"  {row.model:<9} {row.precision}: best ε {row.best_epsilon_grad:.3g} with Err[∇̃L] = "
+            f"{row.min_err_grad:.3g};"
             f" proxy Err[{proxy}] is smallest, {row.min_err_loss:.3g}, at ε {row.best_epsilon_loss:.3g}"
         )
     return lines

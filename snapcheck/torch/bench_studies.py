@@ -79,7 +79,8 @@ def benchmark_summary(table, path: Path) -> Summary:
         lines.append(f"  {name:<10}  time {spread(times)}, graph memory {spread(memory)}")
     for _, row in table.dropna(subset=["seconds_gradgradcheck"]).iterrows():
         lines.append(
-            f"gradgradcheck / check at P = {row.parameters:.0f}, N = {row.atoms:.0f}: {row.speedup_check_vs_gradgradcheck:.0f}× "
+            f"gradgradcheck / check at P = {row.parameters:.0f}, N = {row.atoms:.0f}: "
+            f"{row.speedup_check_vs_gradgradcheck:.0f}× "
             f"({row.seconds_gradgradcheck:.3g} s against {row.seconds_check:.2g} s)"
         )
     lines += [f"gradgradcheck fast mode / check: {spread(table.speedup_check_vs_gradgradcheck_fast.dropna())}"]
@@ -103,7 +104,7 @@ def benchmark_summary(table, path: Path) -> Summary:
 
 
 def bench_torch_checks(out_dir: Path, trainers: Sequence[str] | None) -> Summary:
-    """Run :func:`snapcheck.torch.trainer_checks.trainer_checks` on ``trainers`` (None: all); ``reports/torch_checks.csv``."""
+    """Run :func:`.trainer_checks.trainer_checks` on ``trainers`` (None: all); writes ``reports/torch_checks.csv``."""
     require_torch("torch-checks")
     from snapcheck.torch.trainer_checks import trainer_checks
 

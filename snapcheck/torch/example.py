@@ -2,9 +2,9 @@
 
 Both trainers start from the same θ and take the same Adam steps on L = Σ_c ½Σ|f̂ − f|² (Eq. 2):
 
-* ``paper``:  :func:`snapcheck.torch.paper_force_loss_gradient` and ``TorchPotential.add_to_grad`` fill ``.grad`` with Eq. 7 (first-order
-  backward passes only, no ``create_graph``), ε fixed at 1e-5 (float64; the paper's automatic choice
-  on this model lands there too);
+* ``paper``:  :func:`snapcheck.torch.paper_force_loss_gradient` and ``TorchPotential.add_to_grad`` fill ``.grad``
+  with Eq. 7 (first-order backward passes only, no ``create_graph``), ε fixed at 1e-5 (float64; the paper's
+  automatic choice on this model lands there too);
 * ``double``: f̂ = −∂Ê/∂r with ``create_graph=True`` and ``loss.backward()`` through it (Eq. 5).
 
 The two loss curves coincide to the accuracy of Eq. 7 (~1e-10 relative per step).

@@ -1,4 +1,4 @@
-"""The cost benchmark's torch parts: its torch memory tracker and the command on a tiny grid with double backpropagation.
+"""The cost benchmark's torch parts: its torch memory tracker, the command on a tiny grid with double backpropagation.
 
 Collected only when PyTorch is installed (``tests/conftest.py``); CI installs it.
 """

@@ -1,4 +1,4 @@
-"""Training the neural SNAP network: the split, the Eq. 1 gradient with Eq. 7, Adam, checkpoints, resumption, ensembles."""
+"""Training the neural SNAP network: split, Eq. 1 gradient with Eq. 7, Adam, checkpoints, resumption, ensembles."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_split_is_stratified_disjoint_and_deterministic(ta_configurations):
 
 
 def test_batch_gradient_is_eq1_with_the_force_term_by_eq7(ta06a, cache, subset):
-    """c₁⟨(Ê − E)∇θÊ⟩ + c₂⟨∇̃θL⟩ from one seeded backward pass equals the same built from the exact R-op, to Eq. 7's accuracy."""
+    """c₁⟨(Ê − E)∇θÊ⟩ + c₂⟨∇̃θL⟩ from one seeded backward pass equals that from the exact R-op to Eq. 7's accuracy."""
     spec = replace(SMALL, energy_weight=0.7, force_weight=2.0)
     model = initial_model(ta06a.parameters, spec, cache, subset, np.random.default_rng(0))
     potential = NeuralSnapPotential(model, cache)

@@ -1,4 +1,4 @@
-"""The whole training loss on real data: its gradient by one strained central difference against the LAMMPS closed form."""
+"""The whole training loss on real data: its gradient by one strained central difference vs the LAMMPS closed form."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TorchANI 2.9.0's force training (``forces_for_training``, the training step of its docs) checked by snapcheck.torch on Ta.
+"""TorchANI 2.9.0's force training (``forces_for_training``, its docs' training step) checked by snapcheck.torch on Ta.
 
 The batch mixes sizes N = 2, 4, 24, 54 (``ta_mixed``).  TorchANI's loss is a per-configuration mean
 over atoms and a mean over configurations; the planted reduction bugs are specifications that sum
