@@ -21,42 +21,21 @@ from __future__ import annotations
 from snapcheck.runtime import cli
 from snapcheck.runtime.cli import run
 from snapcheck.studies.epsilon_study import FIG1
-from snapcheck.studies.paper_figures import make_paper_figures
+from snapcheck.studies.paper_figures import paper_figures_command
 
 
 def parser():
-    figures = cli.figure_flags(
-        fixed_g0=False, precision_outputs="its rows in reports/fig1.csv, and figures/fig1_precision.png"
-    )
-    return cli.command_parser(
+    return cli.figure_parser(
         "fig1",
         __doc__,
-        cli.add_data,
-        cli.add_out_dir,
-        cli.add_seed,
-        cli.add_execution,
-        figures,
-        cli.loss_flag("forces"),
+        fixed_g0=False,
+        precision_outputs="its rows in reports/fig1.csv, and figures/fig1_precision.png",
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return cli.report(
-        make_paper_figures(
-            [FIG1],
-            data=args.data,
-            configs=args.configs,
-            models=args.models,
-            seed=args.seed,
-            fit_input=args.fit_input,
-            loss=args.loss,
-            epsilons=args.epsilons,
-            precision=args.precision,
-            out_dir=args.out_dir,
-            execution=cli.execution_options(args, "fig1"),
-        )
-    )
+    return cli.report(paper_figures_command([FIG1], args, "fig1"))
 
 
 if __name__ == "__main__":

@@ -16,40 +16,16 @@ from __future__ import annotations
 from snapcheck.runtime import cli
 from snapcheck.runtime.cli import run
 from snapcheck.studies.epsilon_study import fig2_spec
-from snapcheck.studies.paper_figures import make_paper_figures
+from snapcheck.studies.paper_figures import paper_figures_command
 
 
 def parser():
-    figures = cli.figure_flags(fixed_g0=True, precision_outputs="its rows in reports/fig2.csv")
-    return cli.command_parser(
-        "fig2",
-        __doc__,
-        cli.add_data,
-        cli.add_out_dir,
-        cli.add_seed,
-        cli.add_execution,
-        figures,
-        cli.loss_flag("forces"),
-    )
+    return cli.figure_parser("fig2", __doc__, fixed_g0=True, precision_outputs="its rows in reports/fig2.csv")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return cli.report(
-        make_paper_figures(
-            [fig2_spec(args.g0)],
-            data=args.data,
-            configs=args.configs,
-            models=args.models,
-            seed=args.seed,
-            fit_input=args.fit_input,
-            loss=args.loss,
-            epsilons=args.epsilons,
-            precision=args.precision,
-            out_dir=args.out_dir,
-            execution=cli.execution_options(args, "fig2"),
-        )
-    )
+    return cli.report(paper_figures_command([fig2_spec(args.g0)], args, "fig2"))
 
 
 if __name__ == "__main__":

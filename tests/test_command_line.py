@@ -150,11 +150,20 @@ def test_every_offered_flag_is_in_the_table_and_used(command, sub, parser):
         read = {node.id for node in ast.walk(body) if isinstance(node, ast.Name)}
         assert parameters <= read, f"{study.__name__} ignores {sorted(parameters - read)}"
         return
-    main = ast.parse(inspect.getsource(importlib.import_module(f"snapcheck.{command}").main))
-    read = {n.attr for n in ast.walk(main) if isinstance(n, ast.Attribute) and getattr(n.value, "id", "") == "args"}
-    uses_execution = any(isinstance(n, ast.Attribute) and n.attr == "execution_options" for n in ast.walk(main))
-    read |= {"jobs", "scheduler", "out_dir"} if uses_execution else set()
+    read = flags_read(importlib.import_module(f"snapcheck.{command}").main)
     assert dests <= read, f"{command} {sub}: main never reads {sorted(dests - read)}"
+
+
+def flags_read(function) -> set[str]:
+    """The ``args.X`` that ``function`` reads, and those read by the functions it hands ``args`` whole."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    read = {n.attr for n in ast.walk(body) if isinstance(n, ast.Attribute) and getattr(n.value, "id", "") == "args"}
+    if any(isinstance(n, ast.Attribute) and n.attr == "execution_options" for n in ast.walk(body)):
+        read |= {"jobs", "scheduler", "out_dir"}
+    for call in (n for n in ast.walk(body) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)):
+        if any(isinstance(a, ast.Name) and a.id == "args" for a in call.args):
+            read |= flags_read(function.__globals__[call.func.id])
+    return read
 
 
 def test_the_checker_sees_markup_and_unknown_names():

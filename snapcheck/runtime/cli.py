@@ -334,6 +334,15 @@ def figure_flags(*, fixed_g0: bool, precision_outputs: str) -> FlagGroup:
     return add
 
 
+def figure_parser(command: str, description: str | None, *, fixed_g0: bool, precision_outputs: str) -> Parser:
+    """The parser of ``fig1``, ``fig2`` or ``figures``: the data, output, seed and execution flags, the
+    :func:`figure_flags` and ``--loss`` (default: the paper's force loss)."""
+    figures = figure_flags(fixed_g0=fixed_g0, precision_outputs=precision_outputs)
+    return command_parser(
+        command, description, add_data, add_out_dir, add_seed, add_execution, figures, loss_flag("forces")
+    )
+
+
 def execution_options(args: argparse.Namespace, command: str) -> dict:
     """The keyword arguments of :func:`snapcheck.runtime.executors.run_chunks` from a command's flags.
 

@@ -12,6 +12,7 @@ processes start first, so that their start-up overlaps the loading.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from snapcheck.base.report import Summary
 from snapcheck.data.datasets import load_configurations
 from snapcheck.data.selection import AtMost
 from snapcheck.models.registry import ModelRequest, load_model
+from snapcheck.runtime import cli
 from snapcheck.runtime.executors import prestart
 from snapcheck.studies.epsilon_study import FigureSpec, run_figures
 from snapcheck.studies.loss_choice import choose_loss
@@ -65,3 +67,20 @@ def make_paper_figures(
         loss=choice,
     )
     return Summary(tuple(lines))
+
+
+def paper_figures_command(figures: Sequence[FigureSpec], args: argparse.Namespace, command: str) -> Summary:
+    """:func:`make_paper_figures` with the flags of :func:`snapcheck.runtime.cli.figure_parser` (``command``'s)."""
+    return make_paper_figures(
+        figures,
+        data=args.data,
+        configs=args.configs,
+        models=args.models,
+        seed=args.seed,
+        fit_input=args.fit_input,
+        loss=args.loss,
+        epsilons=args.epsilons,
+        precision=args.precision,
+        out_dir=args.out_dir,
+        execution=cli.execution_options(args, command),
+    )
