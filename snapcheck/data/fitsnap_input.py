@@ -36,6 +36,7 @@ rows), so each weight carries the inverse of its row's unit.
 from __future__ import annotations
 
 import configparser
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ class FitInput:
                 f"the input weights {sorted(self.weights)}"
             )
         return self.weights[group]
+
+    def shift_of(self, species: Sequence[str]) -> float:
+        """Σᵢ ESHIFT of each atom's element (eV): what FitSNAP adds to a configuration's DFT energy."""
+        return sum(self.energy_shift.get(element, 0.0) for element in species)
 
 
 class _CaseSensitiveParser(configparser.ConfigParser):

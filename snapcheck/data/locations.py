@@ -86,11 +86,11 @@ class Dataset:
 
     def stored_potential(self) -> tuple[Path, Path]:
         """The stored fit's ``.snapcoeff`` and ``.snapparam``."""
+        if self.spec is None:
+            raise InputError(f"{self.root}: a folder that is not a registered dataset has no stored fit")
         folder = self.reference_fit
-        if folder is None or self.spec is None:
-            raise InputError(
-                f"{self.root}: no stored fit; this dataset has no {self.spec and self.spec.reference_fit[0]}/"
-            )
+        if folder is None:
+            raise InputError(f"{self.root}: no stored fit; this dataset has no {self.spec.reference_fit[0]}/")
         return folder / f"{self.spec.potential}.snapcoeff", folder / f"{self.spec.potential}.snapparam"
 
     def read_fit_input(self) -> FitInput:
@@ -114,12 +114,8 @@ def _named_root(name: str) -> Path:
 
 @cache
 def _verified_root(name: str, *environment: str | None) -> Path:
-    spec = spec_of(name)
-    local = _local_copy(spec)
-    if local is not None:
-        verify(local, spec.manifest_path)
-        return local
-    return fetch(name)
+    """:func:`make_available`'s root, cached by the environment that decides where it is."""
+    return make_available(name)[0]
 
 
 def dataset_source(name: str) -> str:

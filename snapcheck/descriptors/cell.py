@@ -41,10 +41,16 @@ def lammps_rotation(cell: np.ndarray) -> np.ndarray:
 
 
 def to_lammps_frame(cell: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (lower-triangular cell, rotated positions, rotation Q)."""
-    rotation = lammps_rotation(cell)
-    lower = np.tril(cell @ rotation)
-    return lower, positions @ rotation, rotation
+    """Return (lower-triangular cell, rotated positions, rotation Q) of :meth:`Frame.of` ``cell``."""
+    frame = Frame.of(cell)
+    return frame.cell, positions @ frame.rotation, frame.rotation
+
+
+def voigt_in_lammps_frame(voigt: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Symmetric tensors (6, ...) in Voigt order turned into LAMMPS's frame: T' = Qᵀ T Q."""
+    if np.array_equal(rotation, np.eye(3)):
+        return voigt
+    return voigt_from_tensor(np.einsum("ca,cd...,db->ab...", rotation, tensor_from_voigt(voigt), rotation))
 
 
 def change_box_command(low: Sequence[float], high: Sequence[float], xy: float, yz: float, xz: float) -> str:

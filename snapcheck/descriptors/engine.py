@@ -151,7 +151,7 @@ class SnapEngine:
         self.n_atoms = configuration.n_atoms
         self.n_elements = len(parameters.elements)
         self.n_descriptors = parameters.n_descriptors
-        self.frame = Frame.of(configuration.cell)
+        self.frame = self._frame(configuration.cell)
         self.types = np.array([parameters.elements.index(s) + 1 for s in configuration.species], dtype=np.int32)
         self.counts = np.bincount(self.types - 1, minlength=self.n_elements).astype(np.float64)
         self._lmp = lammps_instance()
@@ -161,6 +161,13 @@ class SnapEngine:
         except Exception:
             self.close()
             raise
+
+    def _frame(self, cell: np.ndarray) -> Frame:
+        """:meth:`Frame.of` ``cell``, its refusal naming the configuration."""
+        try:
+            return Frame.of(cell)
+        except ValueError as error:
+            raise InputError(f"configuration {self.configuration.label}: {error}") from None
 
     # -- set-up -------------------------------------------------------------
     def _setup(self, reference: ReferencePotential) -> None:
@@ -197,9 +204,12 @@ class SnapEngine:
         lmp = self._lmp
         positions = np.asarray(positions, dtype=np.float64)
         if positions.shape != (self.n_atoms, 3):
-            raise ValueError(f"positions have shape {positions.shape}, expected ({self.n_atoms}, 3)")
+            raise InputError(
+                f"configuration {self.configuration.label}: positions have shape {positions.shape}, "
+                f"expected ({self.n_atoms}, 3) in Å"
+            )
         strained = cell is not None and not np.array_equal(cell, self.configuration.cell)
-        frame = Frame.of(cell) if strained else self.frame
+        frame = self._frame(cell) if strained else self.frame
         try:
             if strained:
                 lmp.command(frame.change_box())

@@ -34,8 +34,10 @@ PROXY_FACTOR = {"energy": 10.0, "gradient": 1.0, "fixed": 0.0}
 
 
 def estimate_tolerance(rtol: float, proxy: str, bound: float) -> float:
-    """``rtol`` plus the estimate's own error bound (0 when ε was given: no bound is known)."""
-    return rtol + (PROXY_FACTOR[proxy] * bound if proxy != "fixed" else 0.0)
+    """``rtol`` plus the estimate's own error bound (0 when ε was given, or when the proxy is not finite, as
+    when every force error is zero: no bound is known, and an infinite one would pass anything)."""
+    known = proxy != "fixed" and math.isfinite(bound)
+    return rtol + (PROXY_FACTOR[proxy] * bound if known else 0.0)
 
 
 def default_rtol(precision: str) -> float:

@@ -65,13 +65,20 @@ def _constant(value: float) -> Callable[[Batch], np.ndarray]:
     return lambda b: value * b.ones()
 
 
-def _energy_units(*more: tuple[str, float]) -> dict[str, Callable[[Batch], np.ndarray]]:
-    """The constant factors of an energy unit converted twice or not at all (Hartree, kcal/mol), and ``more``."""
+def _atomic_units(unit: str, atomic: str, per_atomic: float) -> dict[str, Callable[[Batch], np.ndarray]]:
+    """The factors s = candidate/reference of an atomic or kcal/mol unit converted twice or not at all.
+
+    The reference is in ``unit`` (eV, eV/Å, eV/Å³); ``per_atomic`` is ``atomic`` in it (Hartree/bohr = 51.4 eV/Å).
+    A value converted from ``atomic`` once more is ``per_atomic`` times too large, one left in ``atomic``
+    ``1/per_atomic`` times; with 1 eV = 23.06 kcal/mol, one converted from kcal/mol once more is 1/23.06 times the
+    reference and one left in kcal/mol 23.06 times.
+    """
+    kcal = units.mol / units.kcal  # kcal/mol per eV
     named = (
-        ("a value in eV converted from Hartree once more (or Hartree where eV was due)", units.Hartree),
-        ("eV where Hartree was due", 1 / units.Hartree),
-        ("a value in eV converted from kcal/mol once more (kcal/mol where eV was due)", units.mol / units.kcal),
-        *more,
+        (f"a value in {unit} converted from {atomic} once more", per_atomic),
+        (f"a value left in {atomic} where {unit} was due", 1 / per_atomic),
+        ("an energy converted from kcal/mol to eV once more", 1 / kcal),
+        ("an energy left in kcal/mol where eV was due", kcal),
     )
     return {f"{value:.6g}: {name}": _constant(value) for name, value in named}
 
@@ -89,7 +96,8 @@ FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
     "1/N_batch: a mean over all atoms of the batch": lambda b: b.ones() / b.n_batch,
     "2/(3N_batch): mse_loss over all force components of the batch": lambda b: 2.0 * b.ones() / (3 * b.n_batch),
     "1/(3N_batch): a mean over all force components of the batch": lambda b: b.ones() / (3 * b.n_batch),
-    **_energy_units(("Hartree/bohr where eV/Å was due", units.Hartree / units.Bohr)),
+    **_atomic_units("eV", "Hartree", units.Hartree),
+    **_atomic_units("eV/Å", "Hartree/bohr", units.Hartree / units.Bohr),
 }
 
 #: eV/Å³ in GPa, kbar and bar (ase.units: 1 eV/Å³ = 160.2 GPa).
@@ -106,7 +114,8 @@ STRESS_FACTORS: dict[str, Callable[[Batch], np.ndarray]] = {
         f"{1 / value:.6g}: the stress in eV/Å³ where {unit} was due": _constant(1 / value)
         for unit, value in EV_PER_A3.items()
     },
-    **_energy_units(("Hartree/bohr³ where eV/Å³ was due", units.Hartree / units.Bohr**3)),
+    **_atomic_units("eV", "Hartree", units.Hartree),
+    **_atomic_units("eV/Å³", "Hartree/bohr³", units.Hartree / units.Bohr**3),
 }
 
 
@@ -214,21 +223,16 @@ def likely_bug(
     references = np.asarray(references, float)
     candidate = np.asarray(candidate, float)
     used = significant(references)
+    if not np.any(candidate):
+        return (
+            "the gradient is all zero: the forces were computed without create_graph=True (or detached), "
+            "so the loss does not depend on θ"
+        )
     fit: tuple[np.ndarray, float] | None
     if candidate.ndim == 2:
         fit = per_configuration_scales(candidate[used], references[used])
-        if not np.any(candidate):
-            return (
-                "the gradient is all zero: the forces were computed without create_graph=True (or detached), "
-                "so the loss does not depend on θ"
-            )
     else:
         fit = batch_scales(candidate, references[used])
-        if not np.any(candidate):
-            return (
-                "the gradient is all zero: the forces were computed without create_graph=True (or detached), "
-                "so the loss does not depend on θ"
-            )
     if fit is None or fit[1] > RESIDUAL_TOLERANCE:
         return None
     named = name_scales(fit[0], np.asarray(n_atoms)[used], tolerance=tolerance, batch=n_atoms)
@@ -262,7 +266,11 @@ def describe_gradient(
         return f"{named} (ratio to the reference {ratio:.6g}; {batch})"
     if cosine < -0.999:
         return f"sign error: the gradient is {ratio:.6g} × the reference (cosine {cosine:.6f})"
-    return f"the gradient differs from the reference (overall ratio {ratio:.4g}, cosine {cosine:.6f})"
+    return (
+        f"the gradient differs from the reference (overall ratio {ratio:.4g}, cosine {cosine:.6f}) by no factor "
+        "per configuration: check the forces and the stress alone (assert_forces_consistent, "
+        "assert_stress_consistent) and each term's weight in the loss"
+    )
 
 
 #: Why a term of a loss gives no gradient at all.

@@ -22,6 +22,7 @@ import numpy as np
 
 from snapcheck.gradients.checks import CheckReport
 from snapcheck.gradients.diagnosis import name_scales, per_configuration_scales, significant
+from snapcheck.gradients.paper import relative_error_over
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,12 @@ class ForcesComparison:
 
 def compare_forces(candidates: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> ForcesComparison:
     """Candidate forces (or directional derivatives) against references, configuration by configuration."""
-    difference = math.sqrt(sum(float(np.sum((x - r) ** 2)) for x, r in zip(candidates, references)))
-    size = math.sqrt(sum(float(np.sum(r**2)) for r in references))
     used = significant(references)
     scales, residual = per_configuration_scales(
         [x for x, u in zip(candidates, used) if u], [r for r, u in zip(references, used) if u]
     )
     return ForcesComparison(
-        difference / size if size else math.inf,
+        relative_error_over(candidates, references),
         scales,
         residual,
         math.sqrt(sum(float(np.sum(x**2)) for x in candidates)),
@@ -119,14 +118,17 @@ def directional_check(
 ) -> DirectionalCheck:
     """The one force check: for each (energy, positions, forces) the :func:`directional_derivatives`.
 
-    The error is the largest |u·f̂ − FD| over configurations and directions, divided by the largest force
-    of the set (at least :data:`FORCE_SCALE_FLOOR`): a perfect crystal's round-off forces set no scale.
+    The error is the largest |u·f̂ − FD| (eV/Å) over configurations and directions, divided by the set's force
+    scale: the largest |FD| or ‖f̂‖ (a configuration's norm over its 3N components), at least
+    :data:`FORCE_SCALE_FLOOR` eV/Å, so a perfect crystal's round-off forces set no scale.  A NaN or infinite
+    energy or force makes the error infinite: it fails, never passes unseen.
     """
     rng = np.random.default_rng(seed)
     differences, projections, worst, scale = [], [], 0.0, FORCE_SCALE_FLOOR
     for energy, positions, forces in cases:
         fd, fn = directional_derivatives(energy, positions, forces, directions, step, rng)
-        worst = max(worst, float(np.max(np.abs(fn - fd))))
+        finite = np.all(np.isfinite(fd)) and np.all(np.isfinite(fn)) and np.all(np.isfinite(forces))
+        worst = max(worst, float(np.max(np.abs(fn - fd))) if finite else math.inf)
         scale = max(scale, float(np.max(np.abs(fd))), float(np.linalg.norm(forces)))
         differences.append(fd)
         projections.append(fn)

@@ -67,7 +67,8 @@ about 5e-6 in float64 and 4e-3 in float32.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +107,14 @@ def loss_estimate(directional: float, errors: np.ndarray, reference_forces: np.n
 def relative_error(estimate: np.ndarray, exact: np.ndarray) -> float:
     """|estimate − exact| / |exact| with one L2 norm over everything (Eqs. 11 and 14)."""
     return float(np.linalg.norm(np.ravel(estimate) - np.ravel(exact)) / np.linalg.norm(np.ravel(exact)))
+
+
+def relative_error_over(estimates: Sequence[np.ndarray], exact: Sequence[np.ndarray]) -> float:
+    """:func:`relative_error` over a set of arrays of different shapes (one per configuration); ∞ when every
+    exact array is zero, so a nonzero estimate of nothing never passes."""
+    size = math.sqrt(sum(float(np.sum(x**2)) for x in exact))
+    difference = math.sqrt(sum(float(np.sum((e - x) ** 2)) for e, x in zip(estimates, exact)))
+    return difference / size if size else math.inf
 
 
 def round_to_precision(values, precision: str):

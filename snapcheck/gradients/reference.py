@@ -39,7 +39,7 @@ from snapcheck.gradients.epsilon import (
     epsilon_grid,
     gradient_proxy,
 )
-from snapcheck.gradients.paper import LossPath, central_difference, displacement
+from snapcheck.gradients.paper import LossPath, central_difference
 
 PROXIES = ("auto", "energy", "gradient")
 
@@ -187,11 +187,6 @@ class Reference:
                 rows.append(value)
             parts[name] = np.array(rows)
         return parts
-
-    def etas(self, epsilon: float) -> np.ndarray:
-        """η_c at ``epsilon`` without evaluating anything (0 where the path is zero)."""
-        steps = [displacement(t.path, epsilon, self.g0) for t in self.terms]
-        return np.array([0.0 if s is None else s.eta for s in steps])
 
 
 @dataclass(frozen=True)

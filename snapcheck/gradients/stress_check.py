@@ -8,7 +8,6 @@ virial given as a stress, a missing or extra 1/V, a division by N, a unit).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,15 +15,10 @@ import numpy as np
 
 from snapcheck.gradients.checks import CheckReport
 from snapcheck.gradients.diagnosis import STRESS_FACTORS, name_scales, per_configuration_scales, significant
+from snapcheck.gradients.paper import relative_error_over
 
 #: Permutations of the off-diagonal Voigt components (yz, xz, xy) that other codes use.
 OFF_DIAGONAL = ((1, 2), (0, 2), (0, 1))
-
-
-def _relative(candidates: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> float:
-    size = math.sqrt(sum(float(np.sum(r**2)) for r in references))
-    difference = math.sqrt(sum(float(np.sum((c - r) ** 2)) for c, r in zip(candidates, references)))
-    return difference / size if size else math.inf
 
 
 def _permuted(tensor: np.ndarray, order: Sequence[int]) -> np.ndarray:
@@ -48,10 +42,10 @@ def describe_stress(
 
     ``cell_only`` are (1/V) ∂Ê/∂ε with the positions held, what a strain of the cell alone gives.
     """
-    error = _relative(candidates, references)
+    error = relative_error_over(candidates, references)
     if error <= max(rtol, 1e-12):
         return None
-    if _relative(candidates, cell_only) <= max(10 * rtol, 1e-6) < _relative(cell_only, references):
+    if relative_error_over(candidates, cell_only) <= max(10 * rtol, 1e-6) < relative_error_over(cell_only, references):
         return (
             "stress_fn strains the cell but not the positions: it equals (1/V) ∂Ê/∂ε with the atoms held at their "
             "Cartesian positions; apply the strain to the positions too, r → r(I + ε)ᵀ"
@@ -63,7 +57,7 @@ def describe_stress(
             "a strain gradient taken through r(I + ε) on one side and (I + ε)r on the other, or a transposed tensor"
         )
     for order in ((2, 1, 0), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1)):
-        if _relative(candidates, [_permuted(r, order) for r in references]) <= max(10 * rtol, 1e-9):
+        if relative_error_over(candidates, [_permuted(r, order) for r in references]) <= max(10 * rtol, 1e-9):
             names = ", ".join("xyz"[OFF_DIAGONAL[k][0]] + "xyz"[OFF_DIAGONAL[k][1]] for k in order)
             return f"stress_fn's off-diagonal components are in the Voigt order (…, {names}), not ASE's (…, yz, xz, xy)"
     used = significant(references)

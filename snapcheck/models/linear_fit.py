@@ -10,7 +10,7 @@ rows        A (per element e: the β₀,e column, β_e)  b                      
 ==========  =======================================  ==================================  =======
 1 energy    (n_e/N, ΣB_e/N)                          (E_DFT + Σᵢ shiftᵢ − E_ref)/N       eV/atom
 3N force    (0, A_f,e) = (0, −∂ΣB_e/∂r)              f_DFT − f_ref                       eV/Å
-6 stress    (0, A_s,e) = (0, nktv2p W_e/V)           σ_DFT − P_ref (Voigt)               bar
+6 stress    (0, A_s,e) = (0, nktv2p W_e/V)           P_DFT − P_ref (Voigt)               bar
 ==========  =======================================  ==================================  =======
 
 with E_ref, f_ref, P_ref the reference potential's (ZBL for Ta), W the
@@ -60,8 +60,8 @@ import scipy.linalg
 from snapcheck.base.errors import InputError
 from snapcheck.data.configuration import Configuration
 from snapcheck.data.fitsnap_input import LOSS_TERMS, FitInput, GroupWeights
-from snapcheck.data.units import tensor_from_voigt, voigt_from_tensor
-from snapcheck.descriptors.cell import lammps_rotation
+from snapcheck.data.units import voigt_from_tensor
+from snapcheck.descriptors.cell import lammps_rotation, voigt_in_lammps_frame
 from snapcheck.descriptors.engine import SnapEngine
 from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.models.linear_snap import LinearSnap, TrainingLoss
@@ -117,7 +117,7 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
         components.extend(range(len(truth)))
 
     if "energy" in fit_input.row_types:
-        shift = sum(fit_input.energy_shift.get(species, 0.0) for species in configuration.species)
+        shift = fit_input.shift_of(configuration.species)
         row = np.column_stack([counts, descriptors.sum_b]) / n
         add(
             row, np.array([(configuration.energy + shift - descriptors.reference_energy) / n]), weights.energy, "Energy"
@@ -135,7 +135,7 @@ def configuration_rows(configuration: Configuration, descriptors: SummedDescript
             )
         rows = np.concatenate([np.zeros((6, len(counts), 1)), descriptors.stress_rows], axis=2)
         truth = voigt_from_tensor(configuration.stress)[:, None] - descriptors.reference_stress[:, None]
-        combined = _voigt_in_lammps_frame(np.concatenate([rows.reshape(6, -1), truth], axis=1), rotation)
+        combined = voigt_in_lammps_frame(np.concatenate([rows.reshape(6, -1), truth], axis=1), rotation)
         add(combined[:, :-1].reshape(rows.shape), combined[:, -1], weights.virial, "Stress")
     index = pd.DataFrame(
         {"configuration": configuration.label, "group": configuration.group, "row_type": kinds, "component": components}
@@ -162,15 +162,8 @@ def training_loss(
         force=weights.force if "force" in fit_input.row_types and "forces" in terms else 0.0,
         virial=weights.virial if "stress" in fit_input.row_types and "stress" in terms else 0.0,
     )
-    shift = sum(fit_input.energy_shift.get(species, 0.0) for species in configuration.species)
+    shift = fit_input.shift_of(configuration.species)
     return model.training_loss_from(configuration, descriptors, weights, shift)
-
-
-def _voigt_in_lammps_frame(voigt: np.ndarray, rotation: np.ndarray) -> np.ndarray:
-    """Symmetric tensors (6, ...) in Voigt order turned into LAMMPS's frame: T' = Qᵀ T Q."""
-    if np.array_equal(rotation, np.eye(3)):
-        return voigt
-    return voigt_from_tensor(np.einsum("ca,cd...,db->ab...", rotation, tensor_from_voigt(voigt), rotation))
 
 
 def build_rows(

@@ -104,7 +104,7 @@ from snapcheck.data.snap_files import (
     write_snap_files,
 )
 from snapcheck.data.units import VOIGT, tensor_from_voigt, voigt_from_tensor
-from snapcheck.descriptors.cell import lammps_rotation
+from snapcheck.descriptors.cell import lammps_rotation, voigt_in_lammps_frame
 from snapcheck.descriptors.results import SummedDescriptors, SummedDescriptorValues
 
 LAMMPS_POTENTIALS = Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
@@ -311,8 +311,8 @@ class LinearSnap:
                     f"{configuration.label}: the loss weights stress (vweight {weights.virial:g}) "
                     "but the configuration has no Stress"
                 )
-            rotation = lammps_rotation(configuration.cell)  # P' = Qᵀ P Q
-            residual = voigt_from_tensor(rotation.T @ (pressure - configuration.stress) @ rotation)
+            rotation = lammps_rotation(configuration.cell)
+            residual = voigt_in_lammps_frame(voigt_from_tensor(pressure - configuration.stress), rotation)
             stress_loss = 0.5 * weights.virial**2 * float(residual @ residual)
             in_lammps_frame = tensor_from_voigt(weights.virial**2 * residual)
             in_lammps_frame[~np.eye(3, dtype=bool)] *= 0.5  # an off-diagonal Voigt component is two tensor entries
