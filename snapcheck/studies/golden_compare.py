@@ -6,7 +6,9 @@ the paper's force loss): a force-loss gradient is never compared with a whole-lo
 reference side of the paper's force loss (``forces``) is the file's ``loss`` and ``gradient``; of a training loss
 over some terms, the sum of those terms' exact arrays (:func:`snapcheck.studies.golden.sum_of_terms`) under the
 weights the file was exported with.  ``dataset`` is the loss of the reference's ``training_loss`` (every term its
-FitSNAP input weighs and its configurations hold), or the paper's force loss for a reference without one.
+FitSNAP input weighs and its configurations hold), or the paper's force loss for a reference without one; and for
+a reference whose input weighs force rows alone, whose training loss a candidate cannot name apart from the paper's
+(``forces`` is always the paper's loss), the paper's force loss too.
 
 The error measures (Eqs. 11 and 14, each group's and configuration's share, a configuration's own relative error)
 are the same for every loss.  Only two things depend on it.  Which configurations have no relative error of their
