@@ -187,3 +187,20 @@ def test_an_input_weighing_forces_alone_is_a_training_loss_under_its_own_names(t
     summary = capsys.readouterr().out
     assert "loss: the training loss over forces with the weights of forces-only.in; L dimensionless" in summary
     assert "proxy Err[D̃]" in summary and "Err[L̃]" not in summary
+
+
+def test_data_whose_every_force_error_is_round_off_is_swept_without_rule_rows(tmp_path, data_root, capsys):
+    """Perfect BCC crystals alone: every force error is round-off for both models, so no ε rule can be judged;
+    fig1 still writes its files (no rows in fig1_epsilon_rules.csv) and says why, exit 0."""
+    (tmp_path / "data" / "Volume_BCC").mkdir(parents=True)
+    for source in sorted((data_root / "JSON" / "Volume_BCC").glob("*.json"))[:2]:
+        (tmp_path / "data" / "Volume_BCC" / source.name).write_bytes(source.read_bytes())
+    with pytest.raises(SystemExit) as exit_:
+        run(fig1.main, ["--data", str(tmp_path / "data"), "--epsilons", "1e-5,1e-3", "--out-dir", str(tmp_path)])
+    assert exit_.value.code == 0
+    assert "not measurable: trained, untrained (every force error of every configuration below 1e-08 eV/Å" in (
+        capsys.readouterr().out
+    )
+    rules = pd.read_csv(tmp_path / "reports" / "fig1_epsilon_rules.csv")
+    assert rules.empty and {"rule", "median_ratio"} <= set(rules.columns)
+    assert len(pd.read_csv(tmp_path / "reports" / "fig1.csv")) == 2 * 2
