@@ -170,3 +170,23 @@ def test_the_checker_sees_markup_and_unknown_names():
     assert MARKUP.findall("see :mod:`snapcheck.data` and ``x``")
     assert resolves("snapcheck.studies.golden") and resolves("snapcheck.data.datasets.load_configurations")
     assert not resolves("snapcheck.executors") and not resolves("snapcheck.descriptors.per_atom")
+
+
+def subcommand_summaries(command: str) -> dict[str, str]:
+    """Each subcommand's line in ``python -m snapcheck.<command> --help``."""
+    (commands,) = [a for a in parsers(command)[0][1]._actions if isinstance(a, argparse._SubParsersAction)]
+    return {choice.dest: choice.help for choice in commands._choices_actions}
+
+
+def test_a_subcommand_summary_is_its_first_whole_sentence():
+    """'Figs. 1' and 'Eq. 7' do not end a sentence; a sentence that ends at a line break does."""
+    bench = subcommand_summaries("bench")
+    assert bench["figures"] == "time the sweep of Figs. 1 and 2 on --jobs processes against a serial loop"
+    assert bench["dask"] == "time the sweep of Figs. 1 and 2 on a local Dask cluster of 1 and of 2 workers"
+    assert subcommand_summaries("oracle")["compare"] == "compare a trainer's candidate with a reference"
+    fetch = subcommand_summaries("datasets")["fetch"]
+    assert fetch == "make a dataset available, every file checked against its SHA-256"
+    for command in COMMANDS:
+        if len(parsers(command)) > 1:
+            cut = [name for name, line in subcommand_summaries(command).items() if re.search(r"\b(Figs?|Eqs?)$", line)]
+            assert not cut, f"{command} {cut}: the summary stops inside a sentence"

@@ -212,3 +212,21 @@ def test_the_whole_dataset_agrees_with_fitsnap(fitsnap, shared_datasets, tmp_pat
     assert (compared["status"] == "agrees").all() and len(compared) == 19
     skipped = table[table["status"] == "not compared"]
     assert len(skipped) == 9 and skipped["note"].str.contains("holds no Descriptors.npy").all()
+
+
+def test_a_fitsnap_failure_names_fitsnaps_error_and_its_last_output(fitsnap, monkeypatch):
+    """FitSNAP stopping (a planted error in its solve) is reported with its error and the last lines it printed
+    (how far it got), which the run otherwise keeps to itself."""
+    from fitsnap3lib.fitsnap import FitSnap
+
+    def failing_fit(self):
+        raise ValueError("planted")
+
+    monkeypatch.setattr(FitSnap, "perform_fit", failing_fit)
+    fit_input = resolve_dataset().read_fit_input()
+    with pytest.raises(
+        RuntimeError,
+        match=r"FitSNAP stopped with ValueError: planted \(its last output: .*"
+        r"'process_configs' took .* ms on rank 0\)$",
+    ):
+        run_fitsnap(fit_input, load_configurations(None, count=3))

@@ -183,3 +183,22 @@ def test_the_worst_configurations_show_their_own_relative_error(reference, tmp_p
     assert "∇θL 0.001 " in line
     assert output.splitlines()[-1].endswith(f"worst configuration {name} (∇θL 0.001)")
     assert "round-off force errors" in output  # the reference's perfect crystals have no relative error of their own
+
+
+def test_an_input_weighing_forces_alone_exports_its_training_loss(tmp_path, data_root, capsys):
+    """The dataset's loss under an input that fits force rows alone is a training loss (the weighted force term):
+    the export holds its keys, and the summary names it, not 'no FitSNAP input'."""
+    forces_only = tmp_path / "forces-only.in"
+    text = (data_root / "Ta-example.in").read_text()
+    forces_only.write_text(text.replace("energy = 1", "energy = 0").replace("stress = 1", "stress = 0"))
+    path = tmp_path / "forces-only.npz"
+    arguments = ["--fit-input", str(forces_only), "--configs", "3", "--jobs", "1"]
+    assert run_oracle("export", *arguments, "--out", str(path), "--out-dir", str(tmp_path)) == 0
+    summary = capsys.readouterr().out
+    assert "each term of the training loss over forces with the weights of forces-only.in" in summary
+    assert "no FitSNAP input" not in summary
+    with np.load(path) as data:
+        training = json.loads(str(data["metadata_json"]))["training_loss"]
+        assert training["terms"] == ["forces"] and training["weighed_terms"] == ["forces"]
+        np.testing.assert_array_equal(data["training_loss"], data["force_term_loss"])
+        assert (data["term_weights"][:, [0, 2]] == 0).all() and (data["term_weights"][:, 1] > 0).all()

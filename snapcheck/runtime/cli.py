@@ -39,6 +39,8 @@ from snapcheck.runtime.flag_types import epsilon_values, loss_terms, positive_fl
 
 #: Sphinx roles (``:mod:`x```, ``:func:`~a.b```) and inline literals (double backquotes) of docstrings.
 _MARKUP = re.compile(r":[a-z]+:`~?([^`]+)`|``([^`]+)``")
+#: The end of a sentence: a full stop, white space, a capital letter (``Figs. 1`` and ``Eq. 7`` go on).
+_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")
 
 
 def plain_text(text: str | None) -> str | None:
@@ -94,13 +96,19 @@ def add_subcommand(commands, name: str, command_doc: str, *groups: FlagGroup, st
     :func:`call_with_flags`).
     """
     paragraph = subcommand_paragraph(command_doc, name)
-    summary = paragraph.partition(":")[2].strip().split(". ")[0].split("; ")[0].rstrip(".")
-    parser = commands.add_parser(name, help=plain_text(" ".join(summary.split())), description=paragraph)
+    parser = commands.add_parser(name, help=plain_text(subcommand_summary(paragraph)), description=paragraph)
     for group in groups:
         group(parser)
     if study is not None:
         parser.set_defaults(study=study)
     return parser
+
+
+def subcommand_summary(paragraph: str) -> str:
+    """A subcommand's line in its command's list: the first sentence after the paragraph's colon, up to a
+    ``; `` if it has one, on one line and without its full stop."""
+    after = " ".join(paragraph.partition(":")[2].split())
+    return _SENTENCE_END.split(after)[0].split("; ")[0].rstrip(".")
 
 
 def subcommand_paragraph(command_doc: str, name: str) -> str:

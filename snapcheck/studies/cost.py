@@ -30,8 +30,8 @@ Each time is the median of ``repeats`` calls after one warm-up call, the
 methods interleaved round by round
 (:func:`~snapcheck.studies.cost_harness.median_times`), reported also as a
 ratio to (a) of the same system and network.  numpy and torch both
-run on one thread (``torch.set_num_threads(1)``; run the command with
-``OPENBLAS_NUM_THREADS=1`` for numpy's BLAS, as the committed report was).
+run on one thread (``torch.set_num_threads(1)``; numpy's BLAS by
+:func:`snapcheck.runtime.executors.one_blas_thread`, which every command runs under).
 
 **The linear SNAP model**, where the model arithmetic is
 negligible and the LAMMPS evaluations are the cost, so they *are* timed: (a)

@@ -14,6 +14,9 @@ is noisier than on hundreds, so :func:`rule_table` also draws seeded random
 subsets of the measurable configurations (sizes ``subset_sizes``, ``draws`` of
 each) and reports, per rule, the median and 90th percentile of the ratio and
 the fraction of subsets where it stays within 2× of the optimum.
+
+A model with no measurable configuration (every force error round-off, as on perfect crystals alone) has no
+rows: no ε rule can be judged against an exact ∇θL that is itself round-off (:func:`unjudged_models`).
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ import pandas as pd
 
 from snapcheck.gradients.epsilon import RULES, choose_epsilon
 from snapcheck.studies.sweep import ConfigurationSweep, SweepSpec
-from snapcheck.studies.sweep_errors import g0_column, g0_label, measurable
+from snapcheck.studies.sweep_errors import g0_column, g0_label, measurable, relative_errors
 
 
 def _ratios(exact_g, estimates, exact_l, loss_estimates, epsilons, rule) -> float:
     """Err[∇̃L] at the ε ``rule`` picks from the proxy's error, over the smallest Err[∇̃L] on the grid."""
-    err_grad = np.sqrt(np.sum((estimates - exact_g[:, None, :]) ** 2, axis=(0, 2))) / np.linalg.norm(exact_g)
-    err_loss = np.sqrt(np.sum((loss_estimates - exact_l[:, None]) ** 2, axis=0)) / np.linalg.norm(exact_l)
+    err_grad, err_loss = relative_errors(exact_g, estimates, exact_l, loss_estimates)
     chosen, _ = choose_epsilon(dict(zip(epsilons, err_loss)), rule)
     return float(err_grad[list(epsilons).index(chosen)] / np.nanmin(err_grad))  # NaN: a step not taken
 
@@ -42,10 +44,15 @@ def rule_table(
     draws: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """One row per model, g₀ rule, precision, subset size (``all``, or n) and ε rule (module docstring)."""
+    """One row per model, g₀ rule, precision, subset size (``all``, or n) and ε rule (module docstring); none for
+    the :func:`unjudged_models`."""
+    columns = ["model", "g0_mode", g0_column(spec), "precision", "subset_size", "rule", "n_subsets"]
+    columns += ["median_ratio", "p90_ratio", "within_2x"]
     rows = []
     for m, model in enumerate(spec.models):
         keep = np.flatnonzero(measurable(results, m))
+        if not len(keep):
+            continue
         exact_g = np.stack([results[k].exact_gradient[m] for k in keep])
         exact_l = np.array([results[k].proxy_exact[m] for k in keep])
         for r, g0_rule in enumerate(spec.g0_rules):
@@ -80,4 +87,9 @@ def rule_table(
                                 "within_2x": float(np.mean(ratios <= 2.0)),
                             }
                         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def unjudged_models(results: list[ConfigurationSweep], spec: SweepSpec) -> list[str]:
+    """The models of ``spec`` with no measurable configuration in ``results``: :func:`rule_table` has no row of them."""
+    return [model.name for m, model in enumerate(spec.models) if not measurable(results, m).any()]

@@ -9,7 +9,8 @@ and precision, :mod:`snapcheck.studies.sweep`), then writes under ``out_dir``:
   (``err_grad`` Eq. 11, ``err_loss`` Eq. 14, ``grad_norm`` in eV/Å²);
 * ``reports/<fig>_groups.csv``: the same per group;
 * ``reports/<fig>_epsilon_rules.csv``: how close each ε rule's choice comes to the true optimum, on
-  the whole set and on random subsets (:mod:`snapcheck.studies.epsilon_rules`);
+  the whole set and on random subsets (:mod:`snapcheck.studies.epsilon_rules`; no rows of a model whose
+  every configuration's ∇θL is round-off, which the summary names);
 * ``figures/<fig>.png`` and ``.pdf``;
 * ``figures/fig1_precision.png`` and ``.pdf`` when float32 is among the precisions.
 
@@ -38,9 +39,9 @@ import pandas as pd
 from snapcheck.base.files import save_figure, write_csv
 from snapcheck.data.configuration import Configuration
 from snapcheck.models.registry import NamedModel
-from snapcheck.studies.epsilon_rules import rule_table
+from snapcheck.studies.epsilon_rules import rule_table, unjudged_models
 from snapcheck.studies.loss_choice import LossChoice
-from snapcheck.studies.sweep import LARGEST_STEP, SweepSpec, run_sweep
+from snapcheck.studies.sweep import LARGEST_STEP, ROUNDOFF_FORCE_ERROR, SweepSpec, run_sweep
 from snapcheck.studies.sweep_errors import best_epsilons, error_table
 
 
@@ -119,6 +120,13 @@ def run_figures(
         lines.append(
             f"loss: {loss.describe()}; L dimensionless, ∇θL in 1/eV; the proxy is D̃, the derivative of Ê along the"
             " path from energies, against D = Σ g·f̂ + (∂L/∂σ̂):σ̂, not Eq. 14's L̃"
+        )
+    unjudged = unjudged_models(results, spec)
+    if unjudged:
+        lines.append(
+            f"not measurable: {', '.join(unjudged)} (every force error of every configuration below"
+            f" {ROUNDOFF_FORCE_ERROR:g} eV/Å, with no strain or energy term: ∇θL is round-off); no rows in"
+            " *_epsilon_rules.csv, and the errors below compare round-off with round-off"
         )
     for figure_spec in figures:
         mode = "max" if figure_spec.g0_rule == "max" else "fixed"

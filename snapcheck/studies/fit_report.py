@@ -17,16 +17,15 @@ import pandas as pd
 from snapcheck.base.files import write_csv, write_markdown
 from snapcheck.base.progress import progress_bar
 from snapcheck.base.report import Summary
-from snapcheck.data.dataset_registry import FIT_INPUT
 from snapcheck.data.datasets import load_configurations
 from snapcheck.data.fitsnap_input import read_fitsnap_input
-from snapcheck.data.locations import dataset_file
+from snapcheck.data.locations import resolve_dataset
 from snapcheck.models.linear_fit import ROW_UNITS, fit_linear_snap
 
 
 def fit_dataset(*, data: str | Path | None, fit_input: Path | None, out_dir: Path) -> Summary:
     """Fit the dataset with ``fit_input`` (default: its own), write the model and metrics (module docstring)."""
-    settings = read_fitsnap_input(fit_input or dataset_file(data, FIT_INPUT))
+    settings = read_fitsnap_input(fit_input) if fit_input is not None else resolve_dataset(data).read_fit_input()
     configurations = load_configurations(data)
     fit = fit_linear_snap(
         configurations, settings, progress=lambda items: progress_bar(items, desc="FitSNAP rows", unit="config")

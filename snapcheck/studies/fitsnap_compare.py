@@ -62,10 +62,12 @@ lines that are both the same non-finite number (R² = −inf for a group of one
 configuration) agree.  A line is left out when its residuals are round-off: the
 perfect crystals of the Volume groups (Ta) and Bulk (InP) have zero forces by
 symmetry, so both fits' force residuals there are ~1e-15 eV/Å, and their MAE,
-RMSE and R² are noise that no two codes share.  A line (weighted or not) is
-left out when the *unweighted* RMSE of its group and row type is below
-:data:`ROUND_OFF_FRACTION` of the unweighted ``*ALL`` RMSE of that row type.  A
-small group weight (the Elastic groups' 1e-8) makes a weighted metric small but
+RMSE and R² are noise that no two codes share.  Where the labels are zero to
+round-off, so are both fits' predictions (the same symmetry), and the labels, unlike the
+residuals, are the same in both codes: a line (weighted or not) is left out when the RMS
+of the *unweighted* labels b of its group and row type (:func:`label_scales`) is below
+:data:`ROUND_OFF_FRACTION` of the RMS of that row type's labels over every group
+(``*ALL``).  A small group weight (the Elastic groups' 1e-8) makes a weighted metric small but
 not round-off, and the weight cancels in a relative difference, so such lines
 are compared.  ``left_out_lines`` names the lines left out.
 

@@ -63,7 +63,7 @@ class FitsnapRun:
     """What FitSNAP computed: its rows (in its own order, labelled like snapcheck's), ``columns`` (snapcheck's
     column of each of its columns, :func:`~snapcheck.studies.fitsnap_crosscheck.fitsnap_columns` of its own
     settings), its coefficients (n_elements, K + 1, β₀ = 0 written in under bzeroflag), its metrics, the rank and
-    singular values of its SVD solve, its wall time in s and what it printed."""
+    singular values of its SVD solve and its wall time in s."""
 
     rows: FitRows
     columns: np.ndarray
@@ -72,7 +72,6 @@ class FitsnapRun:
     rank: int
     singular_values: np.ndarray
     seconds: float
-    log: str
 
 
 def run_fitsnap(fit_input: FitInput, configurations: Sequence[Configuration]) -> FitsnapRun:
@@ -91,16 +90,21 @@ def run_fitsnap(fit_input: FitInput, configurations: Sequence[Configuration]) ->
         sections.pop("EXTRAS", None)
         log = io.StringIO()
         start = time.perf_counter()
-        with contextlib.redirect_stdout(log), warnings.catch_warnings(), settings_as_integers(), _recorded(solve):
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            fitsnap = FitSnap(sections, arglist=["--overwrite"])
-            if fit_input.scraper == "xyz":
-                fitsnap.pt.create_shared_array("number_of_atoms", len(configurations), dtype="i")
-                fitsnap.pt.slice_array("number_of_atoms")
-            fitsnap.scrape_configs()
-            fitsnap.process_configs()
-            fitsnap.perform_fit()
+        try:
+            with contextlib.redirect_stdout(log), warnings.catch_warnings(), settings_as_integers(), _recorded(solve):
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fitsnap = FitSnap(sections, arglist=["--overwrite"])
+                if fit_input.scraper == "xyz":
+                    fitsnap.pt.create_shared_array("number_of_atoms", len(configurations), dtype="i")
+                    fitsnap.pt.slice_array("number_of_atoms")
+                fitsnap.scrape_configs()
+                fitsnap.process_configs()
+                fitsnap.perform_fit()
+        except InputError:
+            raise
+        except Exception as error:
+            raise RuntimeError(f"FitSNAP stopped with {type(error).__name__}: {error}{_last_lines(log)}") from error
         seconds = time.perf_counter() - start
     arrays, bispectrum = fitsnap.pt.shared_arrays, fitsnap.config.sections["BISPECTRUM"]
     rows = FitRows(
@@ -124,8 +128,13 @@ def run_fitsnap(fit_input: FitInput, configurations: Sequence[Configuration]) ->
         int(solve["rank"]),
         np.asarray(solve["singular_values"]),
         seconds,
-        log.getvalue(),
     )
+
+
+def _last_lines(log: io.StringIO, count: int = 3) -> str:
+    """The last lines FitSNAP printed before it stopped, on one line (the error's), or nothing if it printed none."""
+    lines = [line.strip() for line in log.getvalue().splitlines() if line.strip()][-count:]
+    return f" (its last output: {' | '.join(lines)})" if lines else ""
 
 
 @contextlib.contextmanager

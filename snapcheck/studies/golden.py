@@ -108,12 +108,10 @@ from snapcheck.descriptors.results import SummedDescriptors
 from snapcheck.models.linear_fit import training_loss
 from snapcheck.models.linear_snap import LinearSnap
 from snapcheck.runtime.executors import map_configurations
-from snapcheck.studies.loss_choice import LossChoice
+from snapcheck.studies.loss_choice import LossChoice, weighed_terms
 
 #: The key prefix of each training-loss term: ``<prefix>_loss`` (M,) and ``<prefix>_gradient`` (M, P).
 TERM_KEYS = {"energy": "energy_term", "forces": "force_term", "stress": "stress_term"}
-#: Which FitSNAP row type (``[CALCULATOR]``) each term is.
-ROW_TYPES = {"energy": "energy", "forces": "force", "stress": "stress"}
 
 UNITS = {
     "positions": "angstrom",
@@ -169,11 +167,6 @@ class ExactAnswers:
     terms: TermAnswers | None
 
 
-def weighed_terms(fit_input: FitInput) -> tuple[str, ...]:
-    """The terms of the loss whose rows the FitSNAP input fits (its ``[CALCULATOR]``)."""
-    return tuple(term for term in LOSS_TERMS if ROW_TYPES[term] in fit_input.row_types)
-
-
 def training_terms(
     model: LinearSnap, configuration: Configuration, descriptors: SummedDescriptors, fit_input: FitInput
 ) -> TermAnswers:
@@ -182,7 +175,7 @@ def training_terms(
     has_stress = configuration.stress is not None
     result = training_loss(model, configuration, descriptors, fit_input, LOSS_TERMS if has_stress else LOSS_TERMS[:2])
     group = fit_input.group_weights(configuration.group, configuration.source)
-    weighed = [ROW_TYPES[term] in fit_input.row_types for term in LOSS_TERMS]
+    weighed = [term in weighed_terms(fit_input) for term in LOSS_TERMS]
     losses = np.array([result.energy_loss, result.force_loss, result.stress_loss if has_stress else np.nan])
     gradients = np.stack([result.energy_loss_gradient, result.force_loss_gradient, result.stress_loss_gradient])
     if not has_stress:

@@ -6,12 +6,15 @@ the paper's force loss): a force-loss gradient is never compared with a whole-lo
 reference side of the paper's force loss (``forces``) is the file's ``loss`` and ``gradient``; of a training loss
 over some terms, the sum of those terms' exact arrays (:func:`snapcheck.studies.golden.sum_of_terms`) under the
 weights the file was exported with.  ``dataset`` is the loss of the reference's ``training_loss`` (every term its
-FitSNAP input weighs and its configurations hold), or the paper's force loss for a reference without one.
+FitSNAP input weighs and its configurations hold), or the paper's force loss for a reference without one; and for
+a reference whose input weighs force rows alone, whose training loss a candidate cannot name apart from the paper's
+(``forces`` is always the paper's loss), the paper's force loss too.
 
 The error measures (Eqs. 11 and 14, each group's and configuration's share, a configuration's own relative error)
 are the same for every loss.  Only two things depend on it.  Which configurations have no relative error of their
 own: those whose every term is round-off, i.e. forces whose errors are round-off (the perfect crystals, where the
-force term is itself round-off) and no other term weighed.  And the likely bug: for a loss of several terms, when
+force term is itself round-off) and no other term of nonzero loss (the sweep's predicate,
+:func:`snapcheck.studies.sweep.is_roundoff`).  And the likely bug: for a loss of several terms, when
 the whole gradient is not one named factor of the reference, each configuration's candidate is fitted as a sum of
 its exact terms, and a term off by a sign or factor is named (``gradients.diagnosis.likely_bug_by_term``).
 """
@@ -29,11 +32,11 @@ import pandas as pd
 from snapcheck.base.errors import CheckFailed, InputError
 from snapcheck.data.fitsnap_input import LOSS_TERMS
 from snapcheck.gradients.diagnosis import VARYING_FACTORS, likely_bug, likely_bug_by_term
-from snapcheck.gradients.paper import relative_error
+from snapcheck.gradients.paper import characteristic_force_error, relative_error
 from snapcheck.runtime.flag_types import DATASET_LOSS, loss_terms
 from snapcheck.studies.golden import TERM_KEYS, sum_of_terms
 from snapcheck.studies.loss_choice import LossChoice
-from snapcheck.studies.sweep import PAPER_LOSS, ROUNDOFF_FORCE_ERROR
+from snapcheck.studies.sweep import PAPER_LOSS, is_roundoff
 
 
 @dataclass(frozen=True)
@@ -233,22 +236,28 @@ def compare(
 def measurable_configurations(reference: dict, rows: np.ndarray, terms: tuple[str, ...]) -> np.ndarray:
     """True for the configurations (``rows``) whose exact ∇θL of the loss over ``terms`` is not round-off itself.
 
-    The force term is round-off where the reference's maxᵢ|gᵢ| is below
-    :data:`~snapcheck.studies.sweep.ROUNDOFF_FORCE_ERROR` (perfect crystals); the energy and stress terms are
-    exact wherever they are weighed (their errors are the model's, never round-off).  A configuration is measurable
-    when one term of the loss is, by its weight in ``term_weights`` (the paper's force loss: weight 1).
+    The predicate of the sweep, :func:`snapcheck.studies.sweep.is_roundoff`, from what the reference stores:
+    maxᵢ|gᵢ| of its ``force_errors`` (a reference without them: every configuration measurable); the paper's
+    force loss moves the atoms; a training loss moves them where its force term is not 0 (a weight and force
+    errors), and its energy or stress term is part of ∇θL where that term's loss is not 0 (a weight and a
+    residual: ∂L/∂Ê ≠ 0, or a strain H ≠ 0).
     """
-    forces = np.ones(len(rows), dtype=bool)
+    residual = np.full(len(rows), np.inf)
     if "force_errors" in reference and "atom_offsets" in reference:
         offsets = reference["atom_offsets"]
         for k, row in enumerate(rows):
-            errors = reference["force_errors"][offsets[row] : offsets[row + 1]]
-            forces[k] = np.sqrt(np.max(np.sum(errors**2, axis=1))) >= ROUNDOFF_FORCE_ERROR
-    if terms == PAPER_LOSS:
-        return forces
-    weighed = reference["term_weights"][rows] != 0
-    resolved = {"energy": weighed[:, 0], "forces": weighed[:, 1] & forces, "stress": weighed[:, 2]}
-    return np.any([resolved[term] for term in terms], axis=0)
+            residual[k] = characteristic_force_error(reference["force_errors"][offsets[row] : offsets[row + 1]])
+    moves, others = np.full(len(rows), terms == PAPER_LOSS), np.zeros(len(rows), dtype=bool)
+    if terms != PAPER_LOSS:
+        for term in terms:
+            nonzero = reference[f"{TERM_KEYS[term]}_loss"][rows] != 0
+            if term == "forces":
+                moves = nonzero
+            else:
+                others |= nonzero
+    return np.array(
+        [not is_roundoff(r, moves_atoms=m, other_terms=o) for r, m, o in zip(residual, moves, others)], dtype=bool
+    )
 
 
 def _own_relative_errors(

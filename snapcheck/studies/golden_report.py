@@ -84,7 +84,7 @@ def compare_golden(
         lines.append(f"    {row.name:<40} ∇θL {row.gradient_relative_error:<10.3g} L {row.loss_relative_error:.3g}")
     unmeasurable = configurations[~configurations["measurable"].astype(bool)]
     if len(unmeasurable):
-        others = "" if comparison.terms == PAPER_LOSS else " and no other term of the loss weighed"
+        others = "" if comparison.terms == PAPER_LOSS else " and no other term of nonzero loss"
         lines.append(
             f"  {len(unmeasurable)} configurations have round-off force errors "
             f"(maxᵢ|gᵢ| < {ROUNDOFF_FORCE_ERROR:g} eV/Å)"

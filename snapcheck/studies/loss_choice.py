@@ -7,8 +7,13 @@ gradient is the generalised Eq. 7 of docs/theory.md: the energy term is first or
 stress terms one strained central difference.
 
 ``--loss`` names the terms (``energy,forces,stress``, ``all`` for the three) or ``dataset``: the dataset's own
-training loss, every term its input weights and its configurations hold (energy, forces and stress for the Ta
+training loss, every term its input weighs and its configurations hold (energy, forces and stress for the Ta
 and InP data), or the paper's force loss when the data comes without a FitSNAP input.
+
+A loss is the paper's exactly when no FitSNAP input weighs it (``fit_input`` None, the fact
+:attr:`snapcheck.studies.sweep.SweepSpec.paper` also reads): ``--loss forces`` is the paper's loss, while the
+training loss of an input that weighs force rows alone is FitSNAP's weighted force term, L dimensionless and
+∇θL in 1/eV, labelled ``forces`` in file names (``fig1_forces.csv``), never written under the paper's names.
 """
 
 from __future__ import annotations
@@ -24,6 +29,14 @@ from snapcheck.data.locations import resolve_dataset
 from snapcheck.runtime.flag_types import DATASET_LOSS
 from snapcheck.studies.sweep import PAPER_LOSS
 
+#: Which FitSNAP row type (``[CALCULATOR]``) each term of the loss is.
+ROW_TYPES = {"energy": "energy", "forces": "force", "stress": "stress"}
+
+
+def weighed_terms(fit_input: FitInput) -> tuple[str, ...]:
+    """The terms of the loss whose rows the FitSNAP input fits (its ``[CALCULATOR]``), in the order of LOSS_TERMS."""
+    return tuple(term for term in LOSS_TERMS if ROW_TYPES[term] in fit_input.row_types)
+
 
 @dataclass(frozen=True)
 class LossChoice:
@@ -32,13 +45,19 @@ class LossChoice:
     terms: tuple[str, ...]
     fit_input: FitInput | None
 
+    def __post_init__(self) -> None:
+        assert self.fit_input is not None or self.terms == PAPER_LOSS, "a training loss needs a FitSNAP input"
+
     @property
     def paper(self) -> bool:
-        return self.terms == PAPER_LOSS
+        """True for the paper's force loss (Eq. 2): no FitSNAP input weighs it (as
+        :attr:`snapcheck.studies.sweep.SweepSpec.paper`)."""
+        return self.fit_input is None
 
     @property
     def label(self) -> str:
-        """The name of the loss in file names: empty for the paper's loss, ``all`` for every term."""
+        """The name of the loss in file names: empty for the paper's loss, ``all`` for every term, else the terms
+        joined by ``-`` (``forces`` for the weighted force term alone)."""
         if self.paper:
             return ""
         return "all" if self.terms == LOSS_TERMS else "-".join(self.terms)
@@ -71,8 +90,7 @@ def choose_loss(
         weights = resolve_dataset(data).read_fit_input()
     with_stress = [c for c in configurations if c.stress is not None]
     if loss == DATASET_LOSS:
-        wanted = ("energy" in weights.row_types, "force" in weights.row_types, "stress" in weights.row_types)
-        terms = tuple(term for term, keep in zip(LOSS_TERMS, wanted) if keep)
+        terms = weighed_terms(weights)
         if len(with_stress) < len(configurations):
             terms = tuple(term for term in terms if term != "stress")
         return LossChoice(terms or PAPER_LOSS, weights if terms else None)

@@ -164,14 +164,27 @@ def target(model: LinearSnap, configuration: Configuration, full: SummedDescript
 
 
 def roundoff_gradient(path: LossPath, force_residuals: np.ndarray, *, has_first_order: bool) -> bool:
+    """Whether ∇θL along ``path`` is round-off (:func:`is_roundoff`): the path moves the atoms where g ≠ 0, and
+    an energy term (``has_first_order``) or a strain H ≠ 0 moves ∇θL otherwise.  ``force_residuals``: f̂ − f."""
+    strained = path.h is not None and bool(np.any(path.h))
+    return is_roundoff(
+        characteristic_force_error(force_residuals),
+        moves_atoms=bool(np.any(path.g)),
+        other_terms=has_first_order or strained,
+    )
+
+
+def is_roundoff(force_residual: float, *, moves_atoms: bool, other_terms: bool) -> bool:
     """Whether ∇θL is round-off, so that its relative error compares round-off with round-off.
 
-    The force part of the path is round-off where maxᵢ|f̂ᵢ − fᵢ| < :data:`ROUNDOFF_FORCE_ERROR` (perfect
-    crystals: forces and A_f vanish by symmetry), whatever the weights; a strain H ≠ 0 (a perfect crystal's
-    stress residual is real) or an energy term (exact) makes ∇θL measurable.  Paper: maxᵢ|gᵢ| < the bound."""
-    if has_first_order or (path.h is not None and np.any(path.h)):
-        return False
-    return not np.any(path.g) or characteristic_force_error(force_residuals) < ROUNDOFF_FORCE_ERROR
+    ``force_residual``: maxᵢ|f̂ᵢ − fᵢ| in eV/Å.  The force part of ∇θL is round-off where the path does not move
+    the atoms (``moves_atoms`` False: no force term, or a zero weight) or where ``force_residual`` <
+    :data:`ROUNDOFF_FORCE_ERROR` (perfect crystals: forces and A_f vanish by symmetry), whatever the weights.
+    ``other_terms``: an energy term (first order, exact) or a stress residual (a strain H ≠ 0; a perfect
+    crystal's is real) is part of ∇θL, which makes it measurable.  The paper's loss: maxᵢ|gᵢ| < the bound.
+    One predicate for the sweep (:func:`roundoff_gradient`) and ``oracle compare``
+    (:func:`snapcheck.studies.golden_compare.measurable_configurations`)."""
+    return not other_terms and (not moves_atoms or force_residual < ROUNDOFF_FORCE_ERROR)
 
 
 def sweep_configuration(engine: SnapEngine, configuration: Configuration, spec: SweepSpec) -> ConfigurationSweep:

@@ -19,28 +19,40 @@ from snapcheck.studies.sweep import ConfigurationSweep, SweepSpec
 
 
 def measurable(results: list[ConfigurationSweep], m: int = 0) -> np.ndarray:
-    """True for configurations whose ∇θL is measurable at float64 precision (:func:`roundoff_gradient`).
+    """True for configurations whose ∇θL is measurable at float64 precision
+    (:func:`snapcheck.studies.sweep.roundoff_gradient`).
 
-    For the paper's force loss: maxᵢ|gᵢ| ≥ :data:`ROUNDOFF_FORCE_ERROR`.  Where g is round-off, so is the
-    exact ∇θL = A_fᵀg (|∇θL| ≈ 1e-26 eV/Å², L ≈ 1e-20 eV²/Å² for the Volume groups): its relative error
-    compares round-off with round-off and can read 1e5.  A training loss with a stress or energy term
-    makes those configurations measurable.
+    For the paper's force loss: maxᵢ|gᵢ| ≥ :data:`snapcheck.studies.sweep.ROUNDOFF_FORCE_ERROR`.  Where g is
+    round-off, so is the exact ∇θL = A_fᵀg (|∇θL| ≈ 1e-26 eV/Å², L ≈ 1e-20 eV²/Å² for the Volume groups):
+    its relative error compares round-off with round-off and can read 1e5.  A training loss with a stress or
+    energy term makes those configurations measurable.
     """
     return np.array([not r.roundoff[m] for r in results], dtype=bool)
 
 
+def relative_errors(
+    exact_gradient: np.ndarray, gradient_estimates: np.ndarray, proxy_exact: np.ndarray, proxy_estimates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Err[∇̃L] (Eq. 11) and the proxy's error (Eq. 14's Err[L̃], or Err[D̃]) over the configurations of axis 0.
+
+    ``exact_gradient`` (M, P) and ``gradient_estimates`` (M, …, P); ``proxy_exact`` (M,) and ``proxy_estimates``
+    (M, …): the errors are shaped (…), one per g₀ rule, precision, ε, whatever the middle axes are."""
+    middle = (1,) * (gradient_estimates.ndim - 2)
+    difference = gradient_estimates - exact_gradient.reshape(exact_gradient.shape[0], *middle, -1)
+    err_grad = np.sqrt(np.sum(difference**2, axis=(0, -1))) / np.linalg.norm(exact_gradient)
+    proxy_difference = proxy_estimates - proxy_exact.reshape(-1, *middle)
+    err_loss = np.sqrt(np.sum(proxy_difference**2, axis=0)) / np.linalg.norm(proxy_exact)
+    return err_grad, err_loss
+
+
 def _errors(results: list[ConfigurationSweep], m: int) -> tuple[np.ndarray, np.ndarray]:
     """Eqs. 11 and 14 over the given configurations, shaped (n_g0, n_precisions, n_ε)."""
-    exact_gradient = np.stack([r.exact_gradient[m] for r in results])  # (M, P)
-    estimates = np.stack([r.gradient_estimates[m] for r in results])  # (M, G, Q, E, P)
-    difference = estimates - exact_gradient[:, None, None, None, :]
-    err_grad = np.sqrt(np.sum(difference**2, axis=(0, 4))) / np.linalg.norm(exact_gradient)
-    exact_loss = np.array([r.proxy_exact[m] for r in results])
-    loss_estimates = np.stack([r.loss_estimates[m] for r in results])  # (M, G, Q, E)
-    err_loss = np.sqrt(np.sum((loss_estimates - exact_loss[:, None, None, None]) ** 2, axis=0)) / np.linalg.norm(
-        exact_loss
+    return relative_errors(
+        np.stack([r.exact_gradient[m] for r in results]),  # (M, P)
+        np.stack([r.gradient_estimates[m] for r in results]),  # (M, G, Q, E, P)
+        np.array([r.proxy_exact[m] for r in results]),  # (M,)
+        np.stack([r.loss_estimates[m] for r in results]),  # (M, G, Q, E)
     )
-    return err_grad, err_loss
 
 
 def g0_label(rule: str | float) -> tuple[str, float]:
@@ -102,7 +114,8 @@ def best_epsilons(table: pd.DataFrame, rule: str = DEFAULT_RULE) -> pd.DataFrame
     ``best_epsilon_loss``/``min_err_loss`` (the smallest proxy Err[L̃]); for every rule of
     :data:`~snapcheck.gradients.epsilon.RULES` the ε it picks from the Err[L̃] curve, ``epsilon_<rule>``, and
     the true error there, ``err_grad_<rule>``; and ``selected_epsilon``/``err_grad_selected``, those of ``rule``
-    (what ``check`` uses).  A curve with no step taken at any ε (NaN, :func:`sweep_configuration`) gets NaN."""
+    (what ``check`` uses).  A curve with no step taken at any ε (NaN,
+    :func:`snapcheck.studies.sweep.sweep_configuration`) gets NaN."""
     whole = table[table["group"] == "all"]
     columns = ["best_epsilon_grad", "min_err_grad", "best_epsilon_loss", "min_err_loss", "selected_epsilon"]
     columns += ["err_grad_selected", *(f"{prefix}_{name}" for name in RULES for prefix in ("epsilon", "err_grad"))]

@@ -86,11 +86,8 @@ def group_table(results: list[MemberResult], test_groups: list[str], test_atoms:
     rows = []
     for setting, members in by_setting(results).items():
         for group in dict.fromkeys(test_groups):
-            energy = [np.sqrt(np.mean(m.predictions.energy_errors[groups == group] ** 2)) * 1e3 for m in members]
-            force = [
-                np.sqrt(np.mean((m.predictions.forces - m.predictions.reference_forces)[atoms == group] ** 2))
-                for m in members
-            ]
+            parts = [m.predictions.part(groups == group, atoms == group) for m in members]
+            energy, force = [p.energy_rmse for p in parts], [p.force_rmse for p in parts]
             rows.append(
                 {
                     "setting": setting,

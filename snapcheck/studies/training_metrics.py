@@ -42,6 +42,10 @@ class Predictions:
         """eV/Å, over every component."""
         return float(np.sqrt(np.mean((self.forces - self.reference_forces) ** 2)))
 
+    def part(self, configurations: np.ndarray, atoms: np.ndarray) -> Predictions:
+        """The predictions of some configurations: ``configurations`` selects them, ``atoms`` their atoms' rows."""
+        return Predictions(self.energy_errors[configurations], self.forces[atoms], self.reference_forces[atoms])
+
 
 def predict(potential: NeuralSnapPotential, configurations: Sequence[Configuration]) -> Predictions:
     """Energies and forces of ``configurations`` at their own positions."""

@@ -164,3 +164,46 @@ def test_a_training_loss_without_weights_is_bad_input(tmp_path, data_root, capsy
         run(fig1.main, ["--data", str(tmp_path / "data"), "--loss", "stress", "--out-dir", str(tmp_path)])
     assert exit_.value.code == 2
     assert "no FitSNAP input (*.in) in the dataset folder; pass --fit-input FILE.in" in capsys.readouterr().err
+
+
+def test_an_input_weighing_forces_alone_is_a_training_loss_under_its_own_names(tmp_path, data_root, capsys):
+    """``--loss dataset`` with an input whose [CALCULATOR] fits force rows alone is FitSNAP's weighted force term
+    (∇θL in 1/eV, proxy D̃), labelled ``forces``: it never writes the paper's fig1.csv nor names Eq. 14's L̃."""
+    from snapcheck.data.fitsnap_input import read_fitsnap_input
+
+    forces_only = tmp_path / "forces-only.in"
+    text = (data_root / "Ta-example.in").read_text()
+    forces_only.write_text(text.replace("energy = 1", "energy = 0").replace("stress = 1", "stress = 0"))
+    assert read_fitsnap_input(forces_only).row_types == ("force",)
+    arguments = ["--loss", "dataset", "--fit-input", str(forces_only), "--configs", "6", "--epsilons", "1e-5"]
+    assert fig1.main([*arguments, "--jobs", "1", "--out-dir", str(tmp_path)]) == 0
+    assert {p.name for p in (tmp_path / "reports").iterdir()} == {
+        "fig1_forces.csv",
+        "fig1_forces_groups.csv",
+        "fig1_forces_epsilon_rules.csv",
+        "fig1_forces_run.json",
+    }
+    assert {p.name for p in (tmp_path / "figures").iterdir()} == {"fig1_forces.png", "fig1_forces.pdf"}
+    summary = capsys.readouterr().out
+    assert "loss: the training loss over forces with the weights of forces-only.in; L dimensionless" in summary
+    assert "proxy Err[D̃]" in summary and "Err[L̃]" not in summary
+
+
+def test_data_whose_every_force_error_is_round_off_is_swept_without_rule_rows(tmp_path, data_root, capsys):
+    """Perfect BCC crystals alone: every force error is round-off for both models, so no ε rule can be judged;
+    fig1 still writes its files (no rows in fig1_epsilon_rules.csv) and says why, exit 0."""
+    (tmp_path / "data" / "Volume_BCC").mkdir(parents=True)
+    for source in sorted((data_root / "JSON" / "Volume_BCC").glob("*.json"))[:2]:
+        (tmp_path / "data" / "Volume_BCC" / source.name).write_bytes(source.read_bytes())
+    with pytest.raises(SystemExit) as exit_:
+        run(
+            fig1.main,
+            ["--data", str(tmp_path / "data"), "--epsilons", "1e-5,1e-3", "--jobs", "1", "--out-dir", str(tmp_path)],
+        )
+    assert exit_.value.code == 0
+    assert "not measurable: trained, untrained (every force error of every configuration below 1e-08 eV/Å" in (
+        capsys.readouterr().out
+    )
+    rules = pd.read_csv(tmp_path / "reports" / "fig1_epsilon_rules.csv")
+    assert rules.empty and {"rule", "median_ratio"} <= set(rules.columns)
+    assert len(pd.read_csv(tmp_path / "reports" / "fig1.csv")) == 2 * 2

@@ -217,3 +217,21 @@ def test_a_reference_without_a_training_loss_compares_the_force_loss_only(ta_con
     assert run_oracle("compare", str(reference), str(candidate), "--out-dir", str(tmp_path)) == 0  # dataset: forces
     assert run_oracle("compare", str(reference), str(candidate), "--loss", "energy", "--out-dir", str(tmp_path)) == 2
     assert f"{reference}: --loss energy: the reference holds no training loss" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("terms", [("forces",), ("stress",), ("forces", "stress"), ("energy", "forces")])
+def test_oracle_compare_and_the_sweep_share_one_round_off_predicate(exported, data_root, ta06a, terms):
+    """Which configurations have a relative error of their own: the same in ``oracle compare`` (from the file) as in
+    the sweep (from the path); the perfect crystals are round-off under the force losses, measurable otherwise."""
+    from snapcheck.studies.golden_compare import measurable_configurations
+    from snapcheck.studies.sweep import PAPER_LOSS, SweepSpec, run_sweep
+
+    _, data, configurations = exported
+    fit_input = None if terms == PAPER_LOSS else resolve_dataset(data_root).read_fit_input()
+    spec = SweepSpec(models=(ta06a,), epsilons=(1e-5,), loss=terms, fit_input=fit_input)
+    swept = np.array([not r.roundoff[0] for r in run_sweep(configurations, spec, jobs=1, progress=False)])
+    from_file = measurable_configurations(data, np.arange(len(configurations)), terms)
+    np.testing.assert_array_equal(from_file, swept)
+    perfect = np.array([c.group.startswith("Volume_") for c in configurations])
+    assert perfect.any() and from_file[~perfect].all()
+    assert not from_file[perfect].any() if terms == PAPER_LOSS else from_file[perfect].all()
