@@ -40,10 +40,8 @@ from snapcheck.data.checksums import read_manifest, sha256_of, verify
 from snapcheck.data.dataset_registry import (
     DATASET_NAME,
     DATASETS,
-    FIT_INPUT,
     FITSNAP_COMMIT,
     PAPER_SET_NAME,
-    REFERENCE_FIT,
     DatasetSpec,
     spec_of,
 )
@@ -242,23 +240,3 @@ def _folder_dataset(root: Path, default: DatasetSpec | None = None) -> Dataset:
 def resolve_dataset_root(data: str | Path | None = None) -> Path:
     """The dataset's folder (see :func:`resolve_dataset`)."""
     return resolve_dataset(data).root
-
-
-def dataset_file(data: str | Path | None, relative: str) -> Path:
-    """A file of the dataset folder, resolved like the data.
-
-    :data:`FIT_INPUT` and :data:`REFERENCE_FIT` stand for the dataset's own
-    FitSNAP input and stored-fit folder, whatever they are called in it.
-    """
-    dataset = resolve_dataset(data)
-    if relative == FIT_INPUT and dataset.fit_input is not None:
-        return dataset.fit_input
-    if relative == REFERENCE_FIT and dataset.reference_fit is not None:
-        return dataset.reference_fit
-    path = dataset.root / relative
-    if not path.exists():
-        raise InputError(
-            f"{path}: not in the dataset folder; "
-            "point --data at a full copy of the dataset, or name the file explicitly"
-        )
-    return path

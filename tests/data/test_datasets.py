@@ -18,7 +18,7 @@ from snapcheck.data import load_configurations
 from snapcheck.data.checksums import read_manifest, verify
 from snapcheck.data.dataset_registry import DATASETS, FIT_INPUT, REFERENCE_FIT
 from snapcheck.data.downloads import fetch
-from snapcheck.data.locations import dataset_file, dataset_source, fetch_dataset, resolve_dataset, resolve_dataset_root
+from snapcheck.data.locations import dataset_source, fetch_dataset, resolve_dataset, resolve_dataset_root
 from snapcheck.runtime.cli import run
 
 
@@ -97,7 +97,7 @@ def test_named_datasets_resolve_from_the_shared_copies(use_shared, name, configu
         assert (len(loaded), len({c.group for c in loaded})) == (configurations, groups)
     # a folder copy is recognised by its FitSNAP input, so its settings and stored fit are used
     assert resolve_dataset(dataset.root).spec.name == name
-    assert dataset_file(name, FIT_INPUT) == dataset.root / DATASETS[name].fit_input
+    assert resolve_dataset(name).fit_input == dataset.root / DATASETS[name].fit_input
 
 
 def test_quadratic_settings_and_fit_come_from_its_input(use_shared):
