@@ -45,6 +45,7 @@ from snapcheck.data.structures import bcc_tantalum
 from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.torch.backend import TorchPotential, default_loss, flat, reference_quantities
 from snapcheck.torch.check import force_loss_gradient_error
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, neighbours
 
 PARAMETERS = (1_000, 10_000, 100_000, 1_000_000)
@@ -207,11 +208,9 @@ def run_benchmark(
     fast_max_parameters: float = 1.2e5,
 ) -> pd.DataFrame:
     """One row per (network, configuration); ratios > 1 favour the paper's step and snapcheck's check."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     rows = []
     bar = progress_bar(total=len(parameters) * len(atoms), desc="bench torch", unit="row")
-    try:
+    with one_thread(), bar:
         for target in parameters:
             model = RadialPotential(hidden=width_for(target), layers=2, seed=seed)
             count = sum(p.numel() for p in model.parameters())
@@ -238,7 +237,4 @@ def run_benchmark(
                     row[f"speedup_check_vs_{mode}"] = seconds / row["seconds_check"]
                 rows.append(row)
                 bar.update()
-    finally:
-        bar.close()
-        torch.set_num_threads(threads)
     return pd.DataFrame(rows)

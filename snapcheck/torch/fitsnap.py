@@ -37,6 +37,7 @@ from snapcheck.gradients.forces_check import compare_forces, describe_forces, di
 from snapcheck.gradients.paper import Evaluation, LossPath
 from snapcheck.gradients.reference import Reference
 from snapcheck.torch.backend import flat
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.fitsnap_run import FitsnapBatch, snap_parameters
 
 
@@ -106,10 +107,8 @@ def check_fitsnap_gradient(batch: FitsnapBatch, *, rtol: float | None = None, di
     dtype = next(batch.model.parameters()).dtype
     precision = str(dtype).removeprefix("torch.")
     rtol = default_rtol(precision) if rtol is None else rtol
-    cache = EngineCache(snap_parameters(batch.fitsnap))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # ~1 ms per backward pass of this small network; 2 threads beside LAMMPS: ~200 ms
-    try:
+    # one thread: ~1 ms per backward pass of this small network; 2 threads beside LAMMPS: ~200 ms
+    with one_thread(), EngineCache(snap_parameters(batch.fitsnap)) as cache:
         backend = FitsnapBackend(batch, cache)
         ours = np.concatenate([cache.per_atom_values(c).descriptors for c in batch.configurations])
         mismatch = float(np.abs(ours - batch.descriptors).max() / np.abs(batch.descriptors).max())
@@ -122,9 +121,6 @@ def check_fitsnap_gradient(batch: FitsnapBatch, *, rtol: float | None = None, di
             seed,
         )
         energy_term = backend.energy_term()
-    finally:
-        cache.close()
-        torch.set_num_threads(threads)
     forces = compare_forces(check.projections, check.differences)
     force_term = choice.estimate.gradients.sum(axis=0)
     test = flat([batch.grads[n] for n, _ in backend.params], backend.params)

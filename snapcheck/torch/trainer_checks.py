@@ -29,6 +29,7 @@ import torch
 from snapcheck.base.errors import MissingDependency
 from snapcheck.gradients.checks import CheckFailure
 from snapcheck.torch.check import force_loss_gradient_error
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.forces import forces_error
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, ta_atoms
 
@@ -110,9 +111,7 @@ def trainer_checks(trainers: Sequence[str]) -> pd.DataFrame:
     require_trainers(trainers)
     configurations = ta_atoms(CHECK_CONFIGURATIONS)
     rows = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         if "radial" in trainers:
             for dtype in (torch.float64, torch.float32):
                 model = RadialPotential(dtype=dtype)
@@ -131,6 +130,4 @@ def trainer_checks(trainers: Sequence[str]) -> pd.DataFrame:
                 rows += _gradient_rows("hippynn", report, forces)
         if "fitsnap" in trainers:
             rows += _fitsnap_rows()
-    finally:
-        torch.set_num_threads(threads)
     return pd.DataFrame(rows)

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from snapcheck.torch.potential import CUTOFF, neighbours
+from snapcheck.torch.potential import CUTOFF, cutoff_function, neighbours
 
 R0 = 2.9  # Å, the Ta nearest-neighbour distance the radial functions are centred on
 THREE_BODY_CUTOFF = 3.5  # Å
@@ -98,13 +98,6 @@ def strain_derivative(energy, positions, cell):
     deformation = torch.eye(3, dtype=positions.dtype, device=positions.device) + epsilon
     (grad,) = torch.autograd.grad(energy(positions @ deformation.T, cell @ deformation.T), epsilon, create_graph=True)
     return grad
-
-
-def cutoff_function(d: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:
-    """f_c(r) = (1 − (r/r_c)²)³ below r_c, 0 beyond (C² at r_c)."""
-    inside = d < cutoff
-    x = torch.where(inside, d / cutoff, torch.zeros_like(d))
-    return torch.where(inside, (1 - x * x) ** 3, torch.zeros_like(d))
 
 
 def cutoff_derivative(d: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:

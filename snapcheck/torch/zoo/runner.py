@@ -27,6 +27,7 @@ import torch
 
 from snapcheck.base.files import atomic_path, write_csv
 from snapcheck.base.progress import progress_bar
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.zoo.cell_entries import ENTRIES as CELL_ENTRIES
 from snapcheck.torch.zoo.force_entries import ENTRIES as FORCE_ENTRIES
 from snapcheck.torch.zoo.loss_entries import ENTRIES as LOSS_ENTRIES
@@ -83,13 +84,9 @@ def run_zoo(
     """
     chosen = ENTRIES if entries is None else tuple(entry(key) for key in entries)
     start = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     cases = [(item, variant, dtype) for item in chosen for dtype in dtypes for variant in ("buggy", "fixed")]
-    try:
+    with one_thread():
         rows = [row for case in progress_bar(cases, desc="zoo", unit="case") for row in run_case(*case, slow)]
-    finally:
-        torch.set_num_threads(threads)
     table = pd.DataFrame(rows, columns=COLUMNS)
     reports = Path(out_dir) / "reports"
     write_csv(table, reports / "zoo.csv")

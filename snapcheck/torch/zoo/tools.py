@@ -31,6 +31,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 
 import snapcheck.torch as sct
+from snapcheck.torch.determinism import seeded
 from snapcheck.torch.zoo.registry import Case
 
 #: The ASE tool's steps (ASE's defaults: 1e-6 Å, strain 1e-6) and the relative error it flags.
@@ -143,8 +144,7 @@ def gradcheck_tools(case: Case) -> list[Outcome]:
 
             def run(function=function, check=check):
                 f, inputs = of_parameters_and_positions(case.model, function, atoms)
-                torch.manual_seed(0)  # gradgradcheck draws its grad_outputs
-                with warnings.catch_warnings():
+                with seeded(0), warnings.catch_warnings():  # gradgradcheck draws its grad_outputs
                     warnings.simplefilter("ignore", UserWarning)
                     return not check(f, inputs), "passed"
 
