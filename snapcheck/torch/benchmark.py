@@ -43,7 +43,7 @@ import torch
 from snapcheck.base.progress import progress_bar
 from snapcheck.data.structures import bcc_tantalum
 from snapcheck.gradients.reference import paper_force_loss_gradient
-from snapcheck.torch.backend import TorchPotential, default_loss, flat, reference_quantities
+from snapcheck.torch.backend import TorchPotential, apply_strain, default_loss, flat, reference_quantities, zero_strain
 from snapcheck.torch.check import force_loss_gradient_error
 from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, neighbours
@@ -149,11 +149,10 @@ def double_backprop_whole_step(model, atoms, memory: GraphMemory | None = None) 
     if memory is not None:
         memory.phase()
     positions = torch.tensor(atoms.get_positions(), requires_grad=True)
-    strain = torch.zeros((3, 3), dtype=torch.float64, requires_grad=True)
-    deformation = torch.eye(3, dtype=torch.float64) + strain
+    epsilon = zero_strain(positions)
     cell = torch.tensor(np.asarray(atoms.cell))
-    energy = energy_fn(model, atoms, positions @ deformation.T, cell @ deformation.T)
-    dedr, dedε = torch.autograd.grad(energy, (positions, strain), create_graph=True)
+    energy = energy_fn(model, atoms, *apply_strain(positions, cell, epsilon))
+    dedr, dedε = torch.autograd.grad(energy, (positions, epsilon), create_graph=True)
     predicted = {"energy": energy, "forces": -dedr, "stress": dedε / torch.linalg.det(cell).abs()}
     reference = {key: torch.tensor(value) for key, value in reference_quantities(atoms, WHOLE).items()}
     whole_loss(predicted, reference, atoms).backward()
