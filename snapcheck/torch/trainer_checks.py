@@ -97,7 +97,8 @@ def require_trainers(trainers: Sequence[str]) -> None:
     """Raise :class:`~snapcheck.base.errors.MissingDependency` before anything runs if a trainer is not installed."""
     if "hippynn" in trainers and importlib.util.find_spec("hippynn") is None:
         raise MissingDependency(
-            "the hippynn trainer is not installed: pip install --no-deps hippynn==0.1.3 (or leave it out of --trainers)"
+            "the hippynn trainer is not installed: pip install 'snapcheck[trainers]' (hippynn 0.1.3), or leave it out "
+            "of --trainers"
         )
     if "fitsnap" in trainers:
         from snapcheck.studies.fitsnap_crosscheck import require_fitsnap
