@@ -11,12 +11,12 @@ offers ``force_loss_gradient(configuration)``, the trainer's own ∇θL of Eq. 2
 for one configuration; or pass ``gradient_fn=``.  PyTorch trainers use the same
 names in :mod:`snapcheck.torch`, with ``(model, energy_fn)`` in place of the model.
 
-================================  ==================================================
-raises :class:`CheckFailure`      returns the report instead
-================================  ==================================================
+==================================  =================================
+raises :class:`CheckFailure`        returns the report instead
+==================================  =================================
 :func:`assert_force_loss_gradient`  :func:`force_loss_gradient_error`
 :func:`assert_forces_consistent`    :func:`forces_error`
-================================  ==================================================
+==================================  =================================
 
 The reference is independent of the code under test:
 
@@ -140,7 +140,7 @@ def force_loss_gradient_error(
             + f" — {name}: relative error {report.worst:.3g} > tolerance {tolerance:.3g} (Eq. 11 over "
             f"{len(configurations)} configurations)",
             f"worst configuration: {configurations[worst].label} "
-            f"(error norm {per_configuration[worst]:.3g} per unit θ)",
+            f"(error norm {per_configuration[worst]:.3g} eV²/Å² per unit θ)",
             "worst parameters: "
             + ", ".join(f"θ[{p}] candidate {candidates[worst, p]:.6g} vs {truth[worst, p]:.6g}" for p in parameters),
         ]
@@ -160,6 +160,14 @@ def assert_force_loss_gradient(model, configurations: Sequence[Configuration], *
     return report
 
 
+def _forces_subject(forces_fn: Callable | None) -> str:
+    """How a force message names the code under test: ``model.forces``, ``forces_fn (its name)`` or ``forces_fn``."""
+    if forces_fn is None:
+        return "model.forces"
+    name = getattr(forces_fn, "__name__", type(forces_fn).__name__)
+    return "forces_fn" if name == "<lambda>" else f"forces_fn ({name})"
+
+
 def forces_error(
     model,
     configurations: Sequence[Configuration],
@@ -172,6 +180,7 @@ def forces_error(
 ) -> ForcesReport:
     """The report of :func:`assert_forces_consistent`, without raising."""
     __tracebackhide__ = True
+    subject = _forces_subject(forces_fn)
     forces_fn = forces_fn or (lambda c: model.forces(c, c.positions))
     check = directional_check(
         (
@@ -188,8 +197,13 @@ def forces_error(
     report = ForcesReport(comparison.relative_error, worst, step, rtol, "float64", n_atoms)
     if worst > rtol:
         report.problems.append(
-            describe_forces(comparison, rtol, n_atoms, "forces_fn")
-            or f"forces differ from central differences of the energy (largest error {worst:.2e})"
+            describe_forces(comparison, rtol, n_atoms, subject)
+            or f"{subject} differs from central differences of model.energy by up to {worst:.2e} (relative to the "
+            f"largest force of the set, step {step:g} Å) although the whole force arrays agree to "
+            f"{comparison.relative_error:.2e}: an error in a few components (one atom's forces, one periodic image), "
+            f"or an energy that is not smooth within ±{step:g} Å (a cutoff without a switching function, a neighbour "
+            "list rebuilt inside the step); compare the forces with −∂Ê/∂r atom by atom, and if the energy is smooth "
+            "and the error is the size of round-off, pass a larger rtol"
         )
     return report
 
@@ -198,7 +212,11 @@ def assert_forces_consistent(model, configurations: Sequence[Configuration], **o
     """Raise :class:`CheckFailure` unless ``forces_fn(configuration)`` (default ``model.forces``) = −∂Ê/∂r.
 
     Checked against central differences of ``model.energy`` along ``directions`` seeded random unit
-    vectors per configuration (step 1e-4 Å): |u·f̂ − FD| ≤ ``rtol`` × max(|FD|, |f̂|).
+    vectors u per configuration (``step`` 1e-4 Å): the largest |u·f̂ − FD| over every configuration and
+    direction must be ≤ ``rtol`` × one scale for the whole set, the largest |FD| or a configuration's ‖f̂‖
+    (over its 3N components), and at least
+    :data:`~snapcheck.gradients.forces_check.FORCE_SCALE_FLOOR` (1e-2 eV/Å), so a perfect crystal's
+    round-off forces set no scale (:func:`~snapcheck.gradients.forces_check.directional_check`).
     """
     __tracebackhide__ = True
     report = forces_error(model, configurations, **options)

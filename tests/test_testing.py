@@ -151,3 +151,18 @@ def test_forces_are_checked_against_central_differences_of_the_energy(small):
         assert_forces_consistent(morse, small, forces_fn=lambda c: -morse.forces(c, c.positions))
     halved = forces_error(morse, small, forces_fn=lambda c: morse.forces(c, c.positions) / c.n_atoms)
     assert "a factor 1/N per configuration" in halved.problems[0]
+
+
+class SignFlippedMorse(Morse):
+    def forces(self, configuration, positions):
+        return -super().forces(configuration, positions)
+
+
+def test_a_force_message_names_the_code_it_checked(small):
+    def my_forces(configuration):
+        return -Morse((0.4, 1.4, 2.9)).forces(configuration, configuration.positions)
+
+    named = forces_error(Morse((0.4, 1.4, 2.9)), small, forces_fn=my_forces)
+    assert named.problems[0].startswith("forces_fn (my_forces) has a sign error (factor −1)")
+    default = forces_error(SignFlippedMorse((0.4, 1.4, 2.9)), small)
+    assert default.problems[0].startswith("model.forces has a sign error (factor −1)")

@@ -104,6 +104,21 @@ def flat(grads: Sequence[torch.Tensor | None], params) -> np.ndarray:
     )
 
 
+def apply_strain(positions, cell, epsilon):
+    """r(I + ε)ᵀ and h(I + ε)ᵀ: positions (N, 3) and cell (3, 3), rows are vectors, under the homogeneous strain
+    ε (3, 3), as tensors or as numpy arrays.  σ = (1/V) ∂Ê/∂ε at ε = 0 is the stress."""
+    if torch.is_tensor(epsilon):
+        deformation = torch.eye(3, dtype=epsilon.dtype, device=epsilon.device) + epsilon
+    else:
+        deformation = np.eye(3) + epsilon
+    return positions @ deformation.T, cell @ deformation.T
+
+
+def zero_strain(like: torch.Tensor) -> torch.Tensor:
+    """ε = 0 (3, 3) requiring grad, in the dtype and on the device of ``like``: the leaf ∂Ê/∂ε is taken against."""
+    return torch.zeros((3, 3), dtype=like.dtype, device=like.device, requires_grad=True)
+
+
 def takes_cell(energy_fn: Callable) -> bool:
     """Whether ``energy_fn`` accepts a fourth argument, the cell (3, 3) tensor in Å (rows: lattice vectors)."""
     try:
@@ -114,6 +129,12 @@ def takes_cell(energy_fn: Callable) -> bool:
         return False
     return True
 
+
+#: What a stress needs of ``energy_fn``, said by every check that finds the three-argument form.
+CELL_ARGUMENT = (
+    "energy_fn(model, atoms, positions, cell): the cell as a (3, 3) tensor in Å whose rows are the lattice vectors, "
+    "from which Ê must be built (periodic shifts included)"
+)
 
 #: The quantities a training loss may compare: Ê (eV), f̂ (N, 3; eV/Å) and σ̂ (3, 3; eV/Å³, ASE's sign).
 QUANTITIES = ("energy", "forces", "stress")
@@ -159,10 +180,7 @@ class TorchPotential:
         self.paper_loss = loss_fn is None
         self.takes_cell = takes_cell(energy_fn)
         if "stress" in self.terms and not self.takes_cell:
-            raise InputError(
-                "a stress term needs energy_fn(model, atoms, positions, cell): the cell as a (3, 3) tensor in Å "
-                "whose rows are the lattice vectors, from which Ê must be built (periodic shifts included)"
-            )
+            raise InputError(f"a stress term needs {CELL_ARGUMENT}")
         self.params = trained_parameters(model)
         self.dtype = self.params[0][1].dtype
         self.device = self.params[0][1].device
@@ -181,7 +199,7 @@ class TorchPotential:
         if cell is None:
             return scalar(self.energy_fn(self.model, atoms, positions), "energy_fn")
         if not self.takes_cell:
-            raise InputError("a strained cell needs energy_fn(model, atoms, positions, cell)")
+            raise InputError(f"a strained cell needs {CELL_ARGUMENT}")
         return scalar(self.energy_fn(self.model, atoms, positions, cell), "energy_fn")
 
     def energy(self, atoms, positions: np.ndarray, cell: np.ndarray | None = None) -> float:
@@ -199,10 +217,8 @@ class TorchPotential:
             energy = self.call_energy(atoms, r)
             leaves = [r]
         else:
-            epsilon = torch.zeros((3, 3), dtype=self.dtype, device=self.device, requires_grad=True)
-            deformation = torch.eye(3, dtype=self.dtype, device=self.device) + epsilon
-            cell = self.tensor(np.asarray(atoms.cell)) @ deformation.T
-            energy = self.call_energy(atoms, r @ deformation.T, cell)
+            epsilon = zero_strain(r)
+            energy = self.call_energy(atoms, *apply_strain(r, self.tensor(np.asarray(atoms.cell)), epsilon))
             leaves = [r, epsilon]
         grads: Sequence[torch.Tensor | None] = [None] * 2
         if energy.requires_grad:
@@ -276,9 +292,9 @@ class TorchPotential:
             if path.h is None:
                 energy = self.call_energy(term.configuration, positions)
             else:
-                deformation = torch.eye(3, dtype=self.dtype, device=self.device) + t * self.tensor(path.h)
-                cell = self.tensor(path.cell) @ deformation.T
-                energy = self.call_energy(term.configuration, positions @ deformation.T, cell)
+                energy = self.call_energy(
+                    term.configuration, *apply_strain(positions, self.tensor(path.cell), t * self.tensor(path.h))
+                )
             (rate,) = (
                 torch.autograd.grad(energy, t, create_graph=True, allow_unused=True)
                 if energy.requires_grad

@@ -158,13 +158,14 @@ def bench_zoo(out_dir: Path, entries: Sequence[str] | None) -> Summary:
     """Run :func:`snapcheck.torch.zoo.run_zoo` on ``entries`` (None: all); ``reports/zoo.csv``, ``zoo.md``,
     ``zoo_run.json``."""
     require_torch("zoo")
-    from snapcheck.torch.zoo import ENTRIES, false_positives, run_zoo, summary
+    from snapcheck.torch.zoo import false_positives, run_zoo, summary
+    from snapcheck.torch.zoo.runner import chosen_entries
     from snapcheck.torch.zoo.tools import TOOLS
 
-    keys = [e.key for e in ENTRIES]
-    unknown = [key for key in entries or () if key not in keys]
-    if unknown:
-        raise InputError(f"--entries: no zoo entry {', '.join(map(repr, unknown))}; the entries are {', '.join(keys)}")
+    try:
+        chosen_entries(entries)  # before anything runs
+    except InputError as error:
+        raise InputError(f"--entries: {error}") from None
     table = run_zoo(out_dir, entries=entries)
     fixed = table[(table.variant == "fixed") & (table.tool.map(lambda tool: TOOLS[tool][0]) == "snapcheck")]
     lines = [summary(table), f"wrote {out_dir / 'reports'}/zoo.csv, zoo.md and zoo_run.json"]

@@ -43,8 +43,9 @@ import torch
 from snapcheck.base.progress import progress_bar
 from snapcheck.data.structures import bcc_tantalum
 from snapcheck.gradients.reference import paper_force_loss_gradient
-from snapcheck.torch.backend import TorchPotential, default_loss, flat, reference_quantities
+from snapcheck.torch.backend import TorchPotential, apply_strain, default_loss, flat, reference_quantities, zero_strain
 from snapcheck.torch.check import force_loss_gradient_error
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, neighbours
 
 PARAMETERS = (1_000, 10_000, 100_000, 1_000_000)
@@ -148,11 +149,10 @@ def double_backprop_whole_step(model, atoms, memory: GraphMemory | None = None) 
     if memory is not None:
         memory.phase()
     positions = torch.tensor(atoms.get_positions(), requires_grad=True)
-    strain = torch.zeros((3, 3), dtype=torch.float64, requires_grad=True)
-    deformation = torch.eye(3, dtype=torch.float64) + strain
+    epsilon = zero_strain(positions)
     cell = torch.tensor(np.asarray(atoms.cell))
-    energy = energy_fn(model, atoms, positions @ deformation.T, cell @ deformation.T)
-    dedr, dedε = torch.autograd.grad(energy, (positions, strain), create_graph=True)
+    energy = energy_fn(model, atoms, *apply_strain(positions, cell, epsilon))
+    dedr, dedε = torch.autograd.grad(energy, (positions, epsilon), create_graph=True)
     predicted = {"energy": energy, "forces": -dedr, "stress": dedε / torch.linalg.det(cell).abs()}
     reference = {key: torch.tensor(value) for key, value in reference_quantities(atoms, WHOLE).items()}
     whole_loss(predicted, reference, atoms).backward()
@@ -207,11 +207,9 @@ def run_benchmark(
     fast_max_parameters: float = 1.2e5,
 ) -> pd.DataFrame:
     """One row per (network, configuration); ratios > 1 favour the paper's step and snapcheck's check."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     rows = []
     bar = progress_bar(total=len(parameters) * len(atoms), desc="bench torch", unit="row")
-    try:
+    with one_thread(), bar:
         for target in parameters:
             model = RadialPotential(hidden=width_for(target), layers=2, seed=seed)
             count = sum(p.numel() for p in model.parameters())
@@ -238,7 +236,4 @@ def run_benchmark(
                     row[f"speedup_check_vs_{mode}"] = seconds / row["seconds_check"]
                 rows.append(row)
                 bar.update()
-    finally:
-        bar.close()
-        torch.set_num_threads(threads)
     return pd.DataFrame(rows)

@@ -10,11 +10,11 @@ arguments; when it does not, the report warns that errors below float32 round-of
 Relative errors are normwise per parameter tensor, by ``named_parameters()`` name, as Eq. 11 is over
 all of θ.
 
-================================================  ==========================================
-raises :class:`~snapcheck.gradients.checks.CheckFailure`   returns the report instead
-================================================  ==========================================
-:func:`assert_force_loss_gradient`                 :func:`force_loss_gradient_error`
-================================================  ==========================================
+========================================================  =================================
+raises :class:`~snapcheck.gradients.checks.CheckFailure`  returns the report instead
+========================================================  =================================
+:func:`assert_force_loss_gradient`                        :func:`force_loss_gradient_error`
+========================================================  =================================
 
 The forces themselves are checked by :mod:`snapcheck.torch.forces`, the stress by :mod:`snapcheck.torch.stress`.
 """

@@ -20,6 +20,7 @@ import torch
 
 from snapcheck.gradients.reference import paper_force_loss_gradient
 from snapcheck.torch.backend import TorchPotential, default_loss
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, ta_atoms
 
 #: Six Ta configurations (4 to 48 atoms) from four groups.
@@ -63,14 +64,10 @@ def compare_training(steps: int = 30, seed: int = 0, configurations=None) -> pd.
     """Both trainers side by side, on one thread: columns step, loss_paper, loss_double, relative_difference,
     seconds_*."""
     configurations = configurations if configurations is not None else ta_atoms(TRAINING_SET)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         frames = {
             m: pd.DataFrame(train(m, configurations, steps, seed=seed)).set_index("step") for m in ("paper", "double")
         }
-    finally:
-        torch.set_num_threads(threads)
     table = pd.DataFrame(
         {
             "loss_paper": frames["paper"]["loss"],

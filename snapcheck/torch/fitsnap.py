@@ -37,6 +37,7 @@ from snapcheck.gradients.forces_check import compare_forces, describe_forces, di
 from snapcheck.gradients.paper import Evaluation, LossPath
 from snapcheck.gradients.reference import Reference
 from snapcheck.torch.backend import flat
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.fitsnap_run import FitsnapBatch, snap_parameters
 
 
@@ -106,13 +107,15 @@ def check_fitsnap_gradient(batch: FitsnapBatch, *, rtol: float | None = None, di
     dtype = next(batch.model.parameters()).dtype
     precision = str(dtype).removeprefix("torch.")
     rtol = default_rtol(precision) if rtol is None else rtol
-    cache = EngineCache(snap_parameters(batch.fitsnap))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # ~1 ms per backward pass of this small network; 2 threads beside LAMMPS: ~200 ms
-    try:
+    settings = snap_parameters(batch.fitsnap)
+    # one thread: ~1 ms per backward pass of this small network; 2 threads beside LAMMPS: ~200 ms
+    with one_thread(), EngineCache(settings) as cache:
         backend = FitsnapBackend(batch, cache)
         ours = np.concatenate([cache.per_atom_values(c).descriptors for c in batch.configurations])
-        mismatch = float(np.abs(ours - batch.descriptors).max() / np.abs(batch.descriptors).max())
+        per_atom = np.abs(ours - batch.descriptors).max(axis=1)
+        mismatch = float(per_atom.max() / np.abs(batch.descriptors).max())
+        starts = np.cumsum([0] + [c.n_atoms for c in batch.configurations])
+        worst_configuration = batch.configurations[int(np.searchsorted(starts, np.argmax(per_atom), side="right")) - 1]
         reference = Reference(backend, batch.configurations)
         choice = reference.choose()
         check = directional_check(
@@ -122,9 +125,6 @@ def check_fitsnap_gradient(batch: FitsnapBatch, *, rtol: float | None = None, di
             seed,
         )
         energy_term = backend.energy_term()
-    finally:
-        cache.close()
-        torch.set_num_threads(threads)
     forces = compare_forces(check.projections, check.differences)
     force_term = choice.estimate.gradients.sum(axis=0)
     test = flat([batch.grads[n] for n, _ in backend.params], backend.params)
@@ -154,7 +154,11 @@ def check_fitsnap_gradient(batch: FitsnapBatch, *, rtol: float | None = None, di
     }
     if mismatch > 1e-8:
         report.problems.append(
-            f"snapcheck's LAMMPS descriptors differ from FitSNAP's by {mismatch:.1e}: settings or frame differ"
+            f"snapcheck's LAMMPS descriptors differ from FitSNAP's by {mismatch:.1e} (relative to the largest Bᵢ), "
+            f"most on {worst_configuration.label}: compare FitSNAP's [BISPECTRUM] rcutfac, twojmax, radelem, wj, "
+            "rfac0, rmin0, switchflag, bzeroflag, quadraticflag, chemflag, bnormflag and wselfallflag with what "
+            f"snapcheck read from them ({settings}), and that configuration's positions and lattice in FitSNAP's "
+            "JSON with snapcheck's"
         )
     forces_problem = describe_forces(
         forces, 1e-5 if dtype == torch.float64 else 1e-3, reference.n_atoms, "FitSNAP's force code"

@@ -1,9 +1,11 @@
 """FitSNAP 3.1.0.4's PyTorch solver, run in process on one batch up to its first optimizer step.
 
-Workarounds, all confined to FitSNAP's own modules inside :func:`fitsnap_compatibility` and undone
-afterwards (no installed file is edited, no other module sees them):
+Workarounds 1–3 are patches confined to FitSNAP's own modules inside :func:`fitsnap_compatibility` and
+undone afterwards (no installed file is edited, no other module sees them); workaround 4 is in
+:func:`run_one_batch`, which replaces the solver's ``optimizer.step`` for the one run:
 
-1. ``sections.strtobool`` returns an int (:func:`snapcheck.studies.fitsnap_crosscheck`'s patch):
+1. ``sections.strtobool`` returns an int (the patch
+   :func:`snapcheck.studies.fitsnap_crosscheck.settings_as_integers`):
    with setuptools ≥ 76 it returns a bool, and ``bikflag True`` reaches LAMMPS's ``compute snap``
    as the word ``True``, which LAMMPS rejects (``Expected integer parameter instead of 'True'``);
 2. ``fitsnap3lib.scrapers.scrape.shuffle`` is a seeded ``random.Random(seed).shuffle``: FitSNAP
@@ -38,6 +40,7 @@ from snapcheck.data.configuration import Configuration
 from snapcheck.data.datasets import resolve_dataset
 from snapcheck.data.snap_files import SnapParameters
 from snapcheck.studies.fitsnap_crosscheck import require_fitsnap, settings_as_integers
+from snapcheck.torch.determinism import seeded
 
 
 def example_input() -> Path:
@@ -144,7 +147,6 @@ def run_one_batch(configs=DEFAULT_CONFIGS, *, energy_weight=None, plant=None, se
     from fitsnap3lib.fitsnap import FitSnap
 
     json_root = resolve_dataset(data).configurations
-    torch.manual_seed(seed)
     log, captured, holder = io.StringIO(), {}, {}
     with tempfile.TemporaryDirectory(prefix="snapcheck-fitsnap-") as tmp:
         root = Path(tmp) / "JSON"
@@ -161,6 +163,7 @@ def run_one_batch(configs=DEFAULT_CONFIGS, *, energy_weight=None, plant=None, se
             contextlib.redirect_stdout(log),
             warnings.catch_warnings(),
             fitsnap_compatibility(seed),
+            seeded(seed),  # FitSNAP's weights from the seed; the host's random stream untouched
             contextlib.chdir(tmp),
         ):
             warnings.simplefilter("ignore")

@@ -189,10 +189,12 @@ def forces_error(
 def assert_forces_consistent(model: torch.nn.Module, energy_fn: Callable, configurations: Sequence, **options):
     """Raise :class:`CheckFailure` unless ``forces_fn(model, atoms, r)`` = −∂Ê/∂r of ``energy_fn``; return the report.
 
-    Two comparisons: central differences of ``energy_fn`` along ``directions`` seeded random unit
-    vectors u per configuration, −(Ê[r + hu] − Ê[r − hu])/(2h) = u·f̂ + O(h²) (on a float64 copy when
-    possible, h = 1e-4 Å; else h = 1e-2 Å), which checks autograd itself; and whole force arrays
-    against autograd's −∂Ê/∂r in the model's dtype (``rtol`` 1e-6 in float64, 1e-3 in float32).
+    Three comparisons (module docstring): central differences of ``energy_fn`` along ``directions``
+    seeded random unit vectors u per configuration, −(Ê[r + hu] − Ê[r − hu])/(2h) = u·f̂ + O(h²) (on a
+    float64 copy when possible, h = 1e-4 Å; else h = 1e-2 Å), which checks autograd itself; the work of
+    the forces along a straight path of up to :data:`PATH_LENGTH` Å per atom against the change of Ê,
+    which catches a jump in Ê; and whole force arrays against autograd's −∂Ê/∂r in the model's dtype
+    (``rtol`` 1e-6 in float64, 1e-3 in float32).
     """
     __tracebackhide__ = True
     report = forces_error(model, energy_fn, configurations, **options)

@@ -23,17 +23,18 @@ import warnings
 import numpy as np
 import torch
 
+from snapcheck.torch.determinism import seeded
+
 TA = 73  # atomic number
 
 
 def build(dtype=torch.float64, seed: int = 0, sign: int = -1):
     """A small HIP-NN (periodic, 1 interaction layer, 8 features) with hippynn's force node and MSE loss graph."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), seeded(seed):
         warnings.simplefilter("ignore")
         from hippynn.experiment import assemble_for_training
         from hippynn.graphs import GraphModule, inputs, loss, networks, physics, targets
 
-        torch.manual_seed(seed)
         default = torch.get_default_dtype()
         torch.set_default_dtype(dtype)
         try:

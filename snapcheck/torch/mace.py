@@ -57,6 +57,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from snapcheck.torch.determinism import seeded
+
 SKIN = 0.5  # Å, added to r_max for the graph that energy_fn, forces_fn and stress_fn reuse under displacements
 TA = 73  # atomic number
 
@@ -227,8 +229,7 @@ def ta_model(dtype: torch.dtype = torch.float64, seed: int = 0, r_max: float = 4
     from e3nn import o3
     from mace import modules
 
-    torch.manual_seed(seed)
-    with default_dtype(dtype):
+    with seeded(seed), default_dtype(dtype):
         model = modules.ScaleShiftMACE(
             atomic_inter_scale=1.0,
             atomic_inter_shift=0.0,

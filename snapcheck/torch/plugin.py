@@ -1,17 +1,17 @@
 """A pytest plugin: the ``force_training_check`` fixture for a trainer's own test suite.
 
-Installed with ``snapcheck[torch]`` it is registered through the ``pytest11`` entry point, so a
-trainer's test needs no conftest line::
+Every install of snapcheck (with or without the ``torch`` extra) registers it through the ``pytest11``
+entry point, so a trainer's test needs no conftest line::
 
     def test_force_training(force_training_check):
         force_training_check(model, energy_fn, configurations, forces_fn=my_forces)
 
 Without the entry point, one line in ``conftest.py`` loads it: ``pytest_plugins = ["snapcheck.torch.plugin"]``.
 
-Installing snapcheck registers the plugin in every pytest run of the environment, so loading it
-imports nothing but pytest: torch and snapcheck's checks are imported by the fixture, when a test
-asks for it.  Without torch, every other test runs as before, and a test that asks for the fixture
-fails with one line saying what to install.
+It is loaded in every pytest run of the environment, so loading it imports nothing but pytest: torch
+and snapcheck's checks are imported by the fixture, when a test asks for it.  Without torch, every
+other test runs as before, and a test that asks for the fixture fails with one line saying what to
+install.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     Ê = Σ_i MLP(G_i) + N·offset,     G_i,k = Σ_j exp(−γ (r_ij − μ_k)²) · f_c(r_ij),     f_c(r) = (1 − (r/r_c)²)³
 
-for r_ij < r_c.  Neighbours (periodic images included) come from ``ase.neighborlist`` at the
+for r_ij < r_c = 4.5 Å.  Neighbours (periodic images included) come from ``ase.neighborlist`` at the
 unperturbed positions with a 0.5 Å skin, so Ê is C² in every displacement snapcheck makes (at most
 0.1 Å on the ε grid).  A pair's image is kept as its integer shift S (in lattice vectors) and its
 vector is r_j − r_i + S·cell with the cell ``energy_fn`` is given, so a strain of the cell moves the
@@ -20,33 +20,38 @@ import numpy as np
 import torch
 from ase.neighborlist import neighbor_list
 
+from snapcheck.torch.determinism import seeded
+
 CUTOFF = 4.5  # Å
 SKIN = 0.5  # Å
+
+
+def cutoff_function(d: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:
+    """f_c(r) = (1 − (r/r_c)²)³ below r_c, 0 beyond (C² at r_c)."""
+    inside = d < cutoff
+    x = torch.where(inside, d / cutoff, torch.zeros_like(d))
+    return torch.where(inside, (1 - x * x) ** 3, torch.zeros_like(d))
 
 
 class RadialPotential(torch.nn.Module):
     """Radial-basis descriptors → per-atom MLP (``hidden`` units per layer, ``layers`` hidden layers)."""
 
-    def __init__(self, n_basis=8, hidden=16, layers=1, offset=0.0, dtype=torch.float64, seed=0, cutoff=CUTOFF):
+    def __init__(self, n_basis=8, hidden=16, layers=1, offset=0.0, dtype=torch.float64, seed=0):
         super().__init__()
-        torch.manual_seed(seed)
-        self.cutoff = cutoff
-        self.register_buffer("mu", torch.linspace(2.0, cutoff, n_basis, dtype=dtype))
+        self.register_buffer("mu", torch.linspace(2.0, CUTOFF, n_basis, dtype=dtype))
         self.gamma = torch.nn.Parameter(torch.tensor(2.0, dtype=dtype))
         width = [n_basis] + [hidden] * layers
         modules = []
-        for a, b in zip(width[:-1], width[1:]):
-            modules += [torch.nn.Linear(a, b), torch.nn.SiLU()]
-        self.net = torch.nn.Sequential(*modules, torch.nn.Linear(width[-1], 1)).to(dtype)
+        with seeded(seed):  # the weights depend on the seed alone; the host's random stream is untouched
+            for a, b in zip(width[:-1], width[1:]):
+                modules += [torch.nn.Linear(a, b), torch.nn.SiLU()]
+            self.net = torch.nn.Sequential(*modules, torch.nn.Linear(width[-1], 1)).to(dtype)
         self.offset = torch.nn.Parameter(torch.tensor(float(offset), dtype=dtype))
 
     def descriptors(self, positions, i, j, shift):
         rij = positions[j] - positions[i] + shift
         d = torch.sqrt((rij * rij).sum(-1))
-        inside = d < self.cutoff
-        x = torch.where(inside, d / self.cutoff, torch.zeros_like(d))
-        fc = torch.where(inside, (1 - x * x) ** 3, torch.zeros_like(d))
-        basis = torch.exp(-self.gamma * (d[:, None] - self.mu) ** 2) * fc[:, None]
+        basis = torch.exp(-self.gamma * (d[:, None] - self.mu) ** 2) * cutoff_function(d)[:, None]
         return torch.zeros(len(positions), len(self.mu), dtype=basis.dtype, device=basis.device).index_add(0, i, basis)
 
     def forward(self, positions, i, j, shift):

@@ -32,7 +32,8 @@ import torch
 from snapcheck.base.errors import InputError
 from snapcheck.gradients.checks import CheckFailure
 from snapcheck.gradients.stress_check import StressReport, describe_stress
-from snapcheck.torch.backend import TorchPotential
+from snapcheck.gradients.stress_check import _relative as relative_error  # one normwise error, inf for a zero σ
+from snapcheck.torch.backend import CELL_ARGUMENT, TorchPotential, apply_strain, zero_strain
 from snapcheck.torch.setup import ENERGY_IGNORES_POSITIONS, setup
 
 #: ASE's Voigt order.
@@ -54,12 +55,12 @@ def as_tensor_3x3(values, where: str) -> np.ndarray:
     raise InputError(f"{where} must return a (3, 3) stress or six Voigt numbers in eV/Å³, got shape {array.shape}")
 
 
-def strained(atoms, strain: np.ndarray):
+def strained(atoms, epsilon: np.ndarray):
     """A new ase.Atoms with cell and positions strained by (I + ε): nothing cached for ``atoms`` applies."""
     copy = atoms.copy()
-    deformation = np.eye(3) + strain
-    copy.set_cell(np.asarray(atoms.cell) @ deformation.T, scale_atoms=False)
-    copy.set_positions(atoms.get_positions() @ deformation.T)
+    positions, cell = apply_strain(atoms.get_positions(), np.asarray(atoms.cell), epsilon)
+    copy.set_cell(cell, scale_atoms=False)
+    copy.set_positions(positions)
     return copy
 
 
@@ -80,9 +81,8 @@ def stress_by_differences(potential: TorchPotential, atoms, step: float) -> np.n
 def stress_of_cell_strain(potential: TorchPotential, atoms) -> np.ndarray:
     """(1/V) ∂Ê/∂ε with the cell strained and the positions held: what a strain that misses the positions gives."""
     positions = potential.tensor(atoms.get_positions())
-    epsilon = torch.zeros((3, 3), dtype=potential.dtype, device=potential.device, requires_grad=True)
-    identity = torch.eye(3, dtype=potential.dtype, device=potential.device)
-    cell = potential.tensor(np.asarray(atoms.cell)) @ (identity + epsilon).T
+    epsilon = zero_strain(positions)
+    _, cell = apply_strain(positions, potential.tensor(np.asarray(atoms.cell)), epsilon)
     energy = potential.call_energy(atoms, positions, cell)
     grad = torch.autograd.grad(energy, epsilon, allow_unused=True)[0] if energy.requires_grad else None
     volume = abs(float(np.linalg.det(np.asarray(atoms.cell))))
@@ -114,14 +114,6 @@ def wrapped(atoms):
     return inside
 
 
-def _relative_error(candidates, references) -> float:
-    return float(
-        np.sqrt(
-            sum(np.sum((c - x) ** 2) for c, x in zip(candidates, references)) / sum(np.sum(x**2) for x in references)
-        )
-    )
-
-
 def stress_error(
     model: torch.nn.Module,
     energy_fn: Callable,
@@ -141,10 +133,7 @@ def stress_error(
         start.n_atoms,
     )
     if not potential.takes_cell:
-        raise InputError(
-            "the stress check needs energy_fn(model, atoms, positions, cell): the cell as a (3, 3) tensor in Å "
-            "whose rows are the lattice vectors, from which Ê must be built (periodic shifts included)"
-        )
+        raise InputError(f"the stress check needs {CELL_ARGUMENT}")
     step = STRAIN_STEP if checked.precision == "float64" else 1e-3
     volumes = [abs(float(np.linalg.det(np.asarray(a.cell)))) for a in atoms_list]
     report = StressReport(float("nan"), float("nan"), step, rtol, potential.precision, n_atoms, warnings=start.warnings)
@@ -191,10 +180,10 @@ def stress_error(
         )
         return report
     native = [potential.stress(atoms) for atoms in atoms_list] if checked is not potential else exact
-    report.relative_error = _relative_error(candidates, native)
+    report.relative_error = relative_error(candidates, native)
     if report.relative_error > rtol:
         inside = [wrapped(atoms) for atoms in atoms_list]
-        right_inside = _relative_error([candidate(a) for a in inside], native) <= max(10 * rtol, 1e-9)
+        right_inside = relative_error([candidate(a) for a in inside], native) <= max(10 * rtol, 1e-9)
         if right_inside:  # σ is the same periodic configuration's: only the images the atoms are given in differ
             report.problems.append(
                 "stress_fn depends on which periodic image an atom is given in: right with every atom inside the "

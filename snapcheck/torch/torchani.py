@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from snapcheck.torch.determinism import seeded
+
 #: TorchANI's training example weighs the force loss by this against the energy loss.
 FORCE_COEFFICIENT = 0.1
 
@@ -111,5 +113,5 @@ def ta_model(dtype: torch.dtype = torch.float64, seed: int = 0) -> torch.nn.Modu
     """An ANI Ta model by ``simple_ani`` (ANI-2x-like AEVs, 5.2 Å radial cutoff), zero self energies, no repulsion."""
     from torchani.arch import simple_ani
 
-    torch.manual_seed(seed)
-    return simple_ani(["Ta"], lot="wb97x-631gd", self_energies="zero", repulsion=False).to(dtype)
+    with seeded(seed):
+        return simple_ani(["Ta"], lot="wb97x-631gd", self_energies="zero", repulsion=False).to(dtype)

@@ -29,6 +29,7 @@ import torch
 from snapcheck.base.errors import MissingDependency
 from snapcheck.gradients.checks import CheckFailure
 from snapcheck.torch.check import force_loss_gradient_error
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.forces import forces_error
 from snapcheck.torch.potential import RadialPotential, energy_fn, forces_fn, ta_atoms
 
@@ -96,7 +97,8 @@ def require_trainers(trainers: Sequence[str]) -> None:
     """Raise :class:`~snapcheck.base.errors.MissingDependency` before anything runs if a trainer is not installed."""
     if "hippynn" in trainers and importlib.util.find_spec("hippynn") is None:
         raise MissingDependency(
-            "the hippynn trainer is not installed: pip install --no-deps hippynn==0.1.3 (or leave it out of --trainers)"
+            "the hippynn trainer is not installed: pip install 'snapcheck[trainers]' (hippynn 0.1.3), or leave it out "
+            "of --trainers"
         )
     if "fitsnap" in trainers:
         from snapcheck.studies.fitsnap_crosscheck import require_fitsnap
@@ -110,9 +112,7 @@ def trainer_checks(trainers: Sequence[str]) -> pd.DataFrame:
     require_trainers(trainers)
     configurations = ta_atoms(CHECK_CONFIGURATIONS)
     rows = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         if "radial" in trainers:
             for dtype in (torch.float64, torch.float32):
                 model = RadialPotential(dtype=dtype)
@@ -131,6 +131,4 @@ def trainer_checks(trainers: Sequence[str]) -> pd.DataFrame:
                 rows += _gradient_rows("hippynn", report, forces)
         if "fitsnap" in trainers:
             rows += _fitsnap_rows()
-    finally:
-        torch.set_num_threads(threads)
     return pd.DataFrame(rows)

@@ -19,9 +19,9 @@ def forces_fn_detached(model, atoms, positions):
 
 @pytest.fixture(scope="module", autouse=True)
 def hippynn_installed():
-    """hippynn is a test requirement of the torch extra: fail with the install line, never skip."""
+    """hippynn comes with the trainers extra: fail with the install line, never skip."""
     if importlib.util.find_spec("hippynn") is None:
-        pytest.fail("hippynn is not installed: pip install --no-deps hippynn==0.1.3 (it needs only numpy and torch)")
+        pytest.fail("hippynn is not installed: pip install 'snapcheck[trainers]' (hippynn 0.1.3)")
 
 
 @pytest.fixture(scope="module")

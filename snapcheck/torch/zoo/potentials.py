@@ -34,7 +34,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from snapcheck.torch.potential import CUTOFF, neighbours
+from snapcheck.torch.backend import apply_strain, zero_strain
+from snapcheck.torch.potential import CUTOFF, cutoff_function, neighbours
 
 R0 = 2.9  # Å, the Ta nearest-neighbour distance the radial functions are centred on
 THREE_BODY_CUTOFF = 3.5  # Å
@@ -94,17 +95,9 @@ stress_fn = stress_from(energy_fn)
 
 def strain_derivative(energy, positions, cell):
     """∂E/∂ε at ε = 0 of ``energy(r, h)`` under the homogeneous strain of positions and cell (eV), with create_graph."""
-    epsilon = torch.zeros((3, 3), dtype=positions.dtype, device=positions.device, requires_grad=True)
-    deformation = torch.eye(3, dtype=positions.dtype, device=positions.device) + epsilon
-    (grad,) = torch.autograd.grad(energy(positions @ deformation.T, cell @ deformation.T), epsilon, create_graph=True)
+    epsilon = zero_strain(positions)
+    (grad,) = torch.autograd.grad(energy(*apply_strain(positions, cell, epsilon)), epsilon, create_graph=True)
     return grad
-
-
-def cutoff_function(d: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:
-    """f_c(r) = (1 − (r/r_c)²)³ below r_c, 0 beyond (C² at r_c)."""
-    inside = d < cutoff
-    x = torch.where(inside, d / cutoff, torch.zeros_like(d))
-    return torch.where(inside, (1 - x * x) ** 3, torch.zeros_like(d))
 
 
 def cutoff_derivative(d: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:

@@ -25,8 +25,10 @@ import ase
 import pandas as pd
 import torch
 
+from snapcheck.base.errors import InputError
 from snapcheck.base.files import atomic_path, write_csv
 from snapcheck.base.progress import progress_bar
+from snapcheck.torch.determinism import one_thread
 from snapcheck.torch.zoo.cell_entries import ENTRIES as CELL_ENTRIES
 from snapcheck.torch.zoo.force_entries import ENTRIES as FORCE_ENTRIES
 from snapcheck.torch.zoo.loss_entries import ENTRIES as LOSS_ENTRIES
@@ -41,11 +43,20 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 COLUMNS = ["entry", "url", "bug_class", "dtype", "variant", "tool", "detected", "named", "seconds", "message"]
 
 
+def chosen_entries(keys: Sequence[str] | None) -> tuple[Entry, ...]:
+    """The entries of ``keys`` in that order (None: all); :class:`InputError` naming every unknown key."""
+    if keys is None:
+        return ENTRIES
+    by_key = {item.key: item for item in ENTRIES}
+    unknown = [key for key in keys if key not in by_key]
+    if unknown:
+        raise InputError(f"no zoo entry {', '.join(map(repr, unknown))}; the entries are {', '.join(by_key)}")
+    return tuple(by_key[key] for key in keys)
+
+
 def entry(key: str) -> Entry:
-    for candidate in ENTRIES:
-        if candidate.key == key:
-            return candidate
-    raise KeyError(f"no zoo entry {key!r}; the entries are {', '.join(e.key for e in ENTRIES)}")
+    """The entry ``key``; :class:`InputError` listing the entries when there is none."""
+    return chosen_entries([key])[0]
 
 
 def run_case(item: Entry, variant: str, dtype: str, slow: bool = True) -> list[dict]:
@@ -81,15 +92,11 @@ def run_zoo(
 
     ``slow=False`` runs snapcheck's checks only.  One intra-op thread (small models: fastest, and deterministic).
     """
-    chosen = ENTRIES if entries is None else tuple(entry(key) for key in entries)
+    chosen = chosen_entries(entries)
     start = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     cases = [(item, variant, dtype) for item in chosen for dtype in dtypes for variant in ("buggy", "fixed")]
-    try:
+    with one_thread():
         rows = [row for case in progress_bar(cases, desc="zoo", unit="case") for row in run_case(*case, slow)]
-    finally:
-        torch.set_num_threads(threads)
     table = pd.DataFrame(rows, columns=COLUMNS)
     reports = Path(out_dir) / "reports"
     write_csv(table, reports / "zoo.csv")

@@ -25,12 +25,13 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 
 import snapcheck.torch as sct
+from snapcheck.gradients.stress_check import _relative as relative_error
+from snapcheck.torch.determinism import seeded
 from snapcheck.torch.zoo.registry import Case
 
 #: The ASE tool's steps (ASE's defaults: 1e-6 Å, strain 1e-6) and the relative error it flags.
@@ -143,8 +144,7 @@ def gradcheck_tools(case: Case) -> list[Outcome]:
 
             def run(function=function, check=check):
                 f, inputs = of_parameters_and_positions(case.model, function, atoms)
-                torch.manual_seed(0)  # gradgradcheck draws its grad_outputs
-                with warnings.catch_warnings():
+                with seeded(0), warnings.catch_warnings():  # gradgradcheck draws its grad_outputs
                     warnings.simplefilter("ignore", UserWarning)
                     return not check(f, inputs), "passed"
 
@@ -182,11 +182,6 @@ class ModelCalculator(Calculator):
             self.results["stress"] = stress.flat[[0, 4, 8, 5, 2, 1]]
 
 
-def relative(candidates, references) -> float:
-    difference = math.sqrt(sum(float(np.sum((c - r) ** 2)) for c, r in zip(candidates, references)))
-    return difference / max(math.sqrt(sum(float(np.sum(r**2)) for r in references)), 1e-300)
-
-
 def ase_tools(case: Case) -> list[Outcome]:
     """The calculator's forces (and stress) against ASE's finite differences of its energy, over the case's
     configurations, on a float64 copy of the model."""
@@ -203,7 +198,7 @@ def ase_tools(case: Case) -> list[Outcome]:
             else:
                 calculated.append(atoms.get_stress())
                 numerical.append(calculate_numerical_stress(atoms, eps=ASE_STRAIN))
-        error = relative(calculated, numerical)
+        error = relative_error(calculated, numerical)
         message = f"{quantity} vs ASE finite differences: relative error {error:.2e} (flagged above {ASE_TOLERANCE:g})"
         return error > ASE_TOLERANCE, message
 
