@@ -499,8 +499,7 @@ def hippynn_energy_only() -> str:
 def radial_table() -> str:
     f64, f32 = (torch_checks("radial", d).set_index("tensor") for d in ("float64", "float32"))
     lines = [
-        f"Same three configurations, automatic ε = {sci(f64['epsilon'].iloc[0])}, bound "
-        f"{sci(f64['error_bound'].iloc[0])}:",
+        f"Automatic ε = {sci(f64['epsilon'].iloc[0])}, bound {sci(f64['error_bound'].iloc[0])}:",
         "",
         "| tensor | float64: trainer vs exact | Eq. 7 vs exact | float32 trainer vs float64 exact |",
         "| --- | --- | --- | --- |",

@@ -17,7 +17,7 @@ report; the non-raising functions return the same report (as e3nn pairs
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +38,12 @@ def estimate_tolerance(rtol: float, proxy: str, bound: float) -> float:
     when every force error is zero: no bound is known, and an infinite one would pass anything)."""
     known = proxy != "fixed" and math.isfinite(bound)
     return rtol + (PROXY_FACTOR[proxy] * bound if known else 0.0)
+
+
+def configurations(n_atoms: Sequence[int]) -> str:
+    """ "3 configurations (N = 4, 24, 48)", "1 configuration (N = 54)": the set a report is of."""
+    plural = "" if len(n_atoms) == 1 else "s"
+    return f"{len(n_atoms)} configuration{plural} (N = {', '.join(str(int(n)) for n in n_atoms)})"
 
 
 def default_rtol(precision: str) -> float:

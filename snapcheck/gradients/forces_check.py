@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snapcheck.gradients.checks import CheckReport
+from snapcheck.gradients.checks import CheckReport, configurations
 from snapcheck.gradients.diagnosis import name_scales, per_configuration_scales, significant
 from snapcheck.gradients.paper import relative_error_over
 
@@ -140,7 +140,7 @@ class ForcesReport(CheckReport):
     """What a force check measured: the trainer's forces against −∂Ê/∂r and against central differences of Ê."""
 
     relative_error: float  # against −∂Ê/∂r by autograd when there is one, else against the central differences
-    directional_error: float  # largest |u·f̂ − FD| / max(|FD|, |f̂|) over configurations and directions
+    directional_error: float  # largest |u·f̂ − FD| over the set's force scale (directional_check)
     step: float  # Å
     rtol: float
     precision: str
@@ -157,6 +157,6 @@ class ForcesReport(CheckReport):
             self.verdict("forces OK"),
             f"forces vs −∂Ê/∂r rel. error {self.relative_error:.2e}, largest directional central-difference error "
             f"{self.directional_error:.2e} (step {self.step:.0e} Å), rtol {self.rtol:g}, {self.precision}, "
-            f"{len(self.n_atoms)} configurations (N = {', '.join(map(str, self.n_atoms))})",
+            f"{configurations(self.n_atoms)}",
         ]
         return "\n".join(lines + self.warning_lines())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snapcheck.gradients.checks import CheckReport
+from snapcheck.gradients.checks import CheckReport, configurations
 from snapcheck.gradients.diagnosis import STRESS_FACTORS, name_scales, per_configuration_scales, significant
 from snapcheck.gradients.paper import relative_error_over
 
@@ -103,6 +103,6 @@ class StressReport(CheckReport):
             self.verdict("stress OK"),
             f"stress_fn vs (1/V) ∂Ê/∂ε rel. error {self.relative_error:.2e}; autograd vs central differences over "
             f"strained copies {self.difference_error:.2e} (strain step {self.step:.0e}), rtol {self.rtol:g}, "
-            f"{self.precision}, {len(self.n_atoms)} configurations (N = {', '.join(map(str, self.n_atoms))})",
+            f"{self.precision}, {configurations(self.n_atoms)}",
         ]
         return "\n".join(lines + self.warning_lines())

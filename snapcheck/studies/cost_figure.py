@@ -10,6 +10,7 @@ import pandas as pd
 from snapcheck.base.files import save_figure
 from snapcheck.studies.cost import LINEAR, NEURAL, CostSpec
 from snapcheck.studies.cost_methods import DOUBLE_BACKPROP, EXACT, PAPER, TORCH_FORCES
+from snapcheck.studies.plots import in_default_style
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -23,6 +24,7 @@ METHOD_STYLES = {
 }
 
 
+@in_default_style
 def cost_figure(table: pd.DataFrame, spec: CostSpec):
     """Time (top) and peak memory (bottom) over the force prediction, against N (left) and P (right), log axes."""
     figure, axes = plt.subplots(2, 2, figsize=(10.0, 7.5), sharey="row")

@@ -9,11 +9,26 @@ says what is emulated.
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+
+
+def in_default_style(draw):
+    """Draw with matplotlib's default style whatever the host process set (importing MACE sets font.size 8):
+    the same table gives the same figure in any process."""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        with plt.style.context("default"):
+            return draw(*args, **kwargs)
+
+    return drawn
+
 
 MODEL_COLOURS = {"trained": "tab:blue", "untrained": "tab:red", "fitted": "tab:green"}
 #: float64 and emulated float32 differ in line style and in both markers: (line, Err[∇̃L] marker, Err[L̃] marker).
@@ -62,6 +77,7 @@ def _curves(axes, curve: pd.DataFrame, colour: str, label: str, precision: str, 
     )
 
 
+@in_default_style
 def error_figure(table: pd.DataFrame, title: str, precision: str = "float64", proxy: str = "paper"):
     """One figure: every model's two error curves for one g₀ rule (whole dataset); ``proxy`` a key of
     :data:`PROXIES`."""
@@ -73,6 +89,7 @@ def error_figure(table: pd.DataFrame, title: str, precision: str = "float64", pr
     return figure
 
 
+@in_default_style
 def precision_figure(table: pd.DataFrame, title: str, proxy: str = "paper"):
     """Float64 (solid, circles and crosses) beside emulated float32 (dashed, squares and pluses), every model."""
     figure, axes = _axes(title)

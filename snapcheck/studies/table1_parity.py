@@ -9,12 +9,14 @@ import numpy as np
 
 from snapcheck.base.files import save_figure
 from snapcheck.studies.ensemble import MemberResult
+from snapcheck.studies.plots import in_default_style
 from snapcheck.studies.table1_tables import ENERGY, SETTING_TITLES, by_setting, ensemble_predictions
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+@in_default_style
 def parity_figure(results: list[MemberResult]):
     """One panel per setting, both axes in eV/Å and equal, the diagonal drawn; the caller closes the figure."""
     grouped = by_setting(results)

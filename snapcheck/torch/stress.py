@@ -31,8 +31,8 @@ import torch
 
 from snapcheck.base.errors import InputError
 from snapcheck.gradients.checks import CheckFailure
+from snapcheck.gradients.paper import relative_error_over
 from snapcheck.gradients.stress_check import StressReport, describe_stress
-from snapcheck.gradients.stress_check import _relative as relative_error  # one normwise error, inf for a zero σ
 from snapcheck.torch.backend import CELL_ARGUMENT, TorchPotential, apply_strain, zero_strain
 from snapcheck.torch.setup import ENERGY_IGNORES_POSITIONS, setup
 
@@ -180,10 +180,10 @@ def stress_error(
         )
         return report
     native = [potential.stress(atoms) for atoms in atoms_list] if checked is not potential else exact
-    report.relative_error = relative_error(candidates, native)
+    report.relative_error = relative_error_over(candidates, native)
     if report.relative_error > rtol:
         inside = [wrapped(atoms) for atoms in atoms_list]
-        right_inside = relative_error([candidate(a) for a in inside], native) <= max(10 * rtol, 1e-9)
+        right_inside = relative_error_over([candidate(a) for a in inside], native) <= max(10 * rtol, 1e-9)
         if right_inside:  # σ is the same periodic configuration's: only the images the atoms are given in differ
             report.problems.append(
                 "stress_fn depends on which periodic image an atom is given in: right with every atom inside the "

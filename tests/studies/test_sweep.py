@@ -79,3 +79,22 @@ def test_the_precision_figure_tells_float64_from_float32_by_line_and_marker(tmp_
     assert float64 and float32 and not float64 & float32
     assert {marker for _, marker in float64}.isdisjoint({marker for _, marker in float32})
     assert any(FLOAT32_NOTE in text.get_text() for text in figure.texts)
+
+
+def test_a_host_style_does_not_change_the_figure():
+    """Importing MACE sets matplotlib's font.size to 8 for the whole process; snapcheck's figures keep theirs."""
+    import matplotlib
+
+    from snapcheck.studies.plots import error_figure
+
+    row = {"model": "trained", "precision": "float64", "group": "all"}
+    rows = [dict(row, epsilon=e, err_grad=e, err_loss=e) for e in (1e-6, 1e-4)]
+
+    def sizes(figure):
+        return [label.get_fontsize() for label in figure.axes[0].get_xticklabels()] + [
+            figure.axes[0].title.get_fontsize()
+        ]
+
+    default = sizes(error_figure(pd.DataFrame(rows), "test"))
+    with matplotlib.rc_context({"font.size": 8.0}):
+        assert sizes(error_figure(pd.DataFrame(rows), "test")) == default

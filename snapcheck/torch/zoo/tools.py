@@ -30,7 +30,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 
 import snapcheck.torch as sct
-from snapcheck.gradients.stress_check import _relative as relative_error
+from snapcheck.gradients.paper import relative_error_over
 from snapcheck.torch.determinism import seeded
 from snapcheck.torch.zoo.registry import Case
 
@@ -198,7 +198,7 @@ def ase_tools(case: Case) -> list[Outcome]:
             else:
                 calculated.append(atoms.get_stress())
                 numerical.append(calculate_numerical_stress(atoms, eps=ASE_STRAIN))
-        error = relative_error(calculated, numerical)
+        error = relative_error_over(calculated, numerical)
         message = f"{quantity} vs ASE finite differences: relative error {error:.2e} (flagged above {ASE_TOLERANCE:g})"
         return error > ASE_TOLERANCE, message
 
