@@ -12,6 +12,14 @@ import torch
 from snapcheck.torch.determinism import one_thread, seeded
 from snapcheck.torch.potential import RadialPotential
 
+# what e3nn (TorchScript, torch.load) and TorchANI (its CUDA extensions) say on import, none about snapcheck
+pytestmark = [
+    pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The TorchScript type system doesn't support:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD:UserWarning"),
+    pytest.mark.filterwarnings("ignore:The extensions.*are not installed:UserWarning"),
+]
+
 #: snapcheck's model builders: (module that must be installed, builder's module, builder).
 BUILDERS = (
     (None, "snapcheck.torch.potential", "RadialPotential"),
