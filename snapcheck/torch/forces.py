@@ -117,13 +117,8 @@ def forces_error(
     """The report of :func:`assert_forces_consistent`, without raising."""
     __tracebackhide__ = True
     start = setup(model, energy_fn, configurations, rtol)
-    atoms_list, potential, checked, rtol, n_atoms = (
-        start.atoms,
-        start.potential,
-        start.checked,
-        start.rtol,
-        start.n_atoms,
-    )
+    atoms_list, potential, checked, rtol = start.atoms, start.potential, start.checked, start.rtol
+    n_atoms = start.n_atoms
     forces_fn = forces_fn or forces_from_energy(energy_fn)
     report = ForcesReport(float("nan"), float("nan"), 0.0, rtol, potential.precision, n_atoms, warnings=start.warnings)
     if start.energy_ignores_positions():

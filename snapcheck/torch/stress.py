@@ -125,13 +125,8 @@ def stress_error(
     """The report of :func:`assert_stress_consistent`, without raising."""
     __tracebackhide__ = True
     start = setup(model, energy_fn, configurations, rtol)
-    atoms_list, potential, checked, rtol, n_atoms = (
-        start.atoms,
-        start.potential,
-        start.checked,
-        start.rtol,
-        start.n_atoms,
-    )
+    atoms_list, potential, checked, rtol = start.atoms, start.potential, start.checked, start.rtol
+    n_atoms = start.n_atoms
     if not potential.takes_cell:
         raise InputError(f"the stress check needs {CELL_ARGUMENT}")
     step = STRAIN_STEP if checked.precision == "float64" else 1e-3
